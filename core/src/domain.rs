@@ -1,0 +1,543 @@
+//! Plain domain types and rules: no I/O, no database, testable on their own.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A parse error for a domain value: names the field and says what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct Invalid {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+macro_rules! str_enum {
+    ($(#[$m:meta])* $name:ident, $field:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+            pub fn parse(s: &str) -> Result<Self, Invalid> {
+                match s.trim() {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(Invalid::new($field, format!(
+                        "unknown value '{}'; expected one of: {}",
+                        other.chars().take(40).collect::<String>(),
+                        [$($text),+].join(", ")
+                    ))),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+str_enum!(
+    /// The kinds of organisation that share a deployment.
+    OrgKind, "kind" {
+        Shelter => "shelter",
+        VictimAdvocacy => "victim_advocacy",
+        ReturnAgency => "return_agency",
+        OriginService => "origin_service",
+        LawEnforcement => "law_enforcement",
+        StateAuthority => "state_authority",
+    }
+);
+
+str_enum!(
+    /// What a user does inside their organisation.
+    Role, "role" {
+        Advocate => "advocate",
+        ShelterCoordinator => "shelter_coordinator",
+        ReturnOfficer => "return_officer",
+        FollowUpOfficer => "follow_up_officer",
+        OrgAdmin => "org_admin",
+        SystemAdmin => "system_admin",
+        Auditor => "auditor",
+    }
+);
+
+str_enum!(
+    /// The care track of a case (domain.md, "The path of a case").
+    Stage, "stage" {
+        Referred => "referred",
+        Screening => "screening",
+        Protection => "protection",
+        SolutionPlanning => "solution_planning",
+        ReturnInProgress => "return_in_progress",
+        Returned => "returned",
+        FollowUp => "follow_up",
+        Closed => "closed",
+    }
+);
+
+str_enum!(
+    /// Why a case is disclosed to another organisation. A consent covers one purpose.
+    Purpose, "purpose" {
+        Shelter => "shelter",
+        Medical => "medical",
+        Psychological => "psychological",
+        LegalAid => "legal_aid",
+        Interpretation => "interpretation",
+        Counselling => "counselling",
+        ReturnAssistance => "return_assistance",
+        Reintegration => "reintegration",
+        CriminalProceedings => "criminal_proceedings",
+        Other => "other",
+    }
+);
+
+str_enum!(
+    /// Who gave a consent.
+    ConsentGiver, "given_by" {
+        Person => "person",
+        Guardian => "guardian",
+        LegalRepresentative => "legal_representative",
+    }
+);
+
+str_enum!(
+    /// A part of a case file. Access is decided per section.
+    Section, "section" {
+        Summary => "summary",
+        Person => "person",
+        Consents => "consents",
+        Shares => "shares",
+        Audit => "audit",
+        Caseload => "caseload",
+    }
+);
+
+str_enum!(
+    /// What was done, for the audit log.
+    AuditAction, "action" {
+        Read => "read",
+        Create => "create",
+        Update => "update",
+        Search => "search",
+        Withdraw => "withdraw",
+        End => "end",
+        Export => "export",
+    }
+);
+
+impl Role {
+    /// Roles that work on case files (as opposed to administering or auditing).
+    pub fn is_caseworker(self) -> bool {
+        matches!(
+            self,
+            Role::Advocate | Role::ShelterCoordinator | Role::ReturnOfficer | Role::FollowUpOfficer
+        )
+    }
+}
+
+/// How a user relates to a case, from the point of view of their organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    /// The user's organisation owns the case.
+    Owner,
+    /// The case was shared with the user's organisation on an active consent.
+    SharedWith,
+    /// Neither: the case does not exist for this user.
+    None,
+}
+
+/// Something a user wants to do with a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseAction {
+    ViewSection(Section),
+    EditPerson,
+    ManageConsent,
+    Share,
+    Assign,
+}
+
+/// The access rule, in one place. Deny by default.
+///
+/// - A system administrator never sees case data: they run the deployment, not cases.
+/// - In the owning organisation, caseworkers see the case and the person; advocates and
+///   shelter coordinators edit the person; advocates record consent and share; the
+///   organisation administrator and the auditor see the summary and the audit trail
+///   but not the person.
+/// - In an organisation the case was shared with (on an active consent), caseworkers see
+///   the summary and the person, and nothing else; they change nothing.
+pub fn may(role: Role, relation: Relation, action: CaseAction) -> bool {
+    use CaseAction::*;
+    use Section as S;
+    match relation {
+        Relation::None => false,
+        Relation::Owner => match action {
+            ViewSection(S::Summary) => {
+                role.is_caseworker() || matches!(role, Role::OrgAdmin | Role::Auditor)
+            }
+            ViewSection(S::Person | S::Consents | S::Shares) => role.is_caseworker(),
+            ViewSection(S::Audit) => {
+                matches!(role, Role::OrgAdmin | Role::Auditor | Role::Advocate)
+            }
+            ViewSection(S::Caseload) => {
+                role.is_caseworker() || matches!(role, Role::OrgAdmin | Role::Auditor)
+            }
+            EditPerson => matches!(role, Role::Advocate | Role::ShelterCoordinator),
+            ManageConsent | Share => role == Role::Advocate,
+            Assign => matches!(role, Role::Advocate | Role::OrgAdmin),
+        },
+        Relation::SharedWith => match action {
+            ViewSection(S::Summary | S::Person | S::Caseload) => role.is_caseworker(),
+            _ => false,
+        },
+    }
+}
+
+/// May this role create cases?
+pub fn may_create_case(role: Role) -> bool {
+    matches!(role, Role::Advocate | Role::ShelterCoordinator)
+}
+
+/// A role that may administer users, and for which organisations.
+pub fn may_administer_users(
+    actor_role: Role,
+    actor_org: i64,
+    target_org: i64,
+    new_role: Role,
+) -> bool {
+    match actor_role {
+        Role::SystemAdmin => true,
+        Role::OrgAdmin => actor_org == target_org && new_role != Role::SystemAdmin,
+        _ => false,
+    }
+}
+
+/// ISO 3166-1 alpha-2 country code, upper case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountryCode(String);
+
+impl CountryCode {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let s = s.trim().to_ascii_uppercase();
+        if s.len() == 2 && s.bytes().all(|b| b.is_ascii_uppercase()) {
+            Ok(Self(s))
+        } else {
+            Err(Invalid::new(
+                "country",
+                "must be a two-letter ISO 3166-1 code such as FR or NG",
+            ))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A user's e-mail address, normalised to lower case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let s = s.trim().to_lowercase();
+        let ok = s.len() <= 254
+            && s.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            })
+            && !s.chars().any(|c| c.is_whitespace() || c.is_control());
+        if ok {
+            Ok(Self(s))
+        } else {
+            Err(Invalid::new("email", "is not a valid e-mail address"))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new password: at least 8 characters, at most 128, no composition rules (OWASP ASVS 6.2).
+pub struct NewPassword(secrecy::SecretString);
+
+impl NewPassword {
+    pub const MIN: usize = 8;
+    pub const MAX: usize = 128;
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let n = s.chars().count();
+        if n < Self::MIN {
+            Err(Invalid::new(
+                "password",
+                format!("must have at least {} characters", Self::MIN),
+            ))
+        } else if n > Self::MAX {
+            Err(Invalid::new(
+                "password",
+                format!("must have at most {} characters", Self::MAX),
+            ))
+        } else {
+            Ok(Self(secrecy::SecretString::from(s.to_owned())))
+        }
+    }
+    pub fn secret(&self) -> &secrecy::SecretString {
+        &self.0
+    }
+}
+
+/// A non-empty line of text with a maximum length (names, labels).
+pub fn parse_line(field: &'static str, s: &str, max: usize) -> Result<String, Invalid> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(Invalid::new(field, "is required"));
+    }
+    if t.chars().count() > max {
+        return Err(Invalid::new(
+            field,
+            format!("must have at most {max} characters"),
+        ));
+    }
+    if t.chars().any(|c| c.is_control()) {
+        return Err(Invalid::new(field, "must not contain control characters"));
+    }
+    Ok(t.to_owned())
+}
+
+/// Optional free text with a maximum length; empty becomes None.
+pub fn parse_optional_text(
+    field: &'static str,
+    s: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, Invalid> {
+    match s.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) if t.chars().count() > max => Err(Invalid::new(
+            field,
+            format!("must have at most {max} characters"),
+        )),
+        Some(t) => Ok(Some(t.to_owned())),
+    }
+}
+
+/// The pseudonymous case reference, e.g. `PSG-2026-0042`: the only identifier shown outside a case page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseRef(String);
+
+impl CaseRef {
+    pub fn new(year: i32, number: i64) -> Self {
+        Self(format!("PSG-{year:04}-{number:04}"))
+    }
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let bad = || Invalid::new("reference", "must look like PSG-2026-0042");
+        let rest = s.strip_prefix("PSG-").ok_or_else(bad)?;
+        let (year, number) = rest.split_once('-').ok_or_else(bad)?;
+        if year.len() == 4
+            && year.bytes().all(|b| b.is_ascii_digit())
+            && (4..=9).contains(&number.len())
+            && number.bytes().all(|b| b.is_ascii_digit())
+        {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(bad())
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CaseRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Age in whole years at `on`.
+pub fn age_on(birth: chrono::NaiveDate, on: chrono::NaiveDate) -> i32 {
+    use chrono::Datelike;
+    let mut age = on.year() - birth.year();
+    if (on.month(), on.day()) < (birth.month(), birth.day()) {
+        age -= 1;
+    }
+    age
+}
+
+/// A person is a child if under 18 on `today`, or, with no date of birth, if flagged as a minor.
+/// When in doubt about age the child rules apply (presumption of minority).
+pub fn is_child(
+    birth: Option<chrono::NaiveDate>,
+    minor_flag: bool,
+    today: chrono::NaiveDate,
+) -> bool {
+    match birth {
+        Some(b) => age_on(b, today) < 18 || minor_flag,
+        None => minor_flag,
+    }
+}
+
+/// Is a consent usable for a share with this purpose right now?
+pub fn consent_covers(
+    consent_purpose: Purpose,
+    withdrawn: bool,
+    share_purpose: Purpose,
+) -> Result<(), &'static str> {
+    if withdrawn {
+        Err("this consent was withdrawn; a new consent is needed before the case can be shared")
+    } else if consent_purpose != share_purpose {
+        Err("the consent was given for another purpose; record a consent for this purpose first")
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap_or_default()
+    }
+
+    #[test]
+    fn system_admin_never_sees_case_data() {
+        for rel in [Relation::Owner, Relation::SharedWith] {
+            for s in Section::ALL {
+                assert!(!may(Role::SystemAdmin, rel, CaseAction::ViewSection(*s)));
+            }
+        }
+    }
+
+    #[test]
+    fn shared_organisation_reads_but_never_writes() {
+        for r in Role::ALL {
+            assert!(!may(*r, Relation::SharedWith, CaseAction::EditPerson));
+            assert!(!may(*r, Relation::SharedWith, CaseAction::Share));
+            assert!(!may(*r, Relation::SharedWith, CaseAction::ManageConsent));
+            assert!(!may(
+                *r,
+                Relation::SharedWith,
+                CaseAction::ViewSection(Section::Audit)
+            ));
+        }
+        assert!(may(
+            Role::ReturnOfficer,
+            Relation::SharedWith,
+            CaseAction::ViewSection(Section::Person)
+        ));
+    }
+
+    #[test]
+    fn no_relation_means_nothing() {
+        for r in Role::ALL {
+            for s in Section::ALL {
+                assert!(!may(*r, Relation::None, CaseAction::ViewSection(*s)));
+            }
+        }
+    }
+
+    #[test]
+    fn auditor_sees_trail_not_person() {
+        assert!(may(
+            Role::Auditor,
+            Relation::Owner,
+            CaseAction::ViewSection(Section::Audit)
+        ));
+        assert!(!may(
+            Role::Auditor,
+            Relation::Owner,
+            CaseAction::ViewSection(Section::Person)
+        ));
+    }
+
+    #[test]
+    fn org_admin_cannot_grant_system_admin_or_other_orgs() {
+        assert!(may_administer_users(Role::OrgAdmin, 1, 1, Role::Advocate));
+        assert!(!may_administer_users(Role::OrgAdmin, 1, 2, Role::Advocate));
+        assert!(!may_administer_users(
+            Role::OrgAdmin,
+            1,
+            1,
+            Role::SystemAdmin
+        ));
+        assert!(!may_administer_users(Role::Advocate, 1, 1, Role::Advocate));
+        assert!(may_administer_users(
+            Role::SystemAdmin,
+            1,
+            2,
+            Role::SystemAdmin
+        ));
+    }
+
+    #[test]
+    fn child_rule_uses_birth_date_and_flag() {
+        let today = d(2026, 11, 27);
+        assert!(is_child(Some(d(2008, 11, 28)), false, today));
+        assert!(!is_child(Some(d(2008, 11, 27)), false, today));
+        assert!(is_child(None, true, today));
+        assert!(!is_child(None, false, today));
+    }
+
+    #[test]
+    fn case_ref_round_trips_and_rejects_garbage() {
+        let r = CaseRef::new(2026, 42);
+        assert_eq!(r.as_str(), "PSG-2026-0042");
+        assert!(CaseRef::parse("PSG-2026-0042").is_ok());
+        for bad in [
+            "",
+            "PSG-26-0042",
+            "psg-2026-0042",
+            "PSG-2026-42",
+            "PSG-2026-00x2",
+            "PSG-2026-0042/../x",
+        ] {
+            assert!(CaseRef::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn consent_must_match_purpose_and_be_active() {
+        assert!(consent_covers(Purpose::Shelter, false, Purpose::Shelter).is_ok());
+        assert!(consent_covers(Purpose::Shelter, true, Purpose::Shelter).is_err());
+        assert!(consent_covers(Purpose::Medical, false, Purpose::Shelter).is_err());
+    }
+
+    #[test]
+    fn value_parsers_explain_themselves() {
+        assert!(CountryCode::parse("fr").is_ok());
+        assert!(CountryCode::parse("FRA").is_err());
+        assert!(Email::parse("A@B.org").is_ok_and(|e| e.as_str() == "a@b.org"));
+        assert!(Email::parse("nope").is_err());
+        assert!(NewPassword::parse("short").is_err());
+        assert!(NewPassword::parse(&"x".repeat(64)).is_ok());
+        let e = Stage::parse("flying")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("referred"), "{e}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn stage_parse_is_inverse_of_as_str(i in 0usize..8) {
+            let s = Stage::ALL[i];
+            proptest::prop_assert_eq!(Stage::parse(s.as_str()), Ok(s));
+        }
+    }
+}

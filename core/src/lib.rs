@@ -1,0 +1,10 @@
+//! Passerelle's core: the domain, the rules, the ports and the store.
+//! It knows nothing of actix or wasmtime (CI checks it with `cargo tree -i`).
+
+pub mod audit;
+pub mod crypto;
+pub mod domain;
+pub mod service;
+pub mod store;
+
+pub use service::{Actor, ServiceError, Services};

@@ -1,0 +1,238 @@
+//! Sign-in, server-side sessions, lockout.
+
+use super::{Actor, Result, ServiceError, Services};
+use crate::crypto::{self, random_token, sha256_hex};
+use crate::domain::{Email, Role};
+use crate::store::begin_write;
+use crate::store::entity::{login_throttle, organisation, session, user};
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+};
+use secrecy::SecretString;
+
+/// Why sign-in failed. Deliberately the same message whether or not the account exists.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("e-mail or password is incorrect, or the account is locked or disabled")]
+    Rejected,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// A new session: the token goes in the cookie, only its hash is stored.
+pub struct NewSession {
+    pub token: SecretString,
+    pub csrf_token: String,
+    pub actor: Actor,
+}
+
+/// A session found from its cookie token.
+#[derive(Debug, Clone)]
+pub struct CurrentSession {
+    pub session_id: i64,
+    pub csrf_token: String,
+    pub actor: Actor,
+}
+
+/// A fixed Argon2id hash to verify against when the account does not exist,
+/// so both cases take the same time.
+static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn dummy_hash() -> String {
+    DUMMY_HASH
+        .get_or_init(|| {
+            crypto::hash_password(&SecretString::from("not-a-real-password")).unwrap_or_default()
+        })
+        .clone()
+}
+
+impl Services {
+    fn throttle_key(&self, email: &str) -> String {
+        self.keys.blind_index("login", email)
+    }
+
+    pub async fn login(
+        &self,
+        email: &str,
+        password: SecretString,
+    ) -> Result<NewSession, LoginError> {
+        let unexpected = |e: ServiceError| LoginError::Unexpected(anyhow::anyhow!(e.to_string()));
+        let email_norm = Email::parse(email)
+            .map(|e| e.as_str().to_owned())
+            .unwrap_or_else(|_| email.trim().to_lowercase());
+        let key = self.throttle_key(&email_norm);
+        let now = Utc::now();
+
+        let locked = login_throttle::Entity::find_by_id(key.clone())
+            .one(&self.db)
+            .await
+            .map_err(|e| unexpected(e.into()))?
+            .and_then(|t| t.locked_until)
+            .is_some_and(|until| until > now);
+
+        let found = user::Entity::find()
+            .filter(user::Column::Email.eq(&email_norm))
+            .one(&self.db)
+            .await
+            .map_err(|e| unexpected(e.into()))?;
+        let phc = found
+            .as_ref()
+            .map(|u| u.password_hash.clone())
+            .unwrap_or_else(dummy_hash);
+        // Argon2 is CPU-heavy: run it on the blocking pool, never on an executor thread.
+        let ok = tokio::task::spawn_blocking(move || crypto::verify_password(&password, &phc))
+            .await
+            .map_err(|e| LoginError::Unexpected(anyhow::anyhow!("password check failed: {e}")))?;
+
+        let org_active = match &found {
+            Some(u) => organisation::Entity::find_by_id(u.org_id)
+                .one(&self.db)
+                .await
+                .map_err(|e| unexpected(e.into()))?
+                .is_some_and(|o| o.active),
+            None => false,
+        };
+        let usable = found
+            .as_ref()
+            .filter(|u| u.active && org_active && ok && !locked);
+        let Some(u) = usable else {
+            if !locked {
+                self.record_failure(&key).await.map_err(unexpected)?;
+            }
+            return Err(LoginError::Rejected);
+        };
+        let actor = actor_of(u).map_err(unexpected)?;
+
+        let token = random_token(32).map_err(|e| unexpected(e.into()))?;
+        let csrf = random_token(32).map_err(|e| unexpected(e.into()))?;
+        let txn = begin_write(&self.db)
+            .await
+            .map_err(|e| unexpected(e.into()))?;
+        login_throttle::Entity::delete_by_id(key)
+            .exec(&txn)
+            .await
+            .map_err(|e| unexpected(e.into()))?;
+        session::ActiveModel {
+            token_hash: Set(sha256_hex(token.as_bytes())),
+            user_id: Set(u.id),
+            csrf_token: Set(csrf.clone()),
+            created_at: Set(now),
+            last_seen_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await
+        .map_err(|e| unexpected(e.into()))?;
+        txn.commit().await.map_err(|e| unexpected(e.into()))?;
+        Ok(NewSession {
+            token: SecretString::from(token),
+            csrf_token: csrf,
+            actor,
+        })
+    }
+
+    async fn record_failure(&self, key: &str) -> Result<()> {
+        let now = Utc::now();
+        let p = &self.auth_policy;
+        let txn = begin_write(&self.db).await?;
+        let row = login_throttle::Entity::find_by_id(key.to_owned())
+            .one(&txn)
+            .await?;
+        match row {
+            None => {
+                login_throttle::ActiveModel {
+                    email_key: Set(key.to_owned()),
+                    failures: Set(1),
+                    window_start: Set(now),
+                    locked_until: Set(None),
+                }
+                .insert(&txn)
+                .await?;
+            }
+            Some(r) => {
+                let in_window = now - r.window_start < p.failure_window;
+                let failures = if in_window { r.failures + 1 } else { 1 };
+                let mut a = r.into_active_model();
+                if !in_window {
+                    a.window_start = Set(now);
+                }
+                a.failures = Set(failures);
+                if failures >= p.max_failures {
+                    a.locked_until = Set(Some(now + p.lockout));
+                    a.failures = Set(0);
+                    a.window_start = Set(now);
+                }
+                a.update(&txn).await?;
+            }
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Find the live session for a cookie token, applying idle and absolute timeouts.
+    /// A disabled user or organisation has no live session.
+    pub async fn session(&self, token: &str) -> Result<Option<CurrentSession>> {
+        let now = Utc::now();
+        let Some(s) = session::Entity::find()
+            .filter(session::Column::TokenHash.eq(sha256_hex(token.as_bytes())))
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let p = &self.auth_policy;
+        if now - s.last_seen_at > p.idle_timeout || now - s.created_at > p.absolute_timeout {
+            session::Entity::delete_by_id(s.id).exec(&self.db).await?;
+            return Ok(None);
+        }
+        let Some(u) = user::Entity::find_by_id(s.user_id).one(&self.db).await? else {
+            return Ok(None);
+        };
+        let org_active = organisation::Entity::find_by_id(u.org_id)
+            .one(&self.db)
+            .await?
+            .is_some_and(|o| o.active);
+        if !u.active || !org_active {
+            session::Entity::delete_many()
+                .filter(session::Column::UserId.eq(u.id))
+                .exec(&self.db)
+                .await?;
+            return Ok(None);
+        }
+        // Touch at most once a minute, to keep reads cheap.
+        if now - s.last_seen_at > chrono::Duration::seconds(60) {
+            session::Entity::update_many()
+                .col_expr(
+                    session::Column::LastSeenAt,
+                    sea_orm::sea_query::Expr::value(now),
+                )
+                .filter(session::Column::Id.eq(s.id))
+                .exec(&self.db)
+                .await?;
+        }
+        Ok(Some(CurrentSession {
+            session_id: s.id,
+            csrf_token: s.csrf_token,
+            actor: actor_of(&u)?,
+        }))
+    }
+
+    pub async fn logout(&self, session_id: i64) -> Result<()> {
+        session::Entity::delete_by_id(session_id)
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+}
+
+pub(crate) fn actor_of(u: &user::Model) -> Result<Actor> {
+    Ok(Actor {
+        user_id: u.id,
+        org_id: u.org_id,
+        role: Role::parse(&u.role)
+            .map_err(|e| ServiceError::Unexpected(anyhow::anyhow!("stored role: {e}")))?,
+        display_name: u.display_name.clone(),
+        email: u.email.clone(),
+    })
+}

@@ -1,0 +1,17 @@
+use sea_orm::entity::prelude::*;
+
+/// Failed sign-ins per e-mail (keyed hash), whether or not the account exists.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "login_throttle")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub email_key: String,
+    pub failures: i32,
+    pub window_start: DateTimeUtc,
+    pub locked_until: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

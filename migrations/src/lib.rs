@@ -1,0 +1,15 @@
+//! Schema migrations. Append-only: a migration that has landed is never edited;
+//! changes come as new files `mYYYYMMDD_HHMMSS_name.rs`. Each must run on SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_foundation::Migration)]
+    }
+}
