@@ -1,5 +1,5 @@
 //! The foundation: organisations, users, sessions, login throttling, persons (encrypted),
-//! cases, consents, shares, the reference counter and the hash-chained audit log.
+//! cases, consents, shares, the reference counter, instance metadata and the hash-chained audit log.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -139,6 +139,13 @@ enum AuditLog {
     Route,
     PrevHash,
     Hash,
+}
+
+#[derive(DeriveIden)]
+enum InstanceMeta {
+    Table,
+    Key,
+    Value,
 }
 
 #[derive(DeriveIden)]
@@ -432,6 +439,14 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        m.create_table(
+            Table::create()
+                .table(InstanceMeta::Table)
+                .col(string_len(InstanceMeta::Key, 64).primary_key())
+                .col(string_len(InstanceMeta::Value, 200))
+                .to_owned(),
+        )
+        .await?;
         let genesis = "0".repeat(64);
         m.exec_stmt(
             Query::insert()
@@ -446,6 +461,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for t in [
+            InstanceMeta::Table.into_iden(),
             AuditHead::Table.into_iden(),
             AuditLog::Table.into_iden(),
             Shares::Table.into_iden(),

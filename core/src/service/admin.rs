@@ -12,7 +12,7 @@ use sea_orm::{
     QueryFilter, QueryOrder,
 };
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct OrgView {
     pub id: i64,
     pub name: String,
@@ -21,7 +21,7 @@ pub struct OrgView {
     pub active: bool,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct UserView {
     pub id: i64,
     pub org_id: i64,

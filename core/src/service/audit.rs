@@ -173,7 +173,7 @@ async fn write_batch(db: &DatabaseConnection, entries: &[NewEntry]) -> Result<()
 }
 
 /// One row of a case's audit trail, as shown to those allowed to see it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct TrailRow {
     pub seq: i64,
     pub at: chrono::DateTime<Utc>,

@@ -21,7 +21,7 @@ use sea_orm::{
 use std::collections::HashMap;
 
 /// Personal fields as typed by a user (form or JSON). Parsed by [`PersonInput::parse`].
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct PersonInput {
     pub name: String,
     #[serde(default)]
@@ -45,7 +45,7 @@ pub struct PersonInput {
 }
 
 /// Validated personal fields.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Person {
     pub name: String,
     pub aliases: Option<String>,
@@ -112,7 +112,7 @@ impl PersonInput {
 }
 
 /// What anyone who may see a case sees: no personal data.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct CaseSummary {
     pub reference: String,
     pub stage: Stage,
@@ -127,14 +127,14 @@ pub struct CaseSummary {
     pub access: &'static str,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct PersonView {
     #[serde(flatten)]
     pub person: Person,
     pub is_child: bool,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ConsentView {
     pub id: i64,
     pub purpose: Purpose,
@@ -147,7 +147,7 @@ pub struct ConsentView {
     pub active: bool,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ShareView {
     pub id: i64,
     pub org_id: i64,
@@ -160,7 +160,7 @@ pub struct ShareView {
 }
 
 /// What the caller may do on this case, for the page to show only usable actions.
-#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[derive(Debug, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
 pub struct Permissions {
     pub edit_person: bool,
     pub manage_consent: bool,
@@ -169,7 +169,7 @@ pub struct Permissions {
     pub view_audit: bool,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct CaseView {
     pub summary: CaseSummary,
     pub person: Option<PersonView>,
@@ -186,7 +186,7 @@ pub enum Scope {
     Organisation,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct CasePage {
     pub items: Vec<CaseSummary>,
     pub total: u64,
@@ -195,7 +195,7 @@ pub struct CasePage {
     pub pages: u64,
 }
 
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct ConsentInput {
     pub purpose: String,
     pub given_by: String,

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod cases;
+pub mod demo;
 
 use crate::crypto::{CryptoError, KeyRing};
 use crate::domain::{Invalid, Role};

@@ -5,6 +5,7 @@ pub mod audit_head;
 pub mod audit_log;
 pub mod case;
 pub mod consent;
+pub mod instance_meta;
 pub mod login_throttle;
 pub mod organisation;
 pub mod person;

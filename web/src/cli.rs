@@ -1,0 +1,278 @@
+//! The command line.
+
+use crate::config::Settings;
+use crate::startup::{Application, build_services, open_store};
+use clap::{Parser, Subcommand};
+use passerelle_core::service::admin::{NewOrg, NewUser};
+use passerelle_core::service::audit::{Verified, verify_chain};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "passerelle", version, about = "Passerelle: case management for the protection of victims of trafficking and smuggled migrants")]
+pub struct Cli {
+    /// Extra configuration file (TOML), layered over config/default.toml.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Data directory (SQLite database, key file). Default: ./data
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the web server.
+    Serve {
+        /// Seed a fictional demo world into an empty database (refused on a real one).
+        #[arg(long)]
+        demo: bool,
+        /// Address to listen on, e.g. 127.0.0.1:8080
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Organisations.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// Users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Write a consistent copy of the SQLite database to FILE while the server runs.
+    Backup { file: PathBuf },
+    /// Replace the SQLite database with a backup FILE (the server must be stopped).
+    Restore {
+        file: PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OrgCommand {
+    /// Add an organisation.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// shelter, victim_advocacy, return_agency, origin_service, law_enforcement, state_authority
+        #[arg(long)]
+        kind: String,
+        /// ISO 3166-1 alpha-2 code, e.g. FR
+        #[arg(long)]
+        country: String,
+    },
+    /// List organisations.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a user. The password is read from the PASSERELLE_PASSWORD environment
+    /// variable, or else from the first line of standard input.
+    Add {
+        /// Organisation id (see `passerelle org list`).
+        #[arg(long)]
+        org: i64,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// advocate, shelter_coordinator, return_officer, follow_up_officer, org_admin, system_admin, auditor
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check the hash chain; exits 1 and names the first broken entry.
+    Verify,
+}
+
+fn settings(cli: &Cli) -> anyhow::Result<Settings> {
+    let mut s = Settings::load(cli.config.as_deref())?;
+    if let Some(d) = &cli.data_dir {
+        s.server.data_dir = d.clone();
+    }
+    Ok(s)
+}
+
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PASSERELLE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Run the command line; returns the process exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    match dispatch(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut settings = settings(&cli)?;
+    match cli.command {
+        Command::Serve { demo, bind } => {
+            if let Some(b) = bind {
+                settings.server.bind = b;
+            }
+            let services = build_services(&settings).await?;
+            if demo {
+                let accounts = crate::demo::seed(&services).await?;
+                crate::demo::banner(&accounts, &settings.server.bind);
+            } else if crate::demo::is_demo(&services).await? {
+                println!("note: this database holds the fictional demo world");
+            }
+            let app = Application::build(&settings, services, demo)?;
+            println!("Passerelle listening on http://{}", display_bind(&settings.server.bind, app.port));
+            app.server.await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            open_store(&settings).await?;
+            println!("database schema is up to date");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Org { command } => {
+            let services = build_services(&settings).await?;
+            match command {
+                OrgCommand::Add { name, kind, country } => {
+                    let o = services
+                        .create_org(None, NewOrg { name: &name, kind: &kind, country: &country })
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    println!("organisation {} created: {} ({}, {})", o.id, o.name, o.kind, o.country);
+                }
+                OrgCommand::List => {
+                    for o in services.list_orgs().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                        println!("{}\t{}\t{}\t{}", o.id, o.kind, o.country, o.name);
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User { command } => {
+            let UserCommand::Add { org, email, name, role } = command;
+            let password = match std::env::var("PASSERELLE_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    eprintln!("password (one line):");
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let services = build_services(&settings).await?;
+            let u = services
+                .create_user(
+                    None,
+                    NewUser {
+                        org_id: org,
+                        email: &email,
+                        display_name: &name,
+                        role: &role,
+                        password: &password,
+                    },
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("user {} created: {} ({}) in {}", u.id, u.email, u.role, u.org_name);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let db = open_store(&settings).await?;
+            match verify_chain(&db).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                Verified::Intact { entries } => {
+                    println!("audit log intact: {entries} entries verified");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Verified::Broken(b) => {
+                    println!("AUDIT LOG BROKEN: {b}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Backup { file } => {
+            if !settings.is_sqlite() {
+                anyhow::bail!(
+                    "backup of PostgreSQL is done with pg_dump (see README, \"Backup and restore\"); this command backs up the SQLite database"
+                );
+            }
+            if file.exists() {
+                anyhow::bail!("{} already exists; choose a new file name", file.display());
+            }
+            let db = open_store(&settings).await?;
+            passerelle_core::store::sqlite_backup(&db, &file).await?;
+            println!("backup written to {}", file.display());
+            println!("keep the key file ({}) safe and apart: the backup cannot be read without it", settings.key_path().display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { file, force } => {
+            if !settings.is_sqlite() {
+                anyhow::bail!("restore of PostgreSQL is done with pg_restore/psql (see README)");
+            }
+            restore(&settings, &file, force).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Check the backup opens, migrates and has an intact audit chain, then move it into place.
+async fn restore(settings: &Settings, file: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    if !file.exists() {
+        anyhow::bail!("{} does not exist", file.display());
+    }
+    let target = settings.sqlite_path();
+    if target.exists() && !force {
+        anyhow::bail!(
+            "{} exists; stop the server and pass --force to replace it",
+            target.display()
+        );
+    }
+    std::fs::create_dir_all(&settings.server.data_dir)?;
+    let staging = settings.server.data_dir.join("passerelle.db.restoring");
+    std::fs::copy(file, &staging)?;
+    {
+        let db = passerelle_core::store::connect(&passerelle_core::store::sqlite_url(&staging), 1).await?;
+        match verify_chain(&db).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+            Verified::Intact { entries } => println!("backup checked: audit log intact ({entries} entries)"),
+            Verified::Broken(b) => anyhow::bail!("the backup's audit log is broken ({b}); not restored"),
+        }
+        db.close().await?;
+    }
+    for ext in ["db-wal", "db-shm"] {
+        let p = settings.server.data_dir.join(format!("passerelle.{ext}"));
+        if p.exists() {
+            std::fs::remove_file(p)?;
+        }
+    }
+    let _ = std::fs::remove_file(settings.server.data_dir.join("passerelle.db.restoring-wal"));
+    let _ = std::fs::remove_file(settings.server.data_dir.join("passerelle.db.restoring-shm"));
+    std::fs::rename(&staging, &target)?;
+    println!("restored {} into {}", file.display(), target.display());
+    Ok(())
+}
+
+fn display_bind(bind: &str, port: u16) -> String {
+    match bind.rsplit_once(':') {
+        Some((host, _)) => format!("{host}:{port}"),
+        None => format!("{bind}:{port}"),
+    }
+}

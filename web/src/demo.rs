@@ -1,0 +1,208 @@
+//! `serve --demo`: a fictional world, seeded into an empty database only.
+//! Every name, place and story here is invented.
+
+use passerelle_core::domain::{Purpose, Stage};
+use passerelle_core::service::admin::{NewOrg, NewUser};
+use passerelle_core::service::cases::{ConsentInput, PersonInput};
+use passerelle_core::{Actor, Services};
+
+pub const DEMO_PASSWORD: &str = "passerelle-demo";
+const ROUTE: &str = "demo seed";
+
+/// (name, kind, country)
+const ORGS: &[(&str, &str, &str)] = &[
+    ("Mission nationale anti-traite (démo)", "state_authority", "FR"),
+    ("Association Passage", "victim_advocacy", "FR"),
+    ("Foyer Les Tilleuls", "shelter", "FR"),
+    ("Retour & Dignité", "return_agency", "FR"),
+    ("Brigade anti-traite de Lyon", "law_enforcement", "FR"),
+    ("Edo Reintegration Service", "origin_service", "NG"),
+    ("Edo State Anti-Trafficking Desk", "state_authority", "NG"),
+    ("Centrul Speranța", "origin_service", "RO"),
+];
+
+/// (org index, e-mail, display name, role)
+const USERS: &[(usize, &str, &str, &str)] = &[
+    (0, "admin@passerelle.example", "Camille Admin", "system_admin"),
+    (1, "amelie@passage.example", "Amélie Durand", "advocate"),
+    (1, "karim@passage.example", "Karim Benali", "advocate"),
+    (1, "olivia@passage.example", "Olivia Martin", "org_admin"),
+    (1, "paul@passage.example", "Paul Lefèvre", "auditor"),
+    (2, "sophie@tilleuls.example", "Sophie Garnier", "shelter_coordinator"),
+    (2, "nadia@tilleuls.example", "Nadia Roux", "advocate"),
+    (3, "rachid@retour.example", "Rachid Haddad", "return_officer"),
+    (3, "lea@retour.example", "Léa Moreau", "org_admin"),
+    (4, "julien@brigade.example", "Julien Petit", "org_admin"),
+    (5, "chioma@edo-reintegration.example", "Chioma Okafor", "follow_up_officer"),
+    (6, "emeka@edo-desk.example", "Emeka Nwosu", "org_admin"),
+    (7, "ioana@speranta.example", "Ioana Popescu", "follow_up_officer"),
+];
+
+const FIRST: &[&str] = &[
+    "Blessing", "Joy", "Precious", "Esther", "Favour", "Mercy", "Gift", "Osas", "Ivie", "Efe", "Ana", "Maria", "Elena",
+    "Ioana", "Daniel", "Mihai", "Linh", "Thu", "Hoa", "Minh", "Aïssata", "Fatou", "Mariam", "Samuel", "Peace",
+];
+const LAST: &[&str] = &[
+    "Osagie", "Omoregie", "Igbinedion", "Ehigie", "Aigbe", "Obaseki", "Popa", "Ionescu", "Stan", "Dumitru", "Nguyen",
+    "Tran", "Pham", "Diallo", "Traoré", "Keita", "Okoro", "Eze", "Uwaifo", "Edosa",
+];
+const LANGS: &[(&str, &str)] = &[
+    ("NG", "English, Edo"),
+    ("NG", "English, Pidgin"),
+    ("RO", "Romanian"),
+    ("VN", "Vietnamese"),
+    ("GN", "French, Pular"),
+    ("ML", "Bambara, French"),
+];
+const CITIES: &[&str] = &["Lyon", "Villeurbanne", "Grenoble", "Saint-Étienne", "Vénissieux"];
+
+pub struct DemoAccount {
+    pub email: &'static str,
+    pub role: &'static str,
+    pub org: &'static str,
+}
+
+/// Seed the demo world into an empty database; on a demo database already seeded, do
+/// nothing; on any other database, refuse.
+pub async fn seed(services: &Services) -> anyhow::Result<Vec<DemoAccount>> {
+    let accounts: Vec<DemoAccount> = USERS
+        .iter()
+        .map(|(o, e, _, r)| DemoAccount {
+            email: e,
+            role: r,
+            org: ORGS[*o].0,
+        })
+        .collect();
+    if services.is_demo().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+        return Ok(accounts);
+    }
+    if !services.is_empty().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+        anyhow::bail!(
+            "this database already holds data that is not the demo world; demo seeding is refused. Run the demo with another --data-dir"
+        );
+    }
+    services.mark_demo().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let e = |e: passerelle_core::ServiceError| anyhow::anyhow!("demo seeding: {e}");
+    let mut org_ids = Vec::new();
+    for (name, kind, country) in ORGS {
+        org_ids.push(services.create_org(None, NewOrg { name, kind, country }).await.map_err(e)?.id);
+    }
+    let mut actors: Vec<Actor> = Vec::new();
+    for (o, email, name, role) in USERS {
+        let u = services
+            .create_user(
+                None,
+                NewUser {
+                    org_id: org_ids[*o],
+                    email,
+                    display_name: name,
+                    role,
+                    password: DEMO_PASSWORD,
+                },
+            )
+            .await
+            .map_err(e)?;
+        actors.push(Actor {
+            user_id: u.id,
+            org_id: u.org_id,
+            role: u.role,
+            display_name: u.display_name,
+            email: u.email,
+        });
+    }
+    let by_email = |m: &str| actors.iter().find(|a| a.email == m).cloned();
+    let (Some(amelie), Some(karim), Some(nadia)) = (
+        by_email("amelie@passage.example"),
+        by_email("karim@passage.example"),
+        by_email("nadia@tilleuls.example"),
+    ) else {
+        anyhow::bail!("demo seeding: demo advocates missing");
+    };
+    let stages = [
+        Stage::Referred,
+        Stage::Screening,
+        Stage::Screening,
+        Stage::Protection,
+        Stage::Protection,
+        Stage::Protection,
+        Stage::SolutionPlanning,
+        Stage::ReturnInProgress,
+        Stage::Returned,
+        Stage::FollowUp,
+        Stage::Closed,
+    ];
+    for i in 0..50usize {
+        let owner = match i % 10 {
+            0..=5 => &amelie,
+            6..=8 => &karim,
+            _ => &nadia,
+        };
+        let (nat, langs) = LANGS[i % LANGS.len()];
+        let minor = i % 9 == 4;
+        let year = if minor { 2010 + (i % 6) } else { 1985 + (i * 7) % 20 };
+        let input = PersonInput {
+            name: format!("{} {}", FIRST[(i * 7) % FIRST.len()], LAST[(i * 11) % LAST.len()]),
+            aliases: (i % 4 == 0).then(|| format!("« {} »", FIRST[(i * 3 + 1) % FIRST.len()])),
+            birth_date: Some(format!("{year}-{:02}-{:02}", 1 + i % 12, 1 + (i * 5) % 28)),
+            nationality: (i % 17 != 3).then(|| nat.to_owned()),
+            stateless: i % 17 == 3,
+            languages: Some(langs.into()),
+            contact: Some(format!("+33 6 {:02} {:02} {:02} {:02} (fictional)", 10 + i, 20 + i % 50, 30 + i % 40, 40 + i % 30)),
+            location: Some(format!("{} (fictional address)", CITIES[i % CITIES.len()])),
+            notes: Some("Invented case for the demonstration; no real person.".into()),
+            is_minor: minor,
+        };
+        let r = services.create_case(owner, &input, None, ROUTE).await.map_err(e)?;
+        let stage = stages[i % stages.len()];
+        services.place_demo_case(&r, stage).await.map_err(e)?;
+        // Shares on consent: shelter for protected persons, return agency for returns,
+        // the origin-country service once returned.
+        let share_to = match stage {
+            Stage::Protection if owner.org_id != org_ids[2] => Some((org_ids[2], Purpose::Shelter)),
+            Stage::ReturnInProgress | Stage::SolutionPlanning => Some((org_ids[3], Purpose::ReturnAssistance)),
+            Stage::Returned | Stage::FollowUp => Some((
+                if nat == "RO" { org_ids[7] } else { org_ids[5] },
+                Purpose::Reintegration,
+            )),
+            _ => None,
+        };
+        if let Some((org, purpose)) = share_to
+            && owner.role == passerelle_core::domain::Role::Advocate
+        {
+            let consent = services
+                .record_consent(
+                    owner,
+                    r.as_str(),
+                    &ConsentInput {
+                        purpose: purpose.as_str().into(),
+                        given_by: if minor { "guardian" } else { "person" }.into(),
+                        language: langs.split(',').next().unwrap_or("English").trim().into(),
+                        form_version: "consent-form-2026-1".into(),
+                        consented_on: None,
+                    },
+                    ROUTE,
+                )
+                .await
+                .map_err(e)?;
+            services
+                .share_case(owner, r.as_str(), org, purpose.as_str(), Some(consent), ROUTE)
+                .await
+                .map_err(e)?;
+        }
+    }
+    Ok(accounts)
+}
+
+pub async fn is_demo(services: &Services) -> anyhow::Result<bool> {
+    services.is_demo().await.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+pub fn banner(accounts: &[DemoAccount], bind: &str) {
+    println!();
+    println!("== Passerelle demo: a fictional world (no real person) ==");
+    println!("Open http://{bind}/ and sign in with one of these accounts; every password is: {DEMO_PASSWORD}");
+    for a in accounts {
+        println!("  {:<36} {:<20} {}", a.email, a.role, a.org);
+    }
+    println!();
+}

@@ -1,0 +1,525 @@
+//! Shared HTTP plumbing: application state, the signed-in user extractors (HTML and
+//! JSON), CSRF-checked forms, and the mapping of use-case errors to responses.
+
+use crate::i18n::I18n;
+use crate::render::Renderer;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::Payload;
+use actix_web::http::{StatusCode, header};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+
+use passerelle_core::service::auth::CurrentSession;
+use passerelle_core::{Actor, ServiceError, Services};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub struct AppState {
+    pub services: Services,
+    pub render: Renderer,
+    pub i18n: Arc<I18n>,
+    pub secure_cookies: bool,
+    pub demo: bool,
+}
+
+pub type State = web::Data<AppState>;
+
+pub const LANG_COOKIE: &str = "lang";
+pub const LOGIN_CSRF_COOKIE: &str = "passerelle_login_csrf";
+
+impl AppState {
+    pub fn session_cookie_name(&self) -> &'static str {
+        if self.secure_cookies { "__Host-passerelle" } else { "passerelle" }
+    }
+
+    pub fn cookie<'c>(&self, name: &'c str, value: String) -> Cookie<'c> {
+        Cookie::build(name, value)
+            .path("/")
+            .http_only(true)
+            .secure(self.secure_cookies)
+            .same_site(SameSite::Strict)
+            .finish()
+    }
+
+    pub fn removal<'c>(&self, name: &'c str) -> Cookie<'c> {
+        let mut c = self.cookie(name, String::new());
+        c.make_removal();
+        c
+    }
+
+    pub fn lang(&self, req: &HttpRequest) -> &'static str {
+        let chosen = req.cookie(LANG_COOKIE).map(|c| c.value().to_owned());
+        let accept = req
+            .headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        self.i18n.negotiate(chosen.as_deref(), accept)
+    }
+}
+
+fn state_of(req: &HttpRequest) -> Result<State, ApiError> {
+    req.app_data::<State>()
+        .cloned()
+        .ok_or_else(|| ApiError(ServiceError::Unexpected(anyhow::anyhow!("application state missing"))))
+}
+
+async fn session_of(req: &HttpRequest) -> Result<Option<CurrentSession>, ApiError> {
+    let st = state_of(req)?;
+    let Some(c) = req.cookie(st.session_cookie_name()) else {
+        return Ok(None);
+    };
+    st.services.session(c.value()).await.map_err(ApiError)
+}
+
+// ---------- JSON API ----------
+
+/// A use-case error on the JSON API.
+#[derive(Debug)]
+pub struct ApiError(pub ServiceError);
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        Self(e)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+pub fn status_of(e: &ServiceError) -> StatusCode {
+    match e {
+        ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+        ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
+        ServiceError::Conflict(_) => StatusCode::CONFLICT,
+        ServiceError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        ServiceError::Integrity(_) | ServiceError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn kind_of(e: &ServiceError) -> &'static str {
+    match e {
+        ServiceError::Invalid(_) => "invalid",
+        ServiceError::NotFound(_) => "not_found",
+        ServiceError::Forbidden(_) => "forbidden",
+        ServiceError::Conflict(_) => "conflict",
+        ServiceError::Refused(_) => "refused",
+        ServiceError::Integrity(_) => "integrity",
+        ServiceError::Unexpected(_) => "internal",
+    }
+}
+
+/// Log the cause of a server-side failure. Messages here never carry personal data:
+/// core errors name tables, columns and rules, not values.
+fn log_failure(e: &ServiceError) {
+    match e {
+        ServiceError::Unexpected(err) => tracing::error!(error = %format!("{err:#}"), "request failed"),
+        ServiceError::Integrity(err) => tracing::error!(error = %err, "integrity check failed"),
+        _ => {}
+    }
+}
+
+pub fn error_json(status: StatusCode, kind: &str, message: &str, field: Option<&str>) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({ "error": kind, "message": message, "field": field }))
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        status_of(&self.0)
+    }
+    fn error_response(&self) -> HttpResponse {
+        log_failure(&self.0);
+        let message = match &self.0 {
+            ServiceError::Unexpected(_) => "an internal error occurred; it was logged".to_owned(),
+            ServiceError::Integrity(e) => format!("{e}; the read was refused and logged"),
+            other => other.to_string(),
+        };
+        let field = match &self.0 {
+            ServiceError::Invalid(i) => Some(i.field),
+            _ => None,
+        };
+        error_json(self.status_code(), kind_of(&self.0), &message, field)
+    }
+}
+
+/// The signed-in user on the JSON API: 401 when signed out.
+pub struct ApiAuth {
+    pub session: CurrentSession,
+    pub state: State,
+}
+
+impl ApiAuth {
+    pub fn actor(&self) -> &Actor {
+        &self.session.actor
+    }
+    pub fn services(&self) -> &Services {
+        &self.state.services
+    }
+}
+
+pub struct Unauthorized;
+
+impl std::fmt::Debug for Unauthorized {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Unauthorized")
+    }
+}
+impl std::fmt::Display for Unauthorized {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("sign in first")
+    }
+}
+
+pub enum ApiAuthError {
+    Unauthorized,
+    Failed(ApiError),
+}
+
+impl std::fmt::Debug for ApiAuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiAuthError")
+    }
+}
+impl std::fmt::Display for ApiAuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("authentication failed")
+    }
+}
+
+impl ResponseError for ApiAuthError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiAuthError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiAuthError::Failed(e) => e.status_code(),
+        }
+    }
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            ApiAuthError::Unauthorized => error_json(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "sign in first: POST /api/v1/auth/login with {\"email\", \"password\"}",
+                None,
+            ),
+            ApiAuthError::Failed(e) => e.error_response(),
+        }
+    }
+}
+
+type BoxFut<T> = Pin<Box<dyn Future<Output = T>>>;
+
+impl FromRequest for ApiAuth {
+    type Error = ApiAuthError;
+    type Future = BoxFut<Result<Self, Self::Error>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = state_of(&req).map_err(ApiAuthError::Failed)?;
+            match session_of(&req).await.map_err(ApiAuthError::Failed)? {
+                Some(session) => Ok(ApiAuth { session, state }),
+                None => Err(ApiAuthError::Unauthorized),
+            }
+        })
+    }
+}
+
+// ---------- HTML pages ----------
+
+/// A failure on an HTML page: a rendered page in the user's language, or a redirect.
+#[derive(Debug)]
+pub struct PageError {
+    status: StatusCode,
+    body: String,
+    location: Option<String>,
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "page error {}", self.status)
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+    fn error_response(&self) -> HttpResponse {
+        let mut r = HttpResponse::build(self.status);
+        r.insert_header((header::CACHE_CONTROL, "no-store"));
+        if let Some(l) = &self.location {
+            r.insert_header((header::LOCATION, l.clone()));
+        }
+        r.content_type("text/html; charset=utf-8").body(self.body.clone())
+    }
+}
+
+impl PageError {
+    pub fn redirect(to: &str) -> Self {
+        Self {
+            status: StatusCode::SEE_OTHER,
+            body: String::new(),
+            location: Some(to.to_owned()),
+        }
+    }
+}
+
+/// Per-request page context: state, language, the session if any.
+pub struct Page {
+    pub state: State,
+    pub lang: &'static str,
+    pub session: Option<CurrentSession>,
+    pub path: String,
+}
+
+impl Page {
+    pub fn t(&self, key: &str) -> String {
+        self.state.i18n.t(self.lang, key, None)
+    }
+
+    /// The data every page gets: language, switcher, user, CSRF token.
+    pub fn base(&self, title_key: &str) -> Value {
+        let langs: Vec<Value> = self
+            .state
+            .i18n
+            .languages()
+            .map(|(c, n)| json!({"code": c, "name": n, "current": c == self.lang}))
+            .collect();
+        let user = self.session.as_ref().map(|s| {
+            let r = s.actor.role;
+            json!({
+                "name": s.actor.display_name,
+                "role": r.as_str(),
+                "caseworker": r.is_caseworker() || matches!(r, passerelle_core::domain::Role::OrgAdmin | passerelle_core::domain::Role::Auditor),
+                "can_create": passerelle_core::domain::may_create_case(r),
+                "admin": matches!(r, passerelle_core::domain::Role::OrgAdmin | passerelle_core::domain::Role::SystemAdmin),
+                "sysadmin": r == passerelle_core::domain::Role::SystemAdmin,
+            })
+        });
+        json!({
+            "lang": self.lang,
+            "languages": langs,
+            "title": self.t(title_key),
+            "user": user,
+            "csrf": self.session.as_ref().map(|s| s.csrf_token.clone()).unwrap_or_default(),
+            "path": self.path,
+            "demo": self.state.demo,
+            "flash": Value::Null,
+            "error": Value::Null,
+        })
+    }
+
+    pub fn render(&self, status: StatusCode, template: &str, data: &Value) -> HttpResponse {
+        match self.state.render.page(template, data) {
+            Ok(html) => HttpResponse::build(status)
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .content_type("text/html; charset=utf-8")
+                .body(html),
+            Err(e) => {
+                tracing::error!(template, error = %e, "template failed");
+                HttpResponse::InternalServerError()
+                    .insert_header((header::CACHE_CONTROL, "no-store"))
+                    .content_type("text/plain; charset=utf-8")
+                    .body("internal error while rendering the page; it was logged")
+            }
+        }
+    }
+
+    pub fn ok(&self, template: &str, data: &Value) -> HttpResponse {
+        self.render(StatusCode::OK, template, data)
+    }
+
+    /// An error page in the user's language, with the detail of what is wrong.
+    pub fn fail(&self, status: StatusCode, heading_key: &str, detail: String) -> PageError {
+        let mut data = self.base(heading_key);
+        if let Some(o) = data.as_object_mut() {
+            o.insert("heading".into(), Value::String(self.t(heading_key)));
+            o.insert("detail".into(), Value::String(detail));
+            o.insert("status".into(), json!(status.as_u16()));
+        }
+        let body = self.state.render.page("error", &data).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "error template failed");
+            format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""))
+        });
+        PageError {
+            status,
+            body,
+            location: None,
+        }
+    }
+
+    /// Map a use-case error to a page.
+    pub fn service_error(&self, e: ServiceError) -> PageError {
+        log_failure(&e);
+        let status = status_of(&e);
+        let (key, detail) = match &e {
+            ServiceError::Invalid(i) => ("error-invalid", self.invalid_detail(i)),
+            ServiceError::NotFound(what) => ("error-not-found", self.t(&format!("what-{what}"))),
+            ServiceError::Forbidden(m) => ("error-forbidden", self.translate(m)),
+            ServiceError::Conflict(m) => ("error-conflict", self.translate(m)),
+            ServiceError::Refused(m) => ("error-refused", self.translate(m)),
+            ServiceError::Integrity(_) => ("error-integrity", self.t("error-integrity-detail")),
+            ServiceError::Unexpected(_) => ("error-internal", self.t("error-internal-detail")),
+        };
+        self.fail(status, key, detail)
+    }
+}
+
+impl Page {
+    /// "Field — what is wrong", both in the user's language where a translation exists.
+    /// A message from the core, in the user's language where a translation exists.
+    pub fn translate(&self, english: &str) -> String {
+        let key = message_key(english);
+        let msg = self.state.i18n.t(self.lang, &key, None);
+        if msg == key { english.to_owned() } else { msg }
+    }
+
+    pub fn invalid_detail(&self, i: &passerelle_core::domain::Invalid) -> String {
+        let msg = self.translate(&i.message);
+        let fkey = format!("field-{}", i.field);
+        let field = self.t(&fkey);
+        let field = if field == fkey { i.field.to_owned() } else { field };
+        format!("{field} — {msg}")
+    }
+}
+
+/// Core messages are translated by a key derived from the English text
+/// (`msg-` and the words joined by dashes); a message without a translation is shown as is.
+pub fn message_key(message: &str) -> String {
+    let words: String = message
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { ' ' })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join("-");
+    format!("msg-{words}")
+}
+
+impl FromRequest for Page {
+    type Error = PageError;
+    type Future = BoxFut<Result<Self, Self::Error>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = state_of(&req).map_err(|_| PageError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                body: "application state missing".into(),
+                location: None,
+            })?;
+            let lang = state.lang(&req);
+            let session = match session_of(&req).await {
+                Ok(s) => s,
+                Err(e) => {
+                    let p = Page {
+                        state,
+                        lang,
+                        session: None,
+                        path: req.path().to_owned(),
+                    };
+                    return Err(p.service_error(e.0));
+                }
+            };
+            Ok(Page {
+                state,
+                lang,
+                session,
+                path: req.path().to_owned(),
+            })
+        })
+    }
+}
+
+/// A page that needs a signed-in user: redirects to the sign-in page otherwise.
+pub struct Signed {
+    pub page: Page,
+    pub session: CurrentSession,
+}
+
+impl Signed {
+    pub fn actor(&self) -> &Actor {
+        &self.session.actor
+    }
+    pub fn services(&self) -> &Services {
+        &self.page.state.services
+    }
+}
+
+impl FromRequest for Signed {
+    type Error = PageError;
+    type Future = BoxFut<Result<Self, Self::Error>>;
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let fut = Page::from_request(req, payload);
+        Box::pin(async move {
+            let page = fut.await?;
+            match page.session.clone() {
+                Some(session) => Ok(Signed { page, session }),
+                None => Err(PageError::redirect("/login")),
+            }
+        })
+    }
+}
+
+/// Forms carry the session's CSRF token in a hidden `_csrf` field.
+pub trait HasCsrf {
+    fn csrf(&self) -> &str;
+}
+
+/// A form posted by a signed-in user, with its CSRF token checked.
+pub struct SignedForm<T> {
+    pub signed: Signed,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned + HasCsrf + 'static> FromRequest for SignedForm<T> {
+    type Error = PageError;
+    type Future = BoxFut<Result<Self, Self::Error>>;
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let signed = Signed::from_request(req, payload);
+        let form = web::Form::<T>::from_request(req, payload);
+        Box::pin(async move {
+            let signed = signed.await?;
+            let form = match form.await {
+                Ok(f) => f.into_inner(),
+                Err(e) => {
+                    return Err(signed
+                        .page
+                        .fail(StatusCode::BAD_REQUEST, "error-bad-form", e.to_string()));
+                }
+            };
+            if !constant_eq(form.csrf(), &signed.session.csrf_token) {
+                return Err(signed.page.fail(
+                    StatusCode::FORBIDDEN,
+                    "error-csrf",
+                    signed.page.t("error-csrf-detail"),
+                ));
+            }
+            Ok(SignedForm { signed, form })
+        })
+    }
+}
+
+pub fn constant_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Accept only local redirect targets ("/..." but not "//...").
+pub fn local_path(p: Option<&str>) -> String {
+    match p {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && p.len() < 300 => p.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+pub fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_owned()))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}

@@ -1,0 +1,107 @@
+//! Handlebars templates: embedded with `include_str!`, strict mode, each overridable by a
+//! file of the same name in `ui.templates_dir`. Strings come from the Fluent messages
+//! through the `t` helper: `{{t "key"}}`, `{{t "key" n=count}}`.
+
+use crate::i18n::I18n;
+use fluent_bundle::{FluentArgs, FluentValue};
+use handlebars::{Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderError, RenderErrorReason};
+use std::sync::Arc;
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("layout", include_str!("../templates/layout.hbs")),
+    ("login", include_str!("../templates/login.hbs")),
+    ("caseload", include_str!("../templates/caseload.hbs")),
+    ("case_new", include_str!("../templates/case_new.hbs")),
+    ("case", include_str!("../templates/case.hbs")),
+    ("case_edit", include_str!("../templates/case_edit.hbs")),
+    ("case_audit", include_str!("../templates/case_audit.hbs")),
+    ("search", include_str!("../templates/search.hbs")),
+    ("admin_orgs", include_str!("../templates/admin_orgs.hbs")),
+    ("admin_users", include_str!("../templates/admin_users.hbs")),
+    ("account", include_str!("../templates/account.hbs")),
+    ("error", include_str!("../templates/error.hbs")),
+    ("person_fields", include_str!("../templates/person_fields.hbs")),
+];
+
+pub struct Renderer {
+    hb: Handlebars<'static>,
+}
+
+struct Translate(Arc<I18n>);
+
+impl HelperDef for Translate {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        ctx: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let key = h
+            .param(0)
+            .and_then(|v| v.value().as_str())
+            .ok_or_else(|| RenderError::from(RenderErrorReason::ParamNotFoundForIndex("t", 0)))?;
+        let lang = ctx.data().get("lang").and_then(|v| v.as_str()).unwrap_or("en");
+        let mut args = FluentArgs::new();
+        for (k, v) in h.hash() {
+            let val: FluentValue = match v.value() {
+                serde_json::Value::Number(n) => n.as_f64().map(FluentValue::from).unwrap_or(FluentValue::None),
+                serde_json::Value::String(s) => FluentValue::from(s.clone()),
+                other => FluentValue::from(other.to_string()),
+            };
+            args.set(*k, val);
+        }
+        let s = self.0.t(lang, key, if h.hash().is_empty() { None } else { Some(&args) });
+        out.write(&handlebars::html_escape(&s))?;
+        Ok(())
+    }
+}
+
+fn eq_helper(
+    h: &Helper<'_>,
+    _: &Handlebars<'_>,
+    _: &Context,
+    _: &mut RenderContext<'_, '_>,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let a = h.param(0).map(|v| v.value());
+    let b = h.param(1).map(|v| v.value());
+    if a == b {
+        out.write("true")?;
+    }
+    Ok(())
+}
+
+impl Renderer {
+    pub fn new(i18n: Arc<I18n>, override_dir: &str) -> anyhow::Result<Self> {
+        let mut hb = Handlebars::new();
+        hb.set_strict_mode(true);
+        hb.register_helper("t", Box::new(Translate(i18n)));
+        hb.register_helper("eq", Box::new(eq_helper));
+        for (name, src) in TEMPLATES {
+            hb.register_template_string(name, *src)
+                .map_err(|e| anyhow::anyhow!("template {name}: {e}"))?;
+        }
+        if !override_dir.trim().is_empty() {
+            for (name, _) in TEMPLATES {
+                let p = std::path::Path::new(override_dir).join(format!("{name}.hbs"));
+                if p.exists() {
+                    hb.register_template_file(name, &p)
+                        .map_err(|e| anyhow::anyhow!("template override {}: {e}", p.display()))?;
+                }
+            }
+        }
+        Ok(Self { hb })
+    }
+
+    /// Render `name` with `data`, then wrap it in the layout.
+    pub fn page(&self, name: &str, data: &serde_json::Value) -> Result<String, RenderError> {
+        let body = self.hb.render(name, data)?;
+        let mut with_body = data.clone();
+        if let Some(o) = with_body.as_object_mut() {
+            o.insert("body".into(), serde_json::Value::String(body));
+        }
+        self.hb.render("layout", &with_body)
+    }
+}

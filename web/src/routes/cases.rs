@@ -1,0 +1,563 @@
+//! Case pages: caseload, new case, case file, edit, consents, shares, audit trail, search.
+
+use crate::http::{HasCsrf, PageError, Signed, SignedForm, see_other};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use passerelle_core::domain::{ConsentGiver, Purpose, Stage};
+use passerelle_core::service::cases::{ConsentInput, PersonInput, Scope};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/cases", web::get().to(caseload))
+        .route("/cases", web::post().to(create))
+        .route("/cases/new", web::get().to(new_form))
+        .route("/search", web::post().to(search))
+        .route("/cases/{reference}", web::get().to(show))
+        .route("/cases/{reference}/edit", web::get().to(edit_form))
+        .route("/cases/{reference}/person", web::post().to(update_person))
+        .route("/cases/{reference}/advocate", web::post().to(assign))
+        .route("/cases/{reference}/consents", web::post().to(add_consent))
+        .route("/cases/{reference}/consents/{id}/withdraw", web::post().to(withdraw_consent))
+        .route("/cases/{reference}/shares", web::post().to(add_share))
+        .route("/cases/{reference}/shares/{id}/end", web::post().to(end_share))
+        .route("/cases/{reference}/audit", web::get().to(audit_trail));
+}
+
+fn route(req: &HttpRequest) -> String {
+    format!("{} {}", req.method(), req.match_pattern().unwrap_or_else(|| "?".into()))
+}
+
+fn stages(s: &Signed, selected: Option<Stage>) -> Vec<Value> {
+    Stage::ALL
+        .iter()
+        .map(|st| {
+            json!({"value": st.as_str(), "label": s.page.t(&format!("stage-{}", st.as_str())), "selected": Some(*st) == selected})
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct CaseloadQuery {
+    scope: Option<String>,
+    stage: Option<String>,
+    page: Option<String>,
+}
+
+async fn caseload(s: Signed, req: HttpRequest, q: web::Query<CaseloadQuery>) -> Result<HttpResponse, PageError> {
+    let scope = match q.scope.as_deref() {
+        Some("org") => Scope::Organisation,
+        Some("mine") | None | Some("") => {
+            if s.actor().role == passerelle_core::domain::Role::Advocate && q.scope.is_none() {
+                Scope::Mine
+            } else if q.scope.as_deref() == Some("mine") {
+                Scope::Mine
+            } else {
+                Scope::Organisation
+            }
+        }
+        Some(_) => {
+            return Err(s.page.fail(StatusCode::BAD_REQUEST, "error-invalid", s.page.t("error-bad-scope")));
+        }
+    };
+    let stage = match q.stage.as_deref() {
+        None | Some("") => None,
+        Some(v) => Some(Stage::parse(v).map_err(|e| s.page.fail(StatusCode::BAD_REQUEST, "error-invalid", s.page.invalid_detail(&e)))?),
+    };
+    let page_no = match q.page.as_deref() {
+        None | Some("") => 1,
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n >= 1 && *n < 1_000_000)
+            .ok_or_else(|| s.page.fail(StatusCode::BAD_REQUEST, "error-invalid", s.page.t("error-bad-page")))?,
+    };
+    let result = s
+        .services()
+        .caseload(s.actor(), scope, stage, page_no, 50, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    let scope_str = if scope == Scope::Mine { "mine" } else { "org" };
+    let stage_str = stage.map(|x| x.as_str()).unwrap_or("");
+    let items: Vec<Value> = result
+        .items
+        .iter()
+        .map(|c| {
+            json!({
+                "reference": c.reference,
+                "stage": s.page.t(&format!("stage-{}", c.stage.as_str())),
+                "org": c.owner_org,
+                "advocate": c.advocate.clone().unwrap_or_default(),
+                "shared": c.access == "shared",
+                "updated": c.updated_at.format("%Y-%m-%d").to_string(),
+            })
+        })
+        .collect();
+    let link = |p: u64| format!("/cases?scope={scope_str}&stage={stage_str}&page={p}");
+    let mut data = s.page.base("caseload-title");
+    if let Some(o) = data.as_object_mut() {
+        o.insert("items".into(), json!(items));
+        o.insert("total".into(), json!(result.total));
+        o.insert("page".into(), json!(result.page));
+        o.insert("pages".into(), json!(result.pages.max(1)));
+        o.insert("prev".into(), if result.page > 1 { json!(link(result.page - 1)) } else { Value::Null });
+        o.insert("next".into(), if result.page < result.pages { json!(link(result.page + 1)) } else { Value::Null });
+        o.insert("mine".into(), json!(scope == Scope::Mine));
+        o.insert("scope".into(), json!(scope_str));
+        o.insert("stages".into(), json!(stages(&s, stage)));
+    }
+    Ok(s.page.ok("caseload", &data))
+}
+
+async fn new_form(s: Signed) -> Result<HttpResponse, PageError> {
+    if !passerelle_core::domain::may_create_case(s.actor().role) {
+        return Err(s.page.fail(StatusCode::FORBIDDEN, "error-forbidden", s.page.t("error-cannot-create")));
+    }
+    let advocates = s
+        .services()
+        .advocates_of(s.actor().org_id)
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    let me = s.actor().user_id;
+    let mut data = s.page.base("case-new-title");
+    if let Some(o) = data.as_object_mut() {
+        o.insert(
+            "advocates".into(),
+            json!(advocates.iter().map(|(id, n)| json!({"id": id, "name": n, "selected": *id == me})).collect::<Vec<_>>()),
+        );
+        o.insert("person".into(), json!({}));
+    }
+    Ok(s.page.ok("case_new", &data))
+}
+
+/// The person form as posted (checkboxes arrive as "on" or not at all).
+#[derive(Deserialize, Default)]
+pub struct PersonForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    aliases: Option<String>,
+    birth_date: Option<String>,
+    nationality: Option<String>,
+    stateless: Option<String>,
+    languages: Option<String>,
+    contact: Option<String>,
+    location: Option<String>,
+    notes: Option<String>,
+    is_minor: Option<String>,
+    advocate_user_id: Option<String>,
+    version: Option<String>,
+}
+
+impl HasCsrf for PersonForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl PersonForm {
+    fn input(&self) -> PersonInput {
+        PersonInput {
+            name: self.name.clone(),
+            aliases: self.aliases.clone(),
+            birth_date: self.birth_date.clone(),
+            nationality: self.nationality.clone(),
+            stateless: self.stateless.is_some(),
+            languages: self.languages.clone(),
+            contact: self.contact.clone(),
+            location: self.location.clone(),
+            notes: self.notes.clone(),
+            is_minor: self.is_minor.is_some(),
+        }
+    }
+}
+
+fn parse_id(s: &Signed, field: &'static str, v: Option<&str>) -> Result<Option<i64>, PageError> {
+    match v.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(x) => x.parse::<i64>().map(Some).map_err(|_| {
+            s.page.fail(
+                StatusCode::BAD_REQUEST,
+                "error-invalid",
+                s.page.invalid_detail(&passerelle_core::domain::Invalid::new(field, "must be a number")),
+            )
+        }),
+    }
+}
+
+async fn create(f: SignedForm<PersonForm>, req: HttpRequest) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let advocate = parse_id(s, "advocate_user_id", f.form.advocate_user_id.as_deref())?;
+    let r = s
+        .services()
+        .create_case(s.actor(), &f.form.input(), advocate, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    Ok(see_other(&format!("/cases/{}", r.as_str())))
+}
+
+async fn show(s: Signed, req: HttpRequest, reference: web::Path<String>) -> Result<HttpResponse, PageError> {
+    let v = s
+        .services()
+        .get_case(s.actor(), &reference, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    let t = |k: &str| s.page.t(k);
+    let consents: Option<Vec<Value>> = v.consents.as_ref().map(|cs| {
+        cs.iter()
+            .map(|c| {
+                json!({
+                    "id": c.id,
+                    "purpose": t(&format!("purpose-{}", c.purpose.as_str())),
+                    "purpose_value": c.purpose.as_str(),
+                    "given_by": t(&format!("giver-{}", c.given_by.as_str())),
+                    "language": c.language,
+                    "form_version": c.form_version,
+                    "consented_at": c.consented_at.format("%Y-%m-%d").to_string(),
+                    "recorded_by": c.recorded_by,
+                    "withdrawn_at": c.withdrawn_at.map(|d| d.format("%Y-%m-%d %H:%M").to_string()),
+                    "active": c.active,
+                })
+            })
+            .collect()
+    });
+    let shares: Option<Vec<Value>> = v.shares.as_ref().map(|ss| {
+        ss.iter()
+            .map(|x| {
+                json!({
+                    "id": x.id,
+                    "org": x.org,
+                    "purpose": t(&format!("purpose-{}", x.purpose.as_str())),
+                    "consent_id": x.consent_id,
+                    "created_at": x.created_at.format("%Y-%m-%d").to_string(),
+                    "ended_at": x.ended_at.map(|d| d.format("%Y-%m-%d %H:%M").to_string()),
+                    "active": x.active,
+                })
+            })
+            .collect()
+    });
+    let targets = if v.permissions.share {
+        s.services()
+            .share_targets(v.summary.owner_org_id)
+            .await
+            .map_err(|e| s.page.service_error(e))?
+    } else {
+        vec![]
+    };
+    let advocates = if v.permissions.assign {
+        s.services()
+            .advocates_of(v.summary.owner_org_id)
+            .await
+            .map_err(|e| s.page.service_error(e))?
+    } else {
+        vec![]
+    };
+    let purposes: Vec<Value> = Purpose::ALL
+        .iter()
+        .map(|p| json!({"value": p.as_str(), "label": t(&format!("purpose-{}", p.as_str()))}))
+        .collect();
+    let givers: Vec<Value> = ConsentGiver::ALL
+        .iter()
+        .map(|g| json!({"value": g.as_str(), "label": t(&format!("giver-{}", g.as_str()))}))
+        .collect();
+    let person = v.person.as_ref().map(|p| {
+        json!({
+            "name": p.person.name,
+            "aliases": p.person.aliases,
+            "birth_date": p.person.birth_date.map(|d| d.format("%Y-%m-%d").to_string()),
+            "nationality": p.person.nationality,
+            "stateless": p.person.stateless,
+            "languages": p.person.languages,
+            "contact": p.person.contact,
+            "location": p.person.location,
+            "notes": p.person.notes,
+            "is_minor": p.person.is_minor,
+            "is_child": p.is_child,
+        })
+    });
+    let mut data = s.page.base("case-title");
+    if let Some(o) = data.as_object_mut() {
+        o.insert(
+            "case".into(),
+            json!({
+                "reference": v.summary.reference,
+                "stage": t(&format!("stage-{}", v.summary.stage.as_str())),
+                "org": v.summary.owner_org,
+                "advocate": v.summary.advocate,
+                "advocate_user_id": v.summary.advocate_user_id,
+                "version": v.summary.version,
+                "shared": v.summary.access == "shared",
+                "created": v.summary.created_at.format("%Y-%m-%d").to_string(),
+            }),
+        );
+        o.insert("person".into(), person.unwrap_or(Value::Null));
+        o.insert("show_consents".into(), json!(consents.is_some()));
+        o.insert("show_shares".into(), json!(shares.is_some()));
+        o.insert("consents".into(), consents.map(Value::from).unwrap_or(Value::Null));
+        o.insert("shares".into(), shares.map(Value::from).unwrap_or(Value::Null));
+        o.insert("can".into(), json!(v.permissions));
+        o.insert(
+            "targets".into(),
+            json!(targets.iter().map(|(id, n)| json!({"id": id, "name": n})).collect::<Vec<_>>()),
+        );
+        o.insert(
+            "advocates".into(),
+            json!(advocates
+                .iter()
+                .map(|(id, n)| json!({"id": id, "name": n, "selected": Some(*id) == v.summary.advocate_user_id}))
+                .collect::<Vec<_>>()),
+        );
+        o.insert("purposes".into(), json!(purposes));
+        o.insert("givers".into(), json!(givers));
+        o.insert("title".into(), json!(v.summary.reference));
+    }
+    Ok(s.page.ok("case", &data))
+}
+
+async fn edit_form(s: Signed, req: HttpRequest, reference: web::Path<String>) -> Result<HttpResponse, PageError> {
+    let v = s
+        .services()
+        .get_case(s.actor(), &reference, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    if !v.permissions.edit_person {
+        return Err(s.page.fail(StatusCode::FORBIDDEN, "error-forbidden", s.page.t("error-cannot-edit")));
+    }
+    let p = v.person.as_ref().map(|p| &p.person);
+    let mut data = s.page.base("case-edit-title");
+    if let Some(o) = data.as_object_mut() {
+        o.insert("reference".into(), json!(v.summary.reference));
+        o.insert("version".into(), json!(v.summary.version));
+        o.insert(
+            "person".into(),
+            json!({
+                "name": p.map(|p| p.name.clone()),
+                "aliases": p.and_then(|p| p.aliases.clone()),
+                "birth_date": p.and_then(|p| p.birth_date).map(|d| d.format("%Y-%m-%d").to_string()),
+                "nationality": p.and_then(|p| p.nationality.clone()),
+                "stateless": p.is_some_and(|p| p.stateless),
+                "languages": p.and_then(|p| p.languages.clone()),
+                "contact": p.and_then(|p| p.contact.clone()),
+                "location": p.and_then(|p| p.location.clone()),
+                "notes": p.and_then(|p| p.notes.clone()),
+                "is_minor": p.is_some_and(|p| p.is_minor),
+            }),
+        );
+    }
+    Ok(s.page.ok("case_edit", &data))
+}
+
+fn version_of(s: &Signed, v: Option<&str>) -> Result<i64, PageError> {
+    parse_id(s, "version", v)?.ok_or_else(|| {
+        s.page.fail(
+            StatusCode::BAD_REQUEST,
+            "error-invalid",
+            s.page.invalid_detail(&passerelle_core::domain::Invalid::new("version", "is required")),
+        )
+    })
+}
+
+async fn update_person(
+    f: SignedForm<PersonForm>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let version = version_of(s, f.form.version.as_deref())?;
+    s.services()
+        .update_person(s.actor(), &reference, version, &f.form.input(), &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    Ok(see_other(&format!("/cases/{reference}")))
+}
+
+#[derive(Deserialize)]
+struct AssignForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    advocate_user_id: Option<String>,
+    version: Option<String>,
+}
+
+impl HasCsrf for AssignForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+async fn assign(f: SignedForm<AssignForm>, req: HttpRequest, reference: web::Path<String>) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let version = version_of(s, f.form.version.as_deref())?;
+    let advocate = parse_id(s, "advocate_user_id", f.form.advocate_user_id.as_deref())?;
+    s.services()
+        .assign_advocate(s.actor(), &reference, version, advocate, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    Ok(see_other(&format!("/cases/{reference}")))
+}
+
+#[derive(Deserialize)]
+struct ConsentForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    purpose: String,
+    #[serde(default)]
+    given_by: String,
+    #[serde(default)]
+    language: String,
+    #[serde(default)]
+    form_version: String,
+    consented_on: Option<String>,
+}
+
+impl HasCsrf for ConsentForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+async fn add_consent(f: SignedForm<ConsentForm>, req: HttpRequest, reference: web::Path<String>) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let input = ConsentInput {
+        purpose: f.form.purpose.clone(),
+        given_by: f.form.given_by.clone(),
+        language: f.form.language.clone(),
+        form_version: f.form.form_version.clone(),
+        consented_on: f.form.consented_on.clone(),
+    };
+    s.services()
+        .record_consent(s.actor(), &reference, &input, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    Ok(see_other(&format!("/cases/{reference}#consents")))
+}
+
+async fn withdraw_consent(
+    f: SignedForm<crate::routes::session::CsrfOnly>,
+    req: HttpRequest,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let (reference, id) = path.into_inner();
+    s.services()
+        .withdraw_consent(s.actor(), &reference, id, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    Ok(see_other(&format!("/cases/{reference}#consents")))
+}
+
+#[derive(Deserialize)]
+struct ShareForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    org_id: Option<String>,
+    #[serde(default)]
+    purpose: String,
+    consent_id: Option<String>,
+}
+
+impl HasCsrf for ShareForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+async fn add_share(f: SignedForm<ShareForm>, req: HttpRequest, reference: web::Path<String>) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let org = parse_id(s, "org_id", f.form.org_id.as_deref())?.ok_or_else(|| {
+        s.page.fail(
+            StatusCode::BAD_REQUEST,
+            "error-invalid",
+            s.page.invalid_detail(&passerelle_core::domain::Invalid::new("org_id", "is required")),
+        )
+    })?;
+    let consent = parse_id(s, "consent_id", f.form.consent_id.as_deref())?;
+    s.services()
+        .share_case(s.actor(), &reference, org, &f.form.purpose, consent, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    Ok(see_other(&format!("/cases/{reference}#shares")))
+}
+
+async fn end_share(
+    f: SignedForm<crate::routes::session::CsrfOnly>,
+    req: HttpRequest,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let (reference, id) = path.into_inner();
+    s.services()
+        .end_share(s.actor(), &reference, id, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    Ok(see_other(&format!("/cases/{reference}#shares")))
+}
+
+async fn audit_trail(s: Signed, req: HttpRequest, reference: web::Path<String>) -> Result<HttpResponse, PageError> {
+    let rows = s
+        .services()
+        .case_audit_trail(s.actor(), &reference, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    let mut data = s.page.base("audit-title");
+    if let Some(o) = data.as_object_mut() {
+        o.insert("reference".into(), json!(reference.as_str()));
+        o.insert(
+            "rows".into(),
+            json!(rows
+                .iter()
+                .map(|r| json!({
+                    "seq": r.seq,
+                    "at": r.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                    "user": r.user.clone().unwrap_or_default(),
+                    "section": r.section,
+                    "action": r.action,
+                    "route": r.route,
+                }))
+                .collect::<Vec<_>>()),
+        );
+    }
+    Ok(s.page.ok("case_audit", &data))
+}
+
+#[derive(Deserialize)]
+struct SearchForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+}
+
+impl HasCsrf for SearchForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// Search by exact name: POST, so the name never appears in a URL or an access log.
+async fn search(f: SignedForm<SearchForm>, req: HttpRequest) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let found = s
+        .services()
+        .search_by_name(s.actor(), &f.form.name, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    let mut data = s.page.base("search-title");
+    if let Some(o) = data.as_object_mut() {
+        o.insert(
+            "items".into(),
+            json!(found
+                .iter()
+                .map(|c| json!({
+                    "reference": c.reference,
+                    "stage": s.page.t(&format!("stage-{}", c.stage.as_str())),
+                    "org": c.owner_org,
+                }))
+                .collect::<Vec<_>>()),
+        );
+        o.insert("count".into(), json!(found.len()));
+    }
+    Ok(s.page.ok("search", &data))
+}

@@ -1,0 +1,31 @@
+//! Routes, one module per area; each registers itself with `configure`.
+
+pub mod admin;
+pub mod api;
+pub mod cases;
+pub mod session;
+
+use actix_web::{HttpResponse, web};
+
+pub async fn health() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .content_type("text/plain; charset=utf-8")
+        .body("ok")
+}
+
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .content_type("text/css; charset=utf-8")
+        .body(include_str!("../../static/style.css"))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health))
+        .route("/static/style.css", web::get().to(stylesheet));
+    api::configure(cfg);
+    session::configure(cfg);
+    cases::configure(cfg);
+    admin::configure(cfg);
+}

@@ -1,0 +1,194 @@
+//! Start-up: open (and migrate) the store, load the key, build the services, bind the server.
+
+use crate::config::Settings;
+use crate::http::{AppState, error_json};
+use crate::i18n::I18n;
+use crate::render::Renderer;
+use actix_web::dev::{Server, Service};
+use actix_web::http::{StatusCode, header};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, error, web};
+use passerelle_core::Services;
+use passerelle_core::crypto::KeyRing;
+use passerelle_core::service::AuthPolicy;
+use passerelle_migrations::{Migrator, MigratorTrait};
+use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+/// Open the database named by the settings and bring its schema up to date.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    let url = settings.database_url()?;
+    let db = passerelle_core::store::connect(&url, settings.database.max_connections)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
+    Migrator::up(&db, None)
+        .await
+        .map_err(|e| anyhow::anyhow!("database migration failed: {e}"))?;
+    Ok(db)
+}
+
+pub fn load_keys(settings: &Settings) -> anyhow::Result<KeyRing> {
+    if settings.security.key.expose_secret().trim().is_empty() {
+        Ok(KeyRing::load_or_create(&settings.key_path())?)
+    } else {
+        Ok(KeyRing::from_hex(&settings.security.key)?)
+    }
+}
+
+pub fn auth_policy(settings: &Settings) -> AuthPolicy {
+    let s = &settings.security;
+    AuthPolicy {
+        idle_timeout: chrono::Duration::minutes(s.idle_timeout_minutes),
+        absolute_timeout: chrono::Duration::hours(s.absolute_timeout_hours),
+        max_failures: s.max_login_failures,
+        failure_window: chrono::Duration::minutes(s.failure_window_minutes),
+        lockout: chrono::Duration::minutes(s.lockout_minutes),
+    }
+}
+
+pub async fn build_services(settings: &Settings) -> anyhow::Result<Services> {
+    let db = open_store(settings).await?;
+    let keys = Arc::new(load_keys(settings)?);
+    Ok(Services::new(db, keys, auth_policy(settings)))
+}
+
+pub struct Application {
+    pub port: u16,
+    pub server: Server,
+}
+
+impl Application {
+    /// Bind and build the server (not yet running: await `server`).
+    pub fn build(settings: &Settings, services: Services, demo: bool) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.server.bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.server.bind))?;
+        let port = listener.local_addr()?.port();
+        let i18n = Arc::new(I18n::load(&settings.ui.default_language)?);
+        let render = Renderer::new(i18n.clone(), &settings.ui.templates_dir)?;
+        let state = web::Data::new(AppState {
+            services,
+            render,
+            i18n,
+            secure_cookies: settings.secure_cookies(),
+            demo,
+        });
+        let limit = settings.server.max_body_bytes;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::JsonConfig::default().limit(limit).error_handler(json_error))
+                .app_data(web::FormConfig::default().limit(limit).error_handler(form_error))
+                .app_data(web::PathConfig::default().error_handler(path_error))
+                .app_data(web::QueryConfig::default().error_handler(query_error))
+                .app_data(web::PayloadConfig::default().limit(limit))
+                .wrap(
+                    DefaultHeaders::new()
+                        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                        .add((header::X_FRAME_OPTIONS, "DENY"))
+                        .add((header::REFERRER_POLICY, "no-referrer"))
+                        .add((
+                            header::CONTENT_SECURITY_POLICY,
+                            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+                        )),
+                )
+                .wrap_fn(|req, srv| {
+                    // Log the route pattern, never the concrete URL or its query string.
+                    let method = req.method().clone();
+                    let pattern = req.match_pattern().unwrap_or_else(|| "(unmatched)".into());
+                    let started = std::time::Instant::now();
+                    let fut = srv.call(req);
+                    async move {
+                        let res = fut.await;
+                        if let Ok(r) = &res {
+                            tracing::info!(
+                                %method,
+                                route = %pattern,
+                                status = r.status().as_u16(),
+                                ms = started.elapsed().as_secs_f64() * 1000.0,
+                                "request"
+                            );
+                        }
+                        res
+                    }
+                })
+                .configure(crate::routes::configure)
+                .default_service(web::to(not_found))
+        })
+        .listen(listener)?;
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        Ok(Self {
+            port,
+            server: server.run(),
+        })
+    }
+}
+
+async fn not_found(req: HttpRequest, page: crate::http::Page) -> HttpResponse {
+    if req.path().starts_with("/api/") {
+        return error_json(StatusCode::NOT_FOUND, "not_found", "no such endpoint", None);
+    }
+    let e = page.fail(StatusCode::NOT_FOUND, "error-not-found", page.t("error-no-such-page"));
+    actix_web::ResponseError::error_response(&e)
+}
+
+fn wants_json(req: &HttpRequest) -> bool {
+    req.path().starts_with("/api/")
+}
+
+fn client_error(req: &HttpRequest, status: StatusCode, kind: &str, message: String) -> error::Error {
+    let resp = if wants_json(req) {
+        error_json(status, kind, &message, None)
+    } else {
+        HttpResponse::build(status)
+            .content_type("text/plain; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(message.clone())
+    };
+    error::InternalError::from_response(message, resp).into()
+}
+
+fn json_error(err: error::JsonPayloadError, req: &HttpRequest) -> error::Error {
+    use error::JsonPayloadError as J;
+    let (status, msg) = match &err {
+        J::OverflowKnownLength { length, limit } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is {length} bytes; the limit is {limit}"),
+        ),
+        J::Overflow { limit } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than the limit of {limit} bytes"),
+        ),
+        J::ContentType => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the body as JSON with Content-Type: application/json".to_owned(),
+        ),
+        J::Deserialize(e) => (StatusCode::BAD_REQUEST, format!("the JSON body is not what this endpoint takes: {e}")),
+        other => (StatusCode::BAD_REQUEST, format!("the JSON body could not be read: {other}")),
+    };
+    client_error(req, status, "bad_request", msg)
+}
+
+fn form_error(err: error::UrlencodedError, req: &HttpRequest) -> error::Error {
+    use error::UrlencodedError as U;
+    let (status, msg) = match &err {
+        U::Overflow { size, limit } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the form is {size} bytes; the limit is {limit}"),
+        ),
+        U::ContentType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the form as application/x-www-form-urlencoded".to_owned()),
+        other => (StatusCode::BAD_REQUEST, format!("the form could not be read: {other}")),
+    };
+    client_error(req, status, "bad_request", msg)
+}
+
+fn path_error(err: error::PathError, req: &HttpRequest) -> error::Error {
+    client_error(req, StatusCode::NOT_FOUND, "not_found", format!("no such resource: {err}"))
+}
+
+fn query_error(err: error::QueryPayloadError, req: &HttpRequest) -> error::Error {
+    client_error(req, StatusCode::BAD_REQUEST, "bad_request", format!("the query string is not valid: {err}"))
+}
