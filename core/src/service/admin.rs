@@ -245,15 +245,19 @@ impl Services {
             Some(r) => Role::parse(r)?,
             None => current_role,
         };
-        if !domain::may_administer_users(actor.role, actor.org_id, target.org_id, current_role)
-            || !domain::may_administer_users(actor.role, actor.org_id, target.org_id, new_role)
-        {
-            return Err(ServiceError::NotFound("user"));
-        }
         if target.id == actor.user_id && (new_role != current_role || active == Some(false)) {
             return Err(ServiceError::Forbidden(
                 "you cannot change your own role or disable your own account; ask another administrator".into(),
             ));
+        }
+        if !domain::may_administer_users(actor.role, actor.org_id, target.org_id, current_role) {
+            return Err(ServiceError::NotFound("user"));
+        }
+        if !domain::may_administer_users(actor.role, actor.org_id, target.org_id, new_role) {
+            return Err(ServiceError::Forbidden(format!(
+                "you may not give the role {}",
+                new_role.as_str()
+            )));
         }
         let disable = active == Some(false);
         let mut a = target.into_active_model();

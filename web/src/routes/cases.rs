@@ -125,7 +125,7 @@ async fn new_form(s: Signed) -> Result<HttpResponse, PageError> {
             "advocates".into(),
             json!(advocates.iter().map(|(id, n)| json!({"id": id, "name": n, "selected": *id == me})).collect::<Vec<_>>()),
         );
-        o.insert("person".into(), json!({}));
+        o.insert("person".into(), empty_person());
     }
     Ok(s.page.ok("case_new", &data))
 }
@@ -560,4 +560,12 @@ async fn search(f: SignedForm<SearchForm>, req: HttpRequest) -> Result<HttpRespo
         o.insert("count".into(), json!(found.len()));
     }
     Ok(s.page.ok("search", &data))
+}
+
+/// The person fields of an empty form (every key present: templates are strict).
+fn empty_person() -> Value {
+    json!({
+        "name": null, "aliases": null, "birth_date": null, "nationality": null, "stateless": false,
+        "languages": null, "contact": null, "location": null, "notes": null, "is_minor": false,
+    })
 }

@@ -1,0 +1,222 @@
+//! The command line, run as a user would run it: the real binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use passerelle::config::Settings;
+use passerelle::startup::build_services;
+use passerelle_core::service::cases::PersonInput;
+use sea_orm::{ConnectionTrait, Statement};
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_passerelle");
+
+fn run(data_dir: &Path, db_url: Option<&str>, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(BIN);
+    c.arg("--data-dir").arg(data_dir).args(args);
+    c.env_remove("PASSERELLE__DATABASE__URL");
+    if let Some(u) = db_url {
+        c.env("PASSERELLE__DATABASE__URL", u);
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// A fresh PostgreSQL database when the suite runs on PostgreSQL, else None (SQLite).
+async fn database_url() -> Option<String> {
+    use sea_orm::ConnectionTrait;
+    let admin = std::env::var("PASSERELLE_TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres"))?;
+    let db = sea_orm::Database::connect(&admin).await.unwrap();
+    let mut b = [0u8; 6];
+    getrandom::fill(&mut b).unwrap();
+    let name = format!("pt_cli_{}", hex::encode(b));
+    db.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+    let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
+    Some(format!("{base}/{name}"))
+}
+
+fn settings_for(dir: &Path, url: Option<&str>) -> Settings {
+    let mut s = Settings::load(None).unwrap();
+    s.server.data_dir = dir.to_path_buf();
+    s.database.url = url.unwrap_or("").to_owned();
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_names_the_altered_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = database_url().await;
+    let o = run(dir.path(), url.as_deref(), &["migrate"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(dir.path(), url.as_deref(), &["org", "add", "--name", "Passage", "--kind", "victim_advocacy", "--country", "FR"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(
+        dir.path(),
+        url.as_deref(),
+        &["user", "add", "--org", "1", "--email", "a@ngo.test", "--name", "A", "--role", "advocate"],
+        &[("PASSERELLE_PASSWORD", "correct horse battery")],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    // Some audited activity: create and read cases through the services.
+    let services = build_services(&settings_for(dir.path(), url.as_deref())).await.unwrap();
+    let actor = services.user_by_email("a@ngo.test").await.unwrap().unwrap();
+    for i in 0..3 {
+        let r = services
+            .create_case(&actor, &PersonInput { name: format!("Person {i}"), ..Default::default() }, None, "test")
+            .await
+            .unwrap();
+        services.get_case(&actor, r.as_str(), "test").await.unwrap();
+    }
+    let o = run(dir.path(), url.as_deref(), &["audit", "verify"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("intact"), "{}", text(&o));
+
+    // Alter one row: verify exits non-zero and names it.
+    let backend = services.db.get_database_backend();
+    let sql = "UPDATE audit_log SET action = 'update' WHERE seq = 4";
+    services.db.execute_raw(Statement::from_string(backend, sql.to_owned())).await.unwrap();
+    let o = run(dir.path(), url.as_deref(), &["audit", "verify"], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("audit entry 4"), "{}", text(&o));
+
+    // Deleting a row is caught too (at the gap).
+    services
+        .db
+        .execute_raw(Statement::from_string(backend, "UPDATE audit_log SET action = 'read' WHERE seq = 4".to_owned()))
+        .await
+        .unwrap();
+    assert!(run(dir.path(), url.as_deref(), &["audit", "verify"], &[]).status.success());
+    services
+        .db
+        .execute_raw(Statement::from_string(backend, "DELETE FROM audit_log WHERE seq = 2".to_owned()))
+        .await
+        .unwrap();
+    let o = run(dir.path(), url.as_deref(), &["audit", "verify"], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("audit entry 3"), "{}", text(&o));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_and_restore_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings_for(dir.path(), None);
+    let services = build_services(&settings).await.unwrap();
+    let org = services
+        .create_org(None, passerelle_core::service::admin::NewOrg { name: "Passage", kind: "victim_advocacy", country: "FR" })
+        .await
+        .unwrap();
+    services
+        .create_user(
+            None,
+            passerelle_core::service::admin::NewUser {
+                org_id: org.id,
+                email: "a@ngo.test",
+                display_name: "A",
+                role: "advocate",
+                password: "correct horse battery",
+            },
+        )
+        .await
+        .unwrap();
+    let actor = services.user_by_email("a@ngo.test").await.unwrap().unwrap();
+    let r = services
+        .create_case(&actor, &PersonInput { name: "Backed Up Person".into(), ..Default::default() }, None, "test")
+        .await
+        .unwrap();
+    // Online backup while the database is open.
+    let backup = dir.path().join("backup.db");
+    let o = run(dir.path(), None, &["backup", backup.to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("key file"), "the backup reminds to keep the key");
+    let o = run(dir.path(), None, &["backup", backup.to_str().unwrap()], &[]);
+    assert!(!o.status.success(), "an existing backup file is not overwritten");
+
+    // Restore into a new data directory holding the same key.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::copy(dir.path().join("passerelle.key"), other.path().join("passerelle.key")).unwrap();
+    let o = run(other.path(), None, &["restore", backup.to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(other.path(), None, &["restore", backup.to_str().unwrap()], &[]);
+    assert!(!o.status.success(), "restore refuses to replace a database without --force");
+    assert!(text(&o).contains("--force"));
+    let restored = build_services(&settings_for(other.path(), None)).await.unwrap();
+    let actor = restored.user_by_email("a@ngo.test").await.unwrap().unwrap();
+    let v = restored.get_case(&actor, r.as_str(), "test").await.unwrap();
+    assert_eq!(v.person.unwrap().person.name, "Backed Up Person");
+
+    // A corrupt backup is refused and leaves the data in place.
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, b"this is not a database").unwrap();
+    let o = run(other.path(), None, &["restore", "--force", junk.to_str().unwrap()], &[]);
+    assert!(!o.status.success());
+    assert!(restored.get_case(&actor, r.as_str(), "test").await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_seeding_is_refused_on_a_real_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(dir.path(), None, &["org", "add", "--name", "Real NGO", "--kind", "victim_advocacy", "--country", "FR"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(dir.path(), None, &["serve", "--demo", "--bind", "127.0.0.1:0"], &[]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("refused"), "{}", text(&o));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_cli_input_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(dir.path(), None, &["org", "add", "--name", "X", "--kind", "bakery", "--country", "FR"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("expected one of"), "{}", text(&o));
+    let o = run(
+        dir.path(),
+        None,
+        &["user", "add", "--org", "99", "--email", "a@b.test", "--name", "A", "--role", "advocate"],
+        &[("PASSERELLE_PASSWORD", "correct horse battery")],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("no such organisation"), "{}", text(&o));
+    let o = run(dir.path(), None, &["serve"], &[("PASSERELLE__SECURITY__KEY", "abc")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("128 hex"), "{}", text(&o));
+}
+
+#[test]
+fn the_demo_world_seeds_once_and_the_key_file_is_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let services = build_services(&settings_for(dir.path(), None)).await.unwrap();
+        let accounts = passerelle::demo::seed(&services).await.unwrap();
+        assert!(accounts.len() >= 7);
+        let roles: std::collections::HashSet<_> = accounts.iter().map(|a| a.role).collect();
+        for r in passerelle_core::domain::Role::ALL {
+            assert!(roles.contains(r.as_str()), "no demo user with role {r}");
+        }
+        let orgs = services.list_orgs().await.unwrap();
+        let kinds: std::collections::HashSet<_> = orgs.iter().map(|o| o.kind).collect();
+        assert_eq!(kinds.len(), passerelle_core::domain::OrgKind::ALL.len(), "every kind");
+        let countries: std::collections::HashSet<_> = orgs.iter().map(|o| o.country.clone()).collect();
+        assert!(countries.len() >= 2);
+        assert_eq!(services.count_cases().await.unwrap(), 50);
+        // Seeding again on the demo database is a no-op.
+        passerelle::demo::seed(&services).await.unwrap();
+        assert_eq!(services.count_cases().await.unwrap(), 50);
+        // Demo users sign in with the documented password.
+        let s = services
+            .login("amelie@passage.example", secrecy::SecretString::from(passerelle::demo::DEMO_PASSWORD))
+            .await;
+        assert!(s.is_ok());
+    });
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("passerelle.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the key file is readable by others: {mode:o}");
+    }
+}
