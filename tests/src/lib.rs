@@ -22,7 +22,9 @@ pub fn skip_or_fail(what: &str) {
     if external_required() {
         panic!("{what} is required (PASSERELLE_REQUIRE_EXTERNAL=1) but not available");
     }
-    eprintln!("\n!!! SKIPPED: {what} is not available on this machine; this test did not run !!!\n");
+    eprintln!(
+        "\n!!! SKIPPED: {what} is not available on this machine; this test did not run !!!\n"
+    );
 }
 
 pub enum Backend {
@@ -77,9 +79,14 @@ pub async fn create_pg_database(admin_url: &str) -> anyhow::Result<(String, Stri
     let mut b = [0u8; 6];
     getrandom::fill(&mut b).map_err(|e| anyhow::anyhow!("random: {e}"))?;
     let name = format!("pt_{}", hex::encode(b));
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await?;
     admin.close().await?;
-    let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin_url);
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b)
+        .unwrap_or(admin_url);
     Ok((format!("{base}/{name}"), name))
 }
 
@@ -100,16 +107,19 @@ pub async fn spawn_app_on(pg_admin_url: Option<String>) -> TestApp {
     settings.server.workers = 2;
     let backend = match pg_admin_url {
         Some(admin_url) => {
-            let (url, db_name) = create_pg_database(&admin_url)
-                .await
-                .unwrap_or_else(|e| panic!("cannot create a PostgreSQL test database on {admin_url}: {e}"));
+            let (url, db_name) = create_pg_database(&admin_url).await.unwrap_or_else(|e| {
+                panic!("cannot create a PostgreSQL test database on {admin_url}: {e}")
+            });
             settings.database.url = url;
             Backend::Postgres { admin_url, db_name }
         }
         None => Backend::Sqlite,
     };
-    let services = build_services(&settings).await.unwrap_or_else(|e| panic!("start-up: {e:#}"));
-    let app = Application::build(&settings, services.clone(), false).unwrap_or_else(|e| panic!("build: {e:#}"));
+    let services = build_services(&settings)
+        .await
+        .unwrap_or_else(|e| panic!("start-up: {e:#}"));
+    let app = Application::build(&settings, services.clone(), false)
+        .unwrap_or_else(|e| panic!("build: {e:#}"));
     let port = app.port;
     tokio::spawn(app.server);
     TestApp {
@@ -148,7 +158,14 @@ impl TestApp {
 
     pub async fn org(&self, name: &str, kind: &str, country: &str) -> i64 {
         self.services
-            .create_org(None, NewOrg { name, kind, country })
+            .create_org(
+                None,
+                NewOrg {
+                    name,
+                    kind,
+                    country,
+                },
+            )
             .await
             .unwrap_or_else(|e| panic!("org: {e}"))
             .id
@@ -192,14 +209,23 @@ impl TestApp {
             .send()
             .await
             .unwrap_or_else(|e| panic!("login: {e}"));
-        assert_eq!(r.status(), 200, "login of {email} failed: {}", r.text().await.unwrap_or_default());
+        assert_eq!(
+            r.status(),
+            200,
+            "login of {email} failed: {}",
+            r.text().await.unwrap_or_default()
+        );
         c
     }
 
     /// Sign in through the HTML form (fetching the login CSRF token first).
     pub async fn html_login(&self, email: &str) -> Client {
         let c = client();
-        let page = c.get(self.url("/login")).send().await.unwrap_or_else(|e| panic!("{e}"));
+        let page = c
+            .get(self.url("/login"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         let html = page.text().await.unwrap_or_default();
         let token = hidden_csrf(&html);
         let r = c
@@ -216,13 +242,20 @@ impl TestApp {
     pub async fn create_case(&self, c: &Client, name: &str) -> String {
         let r = c
             .post(self.url("/api/v1/cases"))
-            .json(&json!({"person": {"name": name, "birth_date": "1994-03-02", "nationality": "NG",
+            .json(
+                &json!({"person": {"name": name, "birth_date": "1994-03-02", "nationality": "NG",
                 "languages": "English, Edo", "contact": "+33 6 00 00 00 00", "location": "Lyon",
-                "notes": "met at the station"}}))
+                "notes": "met at the station"}}),
+            )
             .send()
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(r.status(), 201, "create case: {}", r.text().await.unwrap_or_default());
+        assert_eq!(
+            r.status(),
+            201,
+            "create case: {}",
+            r.text().await.unwrap_or_default()
+        );
         let v: Value = r.json().await.unwrap_or_default();
         v["reference"].as_str().unwrap_or_default().to_owned()
     }

@@ -57,7 +57,10 @@ enum Outcome {
 }
 
 fn caseworker(role: &str) -> bool {
-    matches!(role, "advocate" | "shelter_coordinator" | "return_officer" | "follow_up_officer")
+    matches!(
+        role,
+        "advocate" | "shelter_coordinator" | "return_officer" | "follow_up_officer"
+    )
 }
 
 /// The rules, restated from the issue and the design notes.
@@ -114,7 +117,9 @@ async fn fixture() -> Fixture {
     let mut owner_advocate_id = 0;
     for (rel, org) in &orgs {
         for role in ROLES {
-            let id = app.user(*org, &format!("{role}@{}.test", rel_name(*rel)), role).await;
+            let id = app
+                .user(*org, &format!("{role}@{}.test", rel_name(*rel)), role)
+                .await;
             if *rel == Rel::Owner && *role == "advocate" {
                 owner_advocate_id = id;
             }
@@ -123,7 +128,10 @@ async fn fixture() -> Fixture {
     let adv = app.api_login("advocate@owner.test").await;
     let case_shared = app.create_case(&adv, NAME_SHARED).await;
     let case_withdrawn = app.create_case(&adv, NAME_WITHDRAWN).await;
-    for (case, org, withdraw) in [(&case_shared, shared, false), (&case_withdrawn, withdrawn, true)] {
+    for (case, org, withdraw) in [
+        (&case_shared, shared, false),
+        (&case_withdrawn, withdrawn, true),
+    ] {
         let consent: Value = adv
             .post(app.url(&format!("/api/v1/cases/{case}/consents")))
             .json(&json!({"purpose": "return_assistance", "given_by": "person", "language": "en", "form_version": "v1"}))
@@ -171,11 +179,20 @@ fn rel_name(r: Rel) -> &'static str {
 
 impl Fixture {
     fn case_for(&self, rel: Rel) -> &str {
-        if rel == Rel::Withdrawn { &self.case_withdrawn } else { &self.case_shared }
+        if rel == Rel::Withdrawn {
+            &self.case_withdrawn
+        } else {
+            &self.case_shared
+        }
     }
 
     async fn owner_actor(&self) -> passerelle_core::Actor {
-        self.app.services.user_by_email("advocate@owner.test").await.unwrap().unwrap()
+        self.app
+            .services
+            .user_by_email("advocate@owner.test")
+            .await
+            .unwrap()
+            .unwrap()
     }
 
     /// A consent (and optionally a share to the spare organisation) that the attempt may
@@ -212,7 +229,13 @@ impl Fixture {
 
     async fn version(&self, case: &str) -> i64 {
         let a = self.owner_actor().await;
-        self.app.services.get_case(&a, case, "test").await.unwrap().summary.version
+        self.app
+            .services
+            .get_case(&a, case, "test")
+            .await
+            .unwrap()
+            .summary
+            .version
     }
 }
 
@@ -234,7 +257,12 @@ fn classify_html(s: StatusCode) -> Option<Outcome> {
     }
 }
 
-async fn json_call(f: &Fixture, c: &Client, ep: Ep, case: &str) -> (StatusCode, Value, Option<String>) {
+async fn json_call(
+    f: &Fixture,
+    c: &Client,
+    ep: Ep,
+    case: &str,
+) -> (StatusCode, Value, Option<String>) {
     let app = &f.app;
     let rb = match ep {
         Ep::View => c.get(app.url(&format!("/api/v1/cases/{case}"))),
@@ -273,21 +301,37 @@ async fn json_call(f: &Fixture, c: &Client, ep: Ep, case: &str) -> (StatusCode, 
     (status, body, cc)
 }
 
-async fn html_call(f: &Fixture, c: &Client, csrf: &str, ep: Ep, case: &str) -> (StatusCode, String) {
+async fn html_call(
+    f: &Fixture,
+    c: &Client,
+    csrf: &str,
+    ep: Ep,
+    case: &str,
+) -> (StatusCode, String) {
     let app = &f.app;
     let rb = match ep {
         Ep::View => c.get(app.url(&format!("/cases/{case}"))),
         Ep::Edit => {
             let v = f.version(case).await.to_string();
-            let name = if case == f.case_shared { NAME_SHARED } else { NAME_WITHDRAWN };
-            c.post(app.url(&format!("/cases/{case}/person")))
-                .form(&[("_csrf", csrf), ("version", &v), ("name", name)])
+            let name = if case == f.case_shared {
+                NAME_SHARED
+            } else {
+                NAME_WITHDRAWN
+            };
+            c.post(app.url(&format!("/cases/{case}/person"))).form(&[
+                ("_csrf", csrf),
+                ("version", &v),
+                ("name", name),
+            ])
         }
         Ep::Assign => {
             let v = f.version(case).await.to_string();
             let a = f.owner_advocate_id.to_string();
-            c.post(app.url(&format!("/cases/{case}/advocate")))
-                .form(&[("_csrf", csrf), ("version", &v), ("advocate_user_id", &a)])
+            c.post(app.url(&format!("/cases/{case}/advocate"))).form(&[
+                ("_csrf", csrf),
+                ("version", &v),
+                ("advocate_user_id", &a),
+            ])
         }
         Ep::Consent => c.post(app.url(&format!("/cases/{case}/consents"))).form(&[
             ("_csrf", csrf),
@@ -335,44 +379,68 @@ async fn every_role_relation_and_endpoint_follows_the_rules() {
             let csrf = f.app.csrf(&html).await;
             assert!(!csrf.is_empty(), "no CSRF token for {email}");
             let case = f.case_for(*rel).to_owned();
-            let name = if *rel == Rel::Withdrawn { NAME_WITHDRAWN } else { NAME_SHARED };
+            let name = if *rel == Rel::Withdrawn {
+                NAME_WITHDRAWN
+            } else {
+                NAME_SHARED
+            };
             for ep in EPS {
                 let want = expected(role, *rel, *ep);
                 // JSON
                 let (status, body, cc) = json_call(&f, &api, *ep, &case).await;
                 checked += 1;
                 if classify_json(status) != Some(want) {
-                    failures.push(format!("JSON {role}/{rel:?}/{ep:?}: got {status} {body}, want {want:?}"));
+                    failures.push(format!(
+                        "JSON {role}/{rel:?}/{ep:?}: got {status} {body}, want {want:?}"
+                    ));
                 }
                 if *ep == Ep::View && want == Outcome::Allowed {
                     let has_person = !body["person"].is_null();
                     if has_person != caseworker(role) {
-                        failures.push(format!("JSON {role}/{rel:?}: person section shown = {has_person}"));
+                        failures.push(format!(
+                            "JSON {role}/{rel:?}: person section shown = {has_person}"
+                        ));
                     }
                     if cc.as_deref() != Some("no-store") {
                         failures.push(format!("JSON {role}/{rel:?}: Cache-Control {cc:?}"));
                     }
                 }
                 if want != Outcome::Allowed && body.to_string().contains(name) {
-                    failures.push(format!("JSON {role}/{rel:?}/{ep:?}: the name leaked in a refusal"));
+                    failures.push(format!(
+                        "JSON {role}/{rel:?}/{ep:?}: the name leaked in a refusal"
+                    ));
                 }
                 // HTML
                 let (status, text) = html_call(&f, &html, &csrf, *ep, &case).await;
                 checked += 1;
                 if classify_html(status) != Some(want) {
-                    failures.push(format!("HTML {role}/{rel:?}/{ep:?}: got {status}, want {want:?}"));
+                    failures.push(format!(
+                        "HTML {role}/{rel:?}/{ep:?}: got {status}, want {want:?}"
+                    ));
                 }
                 let shows_name = text.contains(name);
-                let may_show = want == Outcome::Allowed && matches!(ep, Ep::View) && caseworker(role);
+                let may_show =
+                    want == Outcome::Allowed && matches!(ep, Ep::View) && caseworker(role);
                 if shows_name && !may_show {
-                    failures.push(format!("HTML {role}/{rel:?}/{ep:?}: the person's name appears"));
+                    failures.push(format!(
+                        "HTML {role}/{rel:?}/{ep:?}: the person's name appears"
+                    ));
                 }
                 if may_show && !shows_name {
-                    failures.push(format!("HTML {role}/{rel:?}/{ep:?}: the person's name is missing"));
+                    failures.push(format!(
+                        "HTML {role}/{rel:?}/{ep:?}: the person's name is missing"
+                    ));
                 }
             }
             // Caseload membership (JSON and HTML) and search.
-            let list: Value = api.get(f.app.url("/api/v1/cases?scope=org")).send().await.unwrap().json().await.unwrap_or(Value::Null);
+            let list: Value = api
+                .get(f.app.url("/api/v1/cases?scope=org"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap_or(Value::Null);
             let listed = list.to_string().contains(&case);
             let should_list = match rel {
                 Rel::Owner => role != &"system_admin",
@@ -380,12 +448,21 @@ async fn every_role_relation_and_endpoint_follows_the_rules() {
                 _ => false,
             };
             if listed != should_list {
-                failures.push(format!("caseload {role}/{rel:?}: listed = {listed}, want {should_list} ({list})"));
+                failures.push(format!(
+                    "caseload {role}/{rel:?}: listed = {listed}, want {should_list} ({list})"
+                ));
             }
-            let page = html.get(f.app.url("/cases?scope=org")).send().await.unwrap();
+            let page = html
+                .get(f.app.url("/cases?scope=org"))
+                .send()
+                .await
+                .unwrap();
             let page_text = page.text().await.unwrap_or_default();
             if page_text.contains(&case) != should_list {
-                failures.push(format!("HTML caseload {role}/{rel:?}: listed = {}", !should_list));
+                failures.push(format!(
+                    "HTML caseload {role}/{rel:?}: listed = {}",
+                    !should_list
+                ));
             }
             let found: Value = api
                 .post(f.app.url("/api/v1/search"))
@@ -397,14 +474,22 @@ async fn every_role_relation_and_endpoint_follows_the_rules() {
                 .await
                 .unwrap_or(Value::Null);
             let found_it = found.to_string().contains(&case);
-            let should_find = expected(role, *rel, Ep::View) == Outcome::Allowed && caseworker(role);
+            let should_find =
+                expected(role, *rel, Ep::View) == Outcome::Allowed && caseworker(role);
             if found_it != should_find {
-                failures.push(format!("search {role}/{rel:?}: found = {found_it}, want {should_find}"));
+                failures.push(format!(
+                    "search {role}/{rel:?}: found = {found_it}, want {should_find}"
+                ));
             }
         }
     }
     assert!(checked >= 4 * 7 * 8 * 2, "{checked}");
-    assert!(failures.is_empty(), "{} access failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} access failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -454,8 +539,17 @@ async fn signed_out_gets_401_on_the_api_and_the_sign_in_page_on_html() {
         assert_eq!(r.status(), 303, "{p}");
         assert_eq!(r.headers()["location"], "/login", "{p}");
     }
-    for p in [format!("/cases/{case}/person"), format!("/cases/{case}/consents"), "/search".to_owned()] {
-        let r = anon.post(app.url(&p)).form(&[("name", "x")]).send().await.unwrap();
+    for p in [
+        format!("/cases/{case}/person"),
+        format!("/cases/{case}/consents"),
+        "/search".to_owned(),
+    ] {
+        let r = anon
+            .post(app.url(&p))
+            .form(&[("name", "x")])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 303, "{p}");
         assert!(!contains(&r.bytes().await.unwrap(), "Signed Out Person"));
     }

@@ -18,18 +18,67 @@ async fn logout_and_disabling_revoke_sessions_at_once() {
     let w = app.world().await;
     app.user(w.ngo, "admin@ngo.test", "org_admin").await;
     let adv = app.api_login("advocate@ngo.test").await;
-    assert_eq!(adv.get(app.url("/api/v1/cases")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        adv.get(app.url("/api/v1/cases"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     // Logout ends the session server-side: the old cookie no longer works.
     let jar_copy = app.api_login("advocate@ngo.test").await;
-    assert_eq!(jar_copy.post(app.url("/api/v1/auth/logout")).send().await.unwrap().status(), 204);
-    assert_eq!(jar_copy.get(app.url("/api/v1/me")).send().await.unwrap().status(), 401);
+    assert_eq!(
+        jar_copy
+            .post(app.url("/api/v1/auth/logout"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(
+        jar_copy
+            .get(app.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
     // Disabling the user ends their other sessions at once.
     let admin = app.api_login("admin@ngo.test").await;
-    let users: Value = admin.get(app.url("/api/v1/users")).send().await.unwrap().json().await.unwrap();
-    let id = users.as_array().unwrap().iter().find(|u| u["email"] == "advocate@ngo.test").unwrap()["id"].as_i64().unwrap();
-    let r = admin.patch(app.url(&format!("/api/v1/users/{id}"))).json(&json!({"active": false})).send().await.unwrap();
+    let users: Value = admin
+        .get(app.url("/api/v1/users"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "advocate@ngo.test")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = admin
+        .patch(app.url(&format!("/api/v1/users/{id}")))
+        .json(&json!({"active": false}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
-    assert_eq!(adv.get(app.url("/api/v1/cases")).send().await.unwrap().status(), 401);
+    assert_eq!(
+        adv.get(app.url("/api/v1/cases"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
     // And they cannot sign in again.
     let r = client()
         .post(app.url("/api/v1/auth/login"))
@@ -47,7 +96,12 @@ async fn html_logout_ends_the_session() {
     let c = app.html_login("advocate@ngo.test").await;
     let csrf = app.csrf(&c).await;
     assert_eq!(c.get(app.url("/cases")).send().await.unwrap().status(), 200);
-    let r = c.post(app.url("/logout")).form(&[("_csrf", csrf.as_str())]).send().await.unwrap();
+    let r = c
+        .post(app.url("/logout"))
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     let r = c.get(app.url("/cases")).send().await.unwrap();
     assert_eq!(r.status(), 303);
@@ -63,14 +117,22 @@ async fn lockout_after_six_failures_without_revealing_the_account() {
         let c = c.clone();
         let url = app.url("/api/v1/auth/login");
         async move {
-            let r = c.post(url).json(&json!({"email": email, "password": password})).send().await.unwrap();
+            let r = c
+                .post(url)
+                .json(&json!({"email": email, "password": password}))
+                .send()
+                .await
+                .unwrap();
             (r.status().as_u16(), r.text().await.unwrap())
         }
     };
     let (s_known, body_known) = attempt("advocate@ngo.test", "wrong password").await;
     let (s_unknown, body_unknown) = attempt("nobody@ngo.test", "wrong password").await;
     assert_eq!((s_known, s_unknown), (401, 401));
-    assert_eq!(body_known, body_unknown, "the answer must not reveal whether the account exists");
+    assert_eq!(
+        body_known, body_unknown,
+        "the answer must not reveal whether the account exists"
+    );
     for _ in 0..5 {
         attempt("advocate@ngo.test", "wrong password").await;
         attempt("nobody@ngo.test", "wrong password").await;
@@ -80,7 +142,12 @@ async fn lockout_after_six_failures_without_revealing_the_account() {
     assert_eq!(s, 401);
     assert_eq!(body, body_unknown);
     // Other accounts are not affected.
-    app.user(app.services.list_orgs().await.unwrap()[0].id, "other@ngo.test", "advocate").await;
+    app.user(
+        app.services.list_orgs().await.unwrap()[0].id,
+        "other@ngo.test",
+        "advocate",
+    )
+    .await;
     let (s, _) = attempt("other@ngo.test", PASSWORD).await;
     assert_eq!(s, 200);
 }
@@ -90,12 +157,31 @@ async fn forms_without_the_csrf_token_are_refused() {
     let app = spawn_app().await;
     app.world().await;
     let c = app.html_login("advocate@ngo.test").await;
-    let r = c.post(app.url("/cases")).form(&[("name", "No Token")]).send().await.unwrap();
+    let r = c
+        .post(app.url("/cases"))
+        .form(&[("name", "No Token")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
-    let r = c.post(app.url("/cases")).form(&[("name", "Bad Token"), ("_csrf", "0000")]).send().await.unwrap();
+    let r = c
+        .post(app.url("/cases"))
+        .form(&[("name", "Bad Token"), ("_csrf", "0000")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("expired"));
-    let list: Value = app.api_login("advocate@ngo.test").await.get(app.url("/api/v1/cases")).send().await.unwrap().json().await.unwrap();
+    let list: Value = app
+        .api_login("advocate@ngo.test")
+        .await
+        .get(app.url("/api/v1/cases"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list["total"], 0, "nothing was created");
     // The login form has its own token (login CSRF).
     let r = client()
@@ -107,7 +193,12 @@ async fn forms_without_the_csrf_token_are_refused() {
     assert_eq!(r.status(), 403);
     // JSON calls must be JSON: a form post to the API is refused.
     let api = app.api_login("advocate@ngo.test").await;
-    let r = api.post(app.url("/api/v1/cases")).form(&[("name", "x")]).send().await.unwrap();
+    let r = api
+        .post(app.url("/api/v1/cases"))
+        .form(&[("name", "x")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 415);
 }
 
@@ -151,12 +242,26 @@ async fn users_cannot_change_their_own_role_or_organisation() {
     let csrf = app.csrf(&html).await;
     let r = html
         .post(app.url("/account"))
-        .form(&[("_csrf", csrf.as_str()), ("display_name", "Renamed"), ("role", "system_admin"), ("org_id", "2")])
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("display_name", "Renamed"),
+            ("role", "system_admin"),
+            ("org_id", "2"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let me: Value = app.api_login("advocate@ngo.test").await.get(app.url("/api/v1/me")).send().await.unwrap().json().await.unwrap();
+    let me: Value = app
+        .api_login("advocate@ngo.test")
+        .await
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["display_name"], "Renamed");
     assert_eq!(me["role"], "advocate");
     assert_eq!(me["org_id"], w.ngo);
@@ -174,25 +279,49 @@ async fn bad_input_gets_a_clear_4xx() {
     let r = post("/api/v1/cases", json!({"person": {}})).await.unwrap();
     assert_eq!(r.status(), 400);
     let b: Value = r.json().await.unwrap();
-    assert!(b["message"].as_str().unwrap().contains("missing field `name`"), "{b}");
+    assert!(
+        b["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing field `name`"),
+        "{b}"
+    );
     // Empty required field.
-    let r = post("/api/v1/cases", json!({"person": {"name": "  "}})).await.unwrap();
+    let r = post("/api/v1/cases", json!({"person": {"name": "  "}}))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 422);
     let b: Value = r.json().await.unwrap();
     assert_eq!(b["field"], "name");
     assert!(b["message"].as_str().unwrap().contains("required"));
     // Wrong type.
-    let r = post("/api/v1/cases", json!({"person": {"name": 42}})).await.unwrap();
+    let r = post("/api/v1/cases", json!({"person": {"name": 42}}))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("invalid type"));
     // Bad values: a future birth date, a bad country, both nationality and stateless.
     for (person, field) in [
-        (json!({"name": "A", "birth_date": "2999-01-01"}), "birth_date"),
-        (json!({"name": "A", "birth_date": "12/03/1990"}), "birth_date"),
-        (json!({"name": "A", "nationality": "Nigeria"}), "nationality"),
-        (json!({"name": "A", "nationality": "NG", "stateless": true}), "nationality"),
+        (
+            json!({"name": "A", "birth_date": "2999-01-01"}),
+            "birth_date",
+        ),
+        (
+            json!({"name": "A", "birth_date": "12/03/1990"}),
+            "birth_date",
+        ),
+        (
+            json!({"name": "A", "nationality": "Nigeria"}),
+            "nationality",
+        ),
+        (
+            json!({"name": "A", "nationality": "NG", "stateless": true}),
+            "nationality",
+        ),
     ] {
-        let r = post("/api/v1/cases", json!({"person": person})).await.unwrap();
+        let r = post("/api/v1/cases", json!({"person": person}))
+            .await
+            .unwrap();
         assert_eq!(r.status(), 422, "{person}");
         assert_eq!(r.json::<Value>().await.unwrap()["field"], field);
     }
@@ -207,29 +336,121 @@ async fn bad_input_gets_a_clear_4xx() {
     assert_eq!(r.status(), 400);
     // Oversized body.
     let big = "x".repeat(70_000);
-    let r = post("/api/v1/cases", json!({"person": {"name": "A", "notes": big}})).await.unwrap();
+    let r = post(
+        "/api/v1/cases",
+        json!({"person": {"name": "A", "notes": big}}),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 413);
     assert!(r.text().await.unwrap().contains("limit"));
     // Unknown ids: case, consent, share, user, endpoint.
-    assert_eq!(api.get(app.url("/api/v1/cases/PSG-2026-9999")).send().await.unwrap().status(), 404);
-    assert_eq!(api.get(app.url("/api/v1/cases/not-a-reference")).send().await.unwrap().status(), 404);
-    assert_eq!(post(&format!("/api/v1/cases/{reference}/consents/999/withdraw"), json!({})).await.unwrap().status(), 404);
-    assert_eq!(post(&format!("/api/v1/cases/{reference}/shares/999/end"), json!({})).await.unwrap().status(), 404);
-    assert_eq!(post(&format!("/api/v1/cases/{reference}/consents/abc/withdraw"), json!({})).await.unwrap().status(), 404);
-    assert_eq!(api.get(app.url("/api/v1/nothing")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        api.get(app.url("/api/v1/cases/PSG-2026-9999"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        api.get(app.url("/api/v1/cases/not-a-reference"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        post(
+            &format!("/api/v1/cases/{reference}/consents/999/withdraw"),
+            json!({})
+        )
+        .await
+        .unwrap()
+        .status(),
+        404
+    );
+    assert_eq!(
+        post(
+            &format!("/api/v1/cases/{reference}/shares/999/end"),
+            json!({})
+        )
+        .await
+        .unwrap()
+        .status(),
+        404
+    );
+    assert_eq!(
+        post(
+            &format!("/api/v1/cases/{reference}/consents/abc/withdraw"),
+            json!({})
+        )
+        .await
+        .unwrap()
+        .status(),
+        404
+    );
+    assert_eq!(
+        api.get(app.url("/api/v1/nothing"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
     // Bad query.
-    let r = api.get(app.url("/api/v1/cases?scope=everything")).send().await.unwrap();
+    let r = api
+        .get(app.url("/api/v1/cases?scope=everything"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 422);
-    let r = api.get(app.url("/api/v1/cases?page=minus")).send().await.unwrap();
+    let r = api
+        .get(app.url("/api/v1/cases?page=minus"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     // Share without consent, and to one's own organisation.
-    let orgs: Value = api.get(app.url("/api/v1/organisations")).send().await.unwrap().json().await.unwrap();
-    let shelter = orgs.as_array().unwrap().iter().find(|o| o["kind"] == "shelter").unwrap()["id"].as_i64().unwrap();
-    let r = post(&format!("/api/v1/cases/{reference}/shares"), json!({"org_id": shelter, "purpose": "shelter"})).await.unwrap();
+    let orgs: Value = api
+        .get(app.url("/api/v1/organisations"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let shelter = orgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["kind"] == "shelter")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = post(
+        &format!("/api/v1/cases/{reference}/shares"),
+        json!({"org_id": shelter, "purpose": "shelter"}),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 422);
-    assert!(r.json::<Value>().await.unwrap()["message"].as_str().unwrap().contains("consent"));
+    assert!(
+        r.json::<Value>().await.unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .contains("consent")
+    );
     // Stale version.
-    let v: Value = api.get(app.url(&format!("/api/v1/cases/{reference}"))).send().await.unwrap().json().await.unwrap();
+    let v: Value = api
+        .get(app.url(&format!("/api/v1/cases/{reference}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let version = v["summary"]["version"].as_i64().unwrap();
     let put = |ver: i64| {
         api.put(app.url(&format!("/api/v1/cases/{reference}/person")))
@@ -239,9 +460,21 @@ async fn bad_input_gets_a_clear_4xx() {
     assert_eq!(put(version).await.unwrap().status(), 200);
     let r = put(version).await.unwrap();
     assert_eq!(r.status(), 409);
-    assert!(r.json::<Value>().await.unwrap()["message"].as_str().unwrap().contains("changed by someone else"));
+    assert!(
+        r.json::<Value>().await.unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .contains("changed by someone else")
+    );
     // Nothing half-written: the stale edit did not land.
-    let v: Value = api.get(app.url(&format!("/api/v1/cases/{reference}"))).send().await.unwrap().json().await.unwrap();
+    let v: Value = api
+        .get(app.url(&format!("/api/v1/cases/{reference}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["summary"]["version"], version + 1);
     assert_eq!(v["person"]["notes"], format!("v{version}"));
 }
@@ -255,13 +488,20 @@ async fn bad_input_on_pages_is_explained_in_the_users_language() {
     let r = c
         .post(app.url("/cases"))
         .header("Accept-Language", "fr-FR,fr;q=0.9")
-        .form(&[("_csrf", csrf.as_str()), ("name", "Personne"), ("birth_date", "2999-01-01")])
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("name", "Personne"),
+            ("birth_date", "2999-01-01"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 422);
     let t = r.text().await.unwrap();
-    assert!(t.contains("Date de naissance") && t.contains("ne peut pas être dans le futur"), "{t}");
+    assert!(
+        t.contains("Date de naissance") && t.contains("ne peut pas être dans le futur"),
+        "{t}"
+    );
     // The same in English.
     let r = c
         .post(app.url("/cases"))
@@ -279,7 +519,11 @@ async fn bad_input_on_pages_is_explained_in_the_users_language() {
     let edit = |v: &'static str| {
         c.post(app.url(&format!("/cases/{reference}/person")))
             .header("Accept-Language", "en")
-            .form(&[("_csrf", csrf.as_str()), ("version", v), ("name", "Form Person")])
+            .form(&[
+                ("_csrf", csrf.as_str()),
+                ("version", v),
+                ("name", "Form Person"),
+            ])
             .send()
     };
     assert_eq!(edit("1").await.unwrap().status(), 303);
@@ -287,9 +531,19 @@ async fn bad_input_on_pages_is_explained_in_the_users_language() {
     assert_eq!(r.status(), 409);
     assert!(r.text().await.unwrap().contains("changed by someone else"));
     // Unknown pages and cases.
-    let r = c.get(app.url("/cases/PSG-2026-9999")).header("Accept-Language", "fr").send().await.unwrap();
+    let r = c
+        .get(app.url("/cases/PSG-2026-9999"))
+        .header("Accept-Language", "fr")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
-    assert!(r.text().await.unwrap().contains("Ce dossier n&#x27;existe pas"));
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Ce dossier n&#x27;existe pas")
+    );
     let r = c.get(app.url("/nowhere")).send().await.unwrap();
     assert_eq!(r.status(), 404);
     let r = c.get(app.url("/cases?page=0")).send().await.unwrap();
@@ -300,20 +554,45 @@ async fn bad_input_on_pages_is_explained_in_the_users_language() {
 async fn pages_follow_the_browser_language_and_the_switch() {
     let app = spawn_app().await;
     let c = client();
-    let fr = c.get(app.url("/login")).header("Accept-Language", "fr-CH, fr;q=0.9, en;q=0.8").send().await.unwrap();
+    let fr = c
+        .get(app.url("/login"))
+        .header("Accept-Language", "fr-CH, fr;q=0.9, en;q=0.8")
+        .send()
+        .await
+        .unwrap();
     let t = fr.text().await.unwrap();
     assert!(t.contains("<html lang=\"fr\">") && t.contains("Connexion"));
-    let en = c.get(app.url("/login")).header("Accept-Language", "de, en;q=0.5").send().await.unwrap();
+    let en = c
+        .get(app.url("/login"))
+        .header("Accept-Language", "de, en;q=0.5")
+        .send()
+        .await
+        .unwrap();
     assert!(en.text().await.unwrap().contains("Sign in"));
     // The switch sets a cookie that wins over the header, and only redirects locally.
     let r = c.get(app.url("/lang/fr?next=/login")).send().await.unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/login");
-    let t = c.get(app.url("/login")).header("Accept-Language", "en").send().await.unwrap().text().await.unwrap();
+    let t = c
+        .get(app.url("/login"))
+        .header("Accept-Language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(t.contains("Connexion"));
-    let r = c.get(app.url("/lang/en?next=//evil.example/")).send().await.unwrap();
+    let r = c
+        .get(app.url("/lang/en?next=//evil.example/"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["location"], "/");
-    assert_eq!(c.get(app.url("/lang/xx")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        c.get(app.url("/lang/xx")).send().await.unwrap().status(),
+        404
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -330,7 +609,15 @@ async fn the_caseload_filters_and_paginates() {
     let get = |q: &str| {
         let url = app.url(&format!("/api/v1/cases?{q}"));
         let api = api.clone();
-        async move { api.get(url).send().await.unwrap().json::<Value>().await.unwrap() }
+        async move {
+            api.get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
     };
     let mine = get("scope=mine&per_page=50").await;
     assert_eq!(mine["total"], 55);
@@ -342,28 +629,59 @@ async fn the_caseload_filters_and_paginates() {
     assert_eq!(org["total"], 56);
     assert_eq!(get("scope=org&stage=referred").await["total"], 56);
     assert_eq!(get("scope=org&stage=closed").await["total"], 0);
-    let r = api.get(app.url("/api/v1/cases?stage=flying")).send().await.unwrap();
+    let r = api
+        .get(app.url("/api/v1/cases?stage=flying"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("referred"));
     // The HTML caseload, page 2, with its pager.
     let html = app.html_login("advocate@ngo.test").await;
-    let t = html.get(app.url("/cases?scope=mine&page=2")).send().await.unwrap().text().await.unwrap();
-    assert!(t.contains("Page 2 of 2") && t.contains("rel=\"prev\""), "{t}");
-    assert!(!t.contains("Person 54") && !t.contains("Person 0"), "no personal data in the caseload");
+    let t = html
+        .get(app.url("/cases?scope=mine&page=2"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        t.contains("Page 2 of 2") && t.contains("rel=\"prev\""),
+        "{t}"
+    );
+    assert!(
+        !t.contains("Person 54") && !t.contains("Person 0"),
+        "no personal data in the caseload"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_case_page_flow_through_html_forms() {
     let app = spawn_app().await;
     let w = app.world().await;
-    app.user(w.shelter, "coord@shelter.test", "shelter_coordinator").await;
+    app.user(w.shelter, "coord@shelter.test", "shelter_coordinator")
+        .await;
     let c = app.html_login("advocate@ngo.test").await;
     let csrf = app.csrf(&c).await;
-    let form = hidden_csrf(&c.get(app.url("/cases/new")).send().await.unwrap().text().await.unwrap());
+    let form = hidden_csrf(
+        &c.get(app.url("/cases/new"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
     assert_eq!(form, csrf);
     let r = c
         .post(app.url("/cases"))
-        .form(&[("_csrf", csrf.as_str()), ("name", "Form Flow Person"), ("is_minor", "on"), ("birth_date", "2012-05-01")])
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("name", "Form Flow Person"),
+            ("is_minor", "on"),
+            ("birth_date", "2012-05-01"),
+        ])
         .send()
         .await
         .unwrap();
@@ -378,7 +696,13 @@ async fn the_case_page_flow_through_html_forms() {
     // Consent, then share with the shelter: the coordinator sees the case; withdraw: gone.
     let r = c
         .post(app.url(&format!("/cases/{reference}/consents")))
-        .form(&[("_csrf", csrf.as_str()), ("purpose", "shelter"), ("given_by", "guardian"), ("language", "fr"), ("form_version", "2026-1")])
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("purpose", "shelter"),
+            ("given_by", "guardian"),
+            ("language", "fr"),
+            ("form_version", "2026-1"),
+        ])
         .send()
         .await
         .unwrap();
@@ -386,27 +710,49 @@ async fn the_case_page_flow_through_html_forms() {
     let shelter = w.shelter.to_string();
     let r = c
         .post(app.url(&format!("/cases/{reference}/shares")))
-        .form(&[("_csrf", csrf.as_str()), ("org_id", shelter.as_str()), ("purpose", "shelter"), ("consent_id", "")])
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("org_id", shelter.as_str()),
+            ("purpose", "shelter"),
+            ("consent_id", ""),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 422, "no consent chosen");
     let r = c
         .post(app.url(&format!("/cases/{reference}/shares")))
-        .form(&[("_csrf", csrf.as_str()), ("org_id", shelter.as_str()), ("purpose", "medical"), ("consent_id", "1")])
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("org_id", shelter.as_str()),
+            ("purpose", "medical"),
+            ("consent_id", "1"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 422, "consent for another purpose");
     let r = c
         .post(app.url(&format!("/cases/{reference}/shares")))
-        .form(&[("_csrf", csrf.as_str()), ("org_id", shelter.as_str()), ("purpose", "shelter"), ("consent_id", "1")])
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("org_id", shelter.as_str()),
+            ("purpose", "shelter"),
+            ("consent_id", "1"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
     let coord = app.html_login("coord@shelter.test").await;
-    let t = coord.get(app.url(&format!("/cases/{reference}"))).send().await.unwrap().text().await.unwrap();
+    let t = coord
+        .get(app.url(&format!("/cases/{reference}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(t.contains("Form Flow Person") && t.contains("shared with us"));
     let r = c
         .post(app.url(&format!("/cases/{reference}/consents/1/withdraw")))
@@ -415,18 +761,47 @@ async fn the_case_page_flow_through_html_forms() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    assert_eq!(coord.get(app.url(&format!("/cases/{reference}"))).send().await.unwrap().status(), 404);
-    let t = c.get(app.url(&format!("/cases/{reference}"))).send().await.unwrap().text().await.unwrap();
+    assert_eq!(
+        coord
+            .get(app.url(&format!("/cases/{reference}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let t = c
+        .get(app.url(&format!("/cases/{reference}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(t.contains("withdrawn") && t.contains("ended"));
     // The audit page lists what happened.
-    let t = c.get(app.url(&format!("/cases/{reference}/audit"))).send().await.unwrap().text().await.unwrap();
+    let t = c
+        .get(app.url(&format!("/cases/{reference}/audit")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(t.contains("withdraw") && t.contains("coord"), "{t}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_lists_every_api_route() {
     let app = spawn_app().await;
-    let doc: Value = client().get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let doc: Value = client()
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let paths = doc["paths"].as_object().unwrap();
     for p in [
         "/api/v1/auth/login",
@@ -439,9 +814,15 @@ async fn the_openapi_document_lists_every_api_route() {
         "/api/v1/search",
         "/api/v1/users/{id}",
     ] {
-        assert!(paths.contains_key(p), "{p} missing from the OpenAPI document");
+        assert!(
+            paths.contains_key(p),
+            "{p} missing from the OpenAPI document"
+        );
     }
-    assert_eq!(paths.len(), passerelle::routes::api::documented_paths().len());
+    assert_eq!(
+        paths.len(),
+        passerelle::routes::api::documented_paths().len()
+    );
     assert!(doc["components"]["schemas"]["CaseView"].is_object());
 }
 
@@ -479,11 +860,22 @@ async fn every_page_renders_for_every_role_in_both_languages() {
         let c = app.html_login(&format!("{role}@ngo.test")).await;
         for lang in ["en", "fr"] {
             for p in &pages {
-                let r = c.get(app.url(p)).header("Accept-Language", lang).send().await.unwrap();
+                let r = c
+                    .get(app.url(p))
+                    .header("Accept-Language", lang)
+                    .send()
+                    .await
+                    .unwrap();
                 let status = r.status().as_u16();
                 let text = r.text().await.unwrap();
-                assert!(matches!(status, 200 | 403), "{role} {lang} {p}: {status} {text}");
-                assert!(text.contains(&format!("<html lang=\"{lang}\">")), "{role} {lang} {p}: {text}");
+                assert!(
+                    matches!(status, 200 | 403),
+                    "{role} {lang} {p}: {status} {text}"
+                );
+                assert!(
+                    text.contains(&format!("<html lang=\"{lang}\">")),
+                    "{role} {lang} {p}: {text}"
+                );
             }
         }
     }

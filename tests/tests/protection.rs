@@ -1,7 +1,9 @@
 //! Personal data at rest, integrity, and the audit trail.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use passerelle_tests::{Backend, contains, postgres_for_pg_only_tests, skip_or_fail, spawn_app, spawn_app_on};
+use passerelle_tests::{
+    Backend, contains, postgres_for_pg_only_tests, skip_or_fail, spawn_app, spawn_app_on,
+};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 
@@ -14,26 +16,58 @@ async fn create_distinctive(app: &passerelle_tests::TestApp) -> (reqwest::Client
     let adv = app.api_login("advocate@ngo.test").await;
     let r = adv
         .post(app.url("/api/v1/cases"))
-        .json(&json!({"person": {"name": NAME, "aliases": ALIAS, "birth_date": "2001-07-14",
+        .json(
+            &json!({"person": {"name": NAME, "aliases": ALIAS, "birth_date": "2001-07-14",
             "nationality": "NG", "languages": "Igbo", "contact": "+234 803 555 0199",
-            "location": "Quillfeather street 12", "notes": NOTE}}))
+            "location": "Quillfeather street 12", "notes": NOTE}}),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    let reference = r.json::<Value>().await.unwrap()["reference"].as_str().unwrap().to_owned();
+    let reference = r.json::<Value>().await.unwrap()["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // Read it back, so any cache or log of the read is in the database too.
-    let v: Value = adv.get(app.url(&format!("/api/v1/cases/{reference}"))).send().await.unwrap().json().await.unwrap();
+    let v: Value = adv
+        .get(app.url(&format!("/api/v1/cases/{reference}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["person"]["name"], NAME);
     (adv, reference)
 }
 
 fn assert_absent(bytes: &[u8], what: &str) {
-    assert!(bytes.len() > 1000, "suspiciously little data: {} bytes", bytes.len());
-    for needle in [NAME, "Quillfeather", ALIAS, NOTE, "+234 803 555 0199", "2001-07-14"] {
-        assert!(!contains(bytes, needle), "{what}: found {needle:?} in clear");
-        assert!(!contains(bytes, &hex_of(needle)), "{what}: found {needle:?} hex-encoded");
-        assert!(!contains(bytes, &hex_of(needle).to_uppercase()), "{what}: found {needle:?} HEX-encoded");
+    assert!(
+        bytes.len() > 1000,
+        "suspiciously little data: {} bytes",
+        bytes.len()
+    );
+    for needle in [
+        NAME,
+        "Quillfeather",
+        ALIAS,
+        NOTE,
+        "+234 803 555 0199",
+        "2001-07-14",
+    ] {
+        assert!(
+            !contains(bytes, needle),
+            "{what}: found {needle:?} in clear"
+        );
+        assert!(
+            !contains(bytes, &hex_of(needle)),
+            "{what}: found {needle:?} hex-encoded"
+        );
+        assert!(
+            !contains(bytes, &hex_of(needle).to_uppercase()),
+            "{what}: found {needle:?} HEX-encoded"
+        );
     }
 }
 
@@ -81,7 +115,10 @@ async fn a_tampered_ciphertext_fails_the_read_clearly() {
     let row = app
         .services
         .db
-        .query_one_raw(Statement::from_string(backend, "SELECT id, name_enc FROM persons".to_owned()))
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT id, name_enc FROM persons".to_owned(),
+        ))
         .await
         .unwrap()
         .unwrap();
@@ -95,16 +132,27 @@ async fn a_tampered_ciphertext_fails_the_read_clearly() {
     };
     app.services
         .db
-        .execute_raw(Statement::from_sql_and_values(backend, sql, [blob.into(), id.clone().into()]))
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [blob.into(), id.clone().into()],
+        ))
         .await
         .unwrap();
 
-    let r = adv.get(app.url(&format!("/api/v1/cases/{reference}"))).send().await.unwrap();
+    let r = adv
+        .get(app.url(&format!("/api/v1/cases/{reference}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 500);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], "integrity");
     let msg = body["message"].as_str().unwrap();
-    assert!(msg.contains("persons.name") && msg.contains("integrity"), "{msg}");
+    assert!(
+        msg.contains("persons.name") && msg.contains("integrity"),
+        "{msg}"
+    );
     assert!(!msg.contains("Ngozi"));
 
     // The page says so too, in the user's language, and shows nothing of the person.
@@ -125,12 +173,19 @@ async fn a_tampered_ciphertext_fails_the_read_clearly() {
     let rows = app
         .services
         .db
-        .query_all_raw(Statement::from_string(backend, "SELECT id, aliases_enc FROM persons".to_owned()))
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT id, aliases_enc FROM persons".to_owned(),
+        ))
         .await
         .unwrap();
     let with_alias: Vec<_> = rows
         .iter()
-        .filter_map(|r| r.try_get::<Option<Vec<u8>>>("", "aliases_enc").ok().flatten())
+        .filter_map(|r| {
+            r.try_get::<Option<Vec<u8>>>("", "aliases_enc")
+                .ok()
+                .flatten()
+        })
         .collect();
     assert_eq!(with_alias.len(), 1);
     let second_id: String = rows
@@ -144,10 +199,18 @@ async fn a_tampered_ciphertext_fails_the_read_clearly() {
     };
     app.services
         .db
-        .execute_raw(Statement::from_sql_and_values(backend, sql, [with_alias[0].clone().into(), second_id.into()]))
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [with_alias[0].clone().into(), second_id.into()],
+        ))
         .await
         .unwrap();
-    let r = adv.get(app.url(&format!("/api/v1/cases/{other_ref}"))).send().await.unwrap();
+    let r = adv
+        .get(app.url(&format!("/api/v1/cases/{other_ref}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 500);
     assert!(r.text().await.unwrap().contains("persons.aliases"));
 }
@@ -156,20 +219,48 @@ async fn a_tampered_ciphertext_fails_the_read_clearly() {
 async fn exact_name_search_uses_the_blind_index() {
     let app = spawn_app().await;
     let (adv, reference) = create_distinctive(&app).await;
-    for q in [NAME, "  ngozi   quillfeather-abara ", "NGOZI QUILLFEATHER-ABARA"] {
-        let v: Value = adv.post(app.url("/api/v1/search")).json(&json!({"name": q})).send().await.unwrap().json().await.unwrap();
+    for q in [
+        NAME,
+        "  ngozi   quillfeather-abara ",
+        "NGOZI QUILLFEATHER-ABARA",
+    ] {
+        let v: Value = adv
+            .post(app.url("/api/v1/search"))
+            .json(&json!({"name": q}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(v.as_array().map(Vec::len), Some(1), "{q}: {v}");
         assert_eq!(v[0]["reference"], reference.as_str());
-        assert!(v[0].get("person").is_none(), "search results carry no personal data");
+        assert!(
+            v[0].get("person").is_none(),
+            "search results carry no personal data"
+        );
     }
     for q in ["Ngozi", "Quillfeather-Abara Ngozi"] {
-        let v: Value = adv.post(app.url("/api/v1/search")).json(&json!({"name": q})).send().await.unwrap().json().await.unwrap();
+        let v: Value = adv
+            .post(app.url("/api/v1/search"))
+            .json(&json!({"name": q}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(v.as_array().map(Vec::len), Some(0), "{q}: exact match only");
     }
     // The name never goes in a URL: the HTML search is a POST.
     let html = app.html_login("advocate@ngo.test").await;
     let csrf = app.csrf(&html).await;
-    let page = html.post(app.url("/search")).form(&[("_csrf", csrf.as_str()), ("name", NAME)]).send().await.unwrap();
+    let page = html
+        .post(app.url("/search"))
+        .form(&[("_csrf", csrf.as_str()), ("name", NAME)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains(&reference));
 }
@@ -182,27 +273,67 @@ async fn every_read_and_write_is_in_the_audit_trail() {
         v.as_array()
             .unwrap()
             .iter()
-            .map(|e| (e["section"].as_str().unwrap().to_owned(), e["action"].as_str().unwrap().to_owned()))
+            .map(|e| {
+                (
+                    e["section"].as_str().unwrap().to_owned(),
+                    e["action"].as_str().unwrap().to_owned(),
+                )
+            })
             .collect()
     };
-    let v: Value = adv.get(app.url(&format!("/api/v1/cases/{reference}/audit"))).send().await.unwrap().json().await.unwrap();
+    let v: Value = adv
+        .get(app.url(&format!("/api/v1/cases/{reference}/audit")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let entries = trail(&v);
-    assert!(entries.contains(&("person".into(), "create".into())), "{entries:?}");
-    assert!(entries.contains(&("person".into(), "read".into())), "{entries:?}");
+    assert!(
+        entries.contains(&("person".into(), "create".into())),
+        "{entries:?}"
+    );
+    assert!(
+        entries.contains(&("person".into(), "read".into())),
+        "{entries:?}"
+    );
     let reads_before = entries.iter().filter(|e| e.1 == "read").count();
     // An HTML read adds entries too, with its route and no personal data.
     let html = app.html_login("advocate@ngo.test").await;
-    assert_eq!(html.get(app.url(&format!("/cases/{reference}"))).send().await.unwrap().status(), 200);
-    let v: Value = adv.get(app.url(&format!("/api/v1/cases/{reference}/audit"))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        html.get(app.url(&format!("/cases/{reference}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let v: Value = adv
+        .get(app.url(&format!("/api/v1/cases/{reference}/audit")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let entries = trail(&v);
     assert!(entries.iter().filter(|e| e.1 == "read").count() > reads_before);
     let text = v.to_string();
     assert!(text.contains("GET /cases/{reference}"), "{text}");
-    assert!(text.contains("GET /api/v1/cases/{reference}/audit"), "the audit read is itself audited");
+    assert!(
+        text.contains("GET /api/v1/cases/{reference}/audit"),
+        "the audit read is itself audited"
+    );
     assert!(!text.contains("Ngozi") && !text.contains("Quillfeather"));
     // The whole chain verifies.
-    match passerelle_core::service::audit::verify_chain(&app.services.db).await.unwrap() {
-        passerelle_core::service::audit::Verified::Intact { entries } => assert!(entries >= 5, "{entries}"),
+    match passerelle_core::service::audit::verify_chain(&app.services.db)
+        .await
+        .unwrap()
+    {
+        passerelle_core::service::audit::Verified::Intact { entries } => {
+            assert!(entries >= 5, "{entries}")
+        }
         other => panic!("{other:?}"),
     }
 }

@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "passerelle", version, about = "Passerelle: case management for the protection of victims of trafficking and smuggled migrants")]
+#[command(
+    name = "passerelle",
+    version,
+    about = "Passerelle: case management for the protection of victims of trafficking and smuggled migrants"
+)]
 pub struct Cli {
     /// Extra configuration file (TOML), layered over config/default.toml.
     #[arg(long, global = true)]
@@ -112,7 +116,10 @@ fn settings(cli: &Cli) -> anyhow::Result<Settings> {
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PASSERELLE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Run the command line; returns the process exit code.
@@ -141,7 +148,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("note: this database holds the fictional demo world");
             }
             let app = Application::build(&settings, services, demo)?;
-            println!("Passerelle listening on http://{}", display_bind(&settings.server.bind, app.port));
+            println!(
+                "Passerelle listening on http://{}",
+                display_bind(&settings.server.bind, app.port)
+            );
             app.server.await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -153,15 +163,33 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Org { command } => {
             let services = build_services(&settings).await?;
             match command {
-                OrgCommand::Add { name, kind, country } => {
+                OrgCommand::Add {
+                    name,
+                    kind,
+                    country,
+                } => {
                     let o = services
-                        .create_org(None, NewOrg { name: &name, kind: &kind, country: &country })
+                        .create_org(
+                            None,
+                            NewOrg {
+                                name: &name,
+                                kind: &kind,
+                                country: &country,
+                            },
+                        )
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    println!("organisation {} created: {} ({}, {})", o.id, o.name, o.kind, o.country);
+                    println!(
+                        "organisation {} created: {} ({}, {})",
+                        o.id, o.name, o.kind, o.country
+                    );
                 }
                 OrgCommand::List => {
-                    for o in services.list_orgs().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                    for o in services
+                        .list_orgs()
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?
+                    {
                         println!("{}\t{}\t{}\t{}", o.id, o.kind, o.country, o.name);
                     }
                 }
@@ -169,7 +197,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::User { command } => {
-            let UserCommand::Add { org, email, name, role } = command;
+            let UserCommand::Add {
+                org,
+                email,
+                name,
+                role,
+            } = command;
             let password = match std::env::var("PASSERELLE_PASSWORD") {
                 Ok(p) => p,
                 Err(_) => {
@@ -193,12 +226,20 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 )
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("user {} created: {} ({}) in {}", u.id, u.email, u.role, u.org_name);
+            println!(
+                "user {} created: {} ({}) in {}",
+                u.id, u.email, u.role, u.org_name
+            );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit { command: AuditCommand::Verify } => {
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
             let db = open_store(&settings).await?;
-            match verify_chain(&db).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+            match verify_chain(&db)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
                 Verified::Intact { entries } => {
                     println!("audit log intact: {entries} entries verified");
                     Ok(ExitCode::SUCCESS)
@@ -221,7 +262,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let db = open_store(&settings).await?;
             passerelle_core::store::sqlite_backup(&db, &file).await?;
             println!("backup written to {}", file.display());
-            println!("keep the key file ({}) safe and apart: the backup cannot be read without it", settings.key_path().display());
+            println!(
+                "keep the key file ({}) safe and apart: the backup cannot be read without it",
+                settings.key_path().display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Restore { file, force } => {
@@ -250,10 +294,18 @@ async fn restore(settings: &Settings, file: &std::path::Path, force: bool) -> an
     let staging = settings.server.data_dir.join("passerelle.db.restoring");
     std::fs::copy(file, &staging)?;
     {
-        let db = passerelle_core::store::connect(&passerelle_core::store::sqlite_url(&staging), 1).await?;
-        match verify_chain(&db).await.map_err(|e| anyhow::anyhow!("{e}"))? {
-            Verified::Intact { entries } => println!("backup checked: audit log intact ({entries} entries)"),
-            Verified::Broken(b) => anyhow::bail!("the backup's audit log is broken ({b}); not restored"),
+        let db = passerelle_core::store::connect(&passerelle_core::store::sqlite_url(&staging), 1)
+            .await?;
+        match verify_chain(&db)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+        {
+            Verified::Intact { entries } => {
+                println!("backup checked: audit log intact ({entries} entries)")
+            }
+            Verified::Broken(b) => {
+                anyhow::bail!("the backup's audit log is broken ({b}); not restored")
+            }
         }
         db.close().await?;
     }

@@ -49,7 +49,8 @@ pub struct UiSettings {
 impl Settings {
     /// Load the layers. `file` is an optional extra TOML file.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
-        let mut b = config::Config::builder().add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        let mut b = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
         if let Some(f) = file {
             b = b.add_source(config::File::from(f).required(true));
         }
@@ -70,7 +71,10 @@ impl Settings {
     pub fn database_url(&self) -> anyhow::Result<String> {
         if self.database.url.trim().is_empty() {
             std::fs::create_dir_all(&self.server.data_dir).map_err(|e| {
-                anyhow::anyhow!("cannot create the data directory {}: {e}", self.server.data_dir.display())
+                anyhow::anyhow!(
+                    "cannot create the data directory {}: {e}",
+                    self.server.data_dir.display()
+                )
             })?;
             Ok(passerelle_core::store::sqlite_url(&self.sqlite_path()))
         } else {

@@ -11,7 +11,11 @@ const ROUTE: &str = "demo seed";
 
 /// (name, kind, country)
 const ORGS: &[(&str, &str, &str)] = &[
-    ("Mission nationale anti-traite (démo)", "state_authority", "FR"),
+    (
+        "Mission nationale anti-traite (démo)",
+        "state_authority",
+        "FR",
+    ),
     ("Association Passage", "victim_advocacy", "FR"),
     ("Foyer Les Tilleuls", "shelter", "FR"),
     ("Retour & Dignité", "return_agency", "FR"),
@@ -23,28 +27,72 @@ const ORGS: &[(&str, &str, &str)] = &[
 
 /// (org index, e-mail, display name, role)
 const USERS: &[(usize, &str, &str, &str)] = &[
-    (0, "admin@passerelle.example", "Camille Admin", "system_admin"),
+    (
+        0,
+        "admin@passerelle.example",
+        "Camille Admin",
+        "system_admin",
+    ),
     (1, "amelie@passage.example", "Amélie Durand", "advocate"),
     (1, "karim@passage.example", "Karim Benali", "advocate"),
     (1, "olivia@passage.example", "Olivia Martin", "org_admin"),
     (1, "paul@passage.example", "Paul Lefèvre", "auditor"),
-    (2, "sophie@tilleuls.example", "Sophie Garnier", "shelter_coordinator"),
+    (
+        2,
+        "sophie@tilleuls.example",
+        "Sophie Garnier",
+        "shelter_coordinator",
+    ),
     (2, "nadia@tilleuls.example", "Nadia Roux", "advocate"),
-    (3, "rachid@retour.example", "Rachid Haddad", "return_officer"),
+    (
+        3,
+        "rachid@retour.example",
+        "Rachid Haddad",
+        "return_officer",
+    ),
     (3, "lea@retour.example", "Léa Moreau", "org_admin"),
     (4, "julien@brigade.example", "Julien Petit", "org_admin"),
-    (5, "chioma@edo-reintegration.example", "Chioma Okafor", "follow_up_officer"),
+    (
+        5,
+        "chioma@edo-reintegration.example",
+        "Chioma Okafor",
+        "follow_up_officer",
+    ),
     (6, "emeka@edo-desk.example", "Emeka Nwosu", "org_admin"),
-    (7, "ioana@speranta.example", "Ioana Popescu", "follow_up_officer"),
+    (
+        7,
+        "ioana@speranta.example",
+        "Ioana Popescu",
+        "follow_up_officer",
+    ),
 ];
 
 const FIRST: &[&str] = &[
-    "Blessing", "Joy", "Precious", "Esther", "Favour", "Mercy", "Gift", "Osas", "Ivie", "Efe", "Ana", "Maria", "Elena",
-    "Ioana", "Daniel", "Mihai", "Linh", "Thu", "Hoa", "Minh", "Aïssata", "Fatou", "Mariam", "Samuel", "Peace",
+    "Blessing", "Joy", "Precious", "Esther", "Favour", "Mercy", "Gift", "Osas", "Ivie", "Efe",
+    "Ana", "Maria", "Elena", "Ioana", "Daniel", "Mihai", "Linh", "Thu", "Hoa", "Minh", "Aïssata",
+    "Fatou", "Mariam", "Samuel", "Peace",
 ];
 const LAST: &[&str] = &[
-    "Osagie", "Omoregie", "Igbinedion", "Ehigie", "Aigbe", "Obaseki", "Popa", "Ionescu", "Stan", "Dumitru", "Nguyen",
-    "Tran", "Pham", "Diallo", "Traoré", "Keita", "Okoro", "Eze", "Uwaifo", "Edosa",
+    "Osagie",
+    "Omoregie",
+    "Igbinedion",
+    "Ehigie",
+    "Aigbe",
+    "Obaseki",
+    "Popa",
+    "Ionescu",
+    "Stan",
+    "Dumitru",
+    "Nguyen",
+    "Tran",
+    "Pham",
+    "Diallo",
+    "Traoré",
+    "Keita",
+    "Okoro",
+    "Eze",
+    "Uwaifo",
+    "Edosa",
 ];
 const LANGS: &[(&str, &str)] = &[
     ("NG", "English, Edo"),
@@ -54,7 +102,13 @@ const LANGS: &[(&str, &str)] = &[
     ("GN", "French, Pular"),
     ("ML", "Bambara, French"),
 ];
-const CITIES: &[&str] = &["Lyon", "Villeurbanne", "Grenoble", "Saint-Étienne", "Vénissieux"];
+const CITIES: &[&str] = &[
+    "Lyon",
+    "Villeurbanne",
+    "Grenoble",
+    "Saint-Étienne",
+    "Vénissieux",
+];
 
 pub struct DemoAccount {
     pub email: &'static str,
@@ -73,19 +127,43 @@ pub async fn seed(services: &Services) -> anyhow::Result<Vec<DemoAccount>> {
             org: ORGS[*o].0,
         })
         .collect();
-    if services.is_demo().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+    if services
+        .is_demo()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
         return Ok(accounts);
     }
-    if !services.is_empty().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+    if !services
+        .is_empty()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
         anyhow::bail!(
             "this database already holds data that is not the demo world; demo seeding is refused. Run the demo with another --data-dir"
         );
     }
-    services.mark_demo().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    services
+        .mark_demo()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let e = |e: passerelle_core::ServiceError| anyhow::anyhow!("demo seeding: {e}");
     let mut org_ids = Vec::new();
     for (name, kind, country) in ORGS {
-        org_ids.push(services.create_org(None, NewOrg { name, kind, country }).await.map_err(e)?.id);
+        org_ids.push(
+            services
+                .create_org(
+                    None,
+                    NewOrg {
+                        name,
+                        kind,
+                        country,
+                    },
+                )
+                .await
+                .map_err(e)?
+                .id,
+        );
     }
     let mut actors: Vec<Actor> = Vec::new();
     for (o, email, name, role) in USERS {
@@ -139,27 +217,46 @@ pub async fn seed(services: &Services) -> anyhow::Result<Vec<DemoAccount>> {
         };
         let (nat, langs) = LANGS[i % LANGS.len()];
         let minor = i % 9 == 4;
-        let year = if minor { 2010 + (i % 6) } else { 1985 + (i * 7) % 20 };
+        let year = if minor {
+            2010 + (i % 6)
+        } else {
+            1985 + (i * 7) % 20
+        };
         let input = PersonInput {
-            name: format!("{} {}", FIRST[(i * 7) % FIRST.len()], LAST[(i * 11) % LAST.len()]),
+            name: format!(
+                "{} {}",
+                FIRST[(i * 7) % FIRST.len()],
+                LAST[(i * 11) % LAST.len()]
+            ),
             aliases: (i % 4 == 0).then(|| format!("« {} »", FIRST[(i * 3 + 1) % FIRST.len()])),
             birth_date: Some(format!("{year}-{:02}-{:02}", 1 + i % 12, 1 + (i * 5) % 28)),
             nationality: (i % 17 != 3).then(|| nat.to_owned()),
             stateless: i % 17 == 3,
             languages: Some(langs.into()),
-            contact: Some(format!("+33 6 {:02} {:02} {:02} {:02} (fictional)", 10 + i, 20 + i % 50, 30 + i % 40, 40 + i % 30)),
+            contact: Some(format!(
+                "+33 6 {:02} {:02} {:02} {:02} (fictional)",
+                10 + i,
+                20 + i % 50,
+                30 + i % 40,
+                40 + i % 30
+            )),
             location: Some(format!("{} (fictional address)", CITIES[i % CITIES.len()])),
             notes: Some("Invented case for the demonstration; no real person.".into()),
             is_minor: minor,
         };
-        let r = services.create_case(owner, &input, None, ROUTE).await.map_err(e)?;
+        let r = services
+            .create_case(owner, &input, None, ROUTE)
+            .await
+            .map_err(e)?;
         let stage = stages[i % stages.len()];
         services.place_demo_case(&r, stage).await.map_err(e)?;
         // Shares on consent: shelter for protected persons, return agency for returns,
         // the origin-country service once returned.
         let share_to = match stage {
             Stage::Protection if owner.org_id != org_ids[2] => Some((org_ids[2], Purpose::Shelter)),
-            Stage::ReturnInProgress | Stage::SolutionPlanning => Some((org_ids[3], Purpose::ReturnAssistance)),
+            Stage::ReturnInProgress | Stage::SolutionPlanning => {
+                Some((org_ids[3], Purpose::ReturnAssistance))
+            }
             Stage::Returned | Stage::FollowUp => Some((
                 if nat == "RO" { org_ids[7] } else { org_ids[5] },
                 Purpose::Reintegration,
@@ -185,7 +282,14 @@ pub async fn seed(services: &Services) -> anyhow::Result<Vec<DemoAccount>> {
                 .await
                 .map_err(e)?;
             services
-                .share_case(owner, r.as_str(), org, purpose.as_str(), Some(consent), ROUTE)
+                .share_case(
+                    owner,
+                    r.as_str(),
+                    org,
+                    purpose.as_str(),
+                    Some(consent),
+                    ROUTE,
+                )
                 .await
                 .map_err(e)?;
         }
@@ -200,7 +304,9 @@ pub async fn is_demo(services: &Services) -> anyhow::Result<bool> {
 pub fn banner(accounts: &[DemoAccount], bind: &str) {
     println!();
     println!("== Passerelle demo: a fictional world (no real person) ==");
-    println!("Open http://{bind}/ and sign in with one of these accounts; every password is: {DEMO_PASSWORD}");
+    println!(
+        "Open http://{bind}/ and sign in with one of these accounts; every password is: {DEMO_PASSWORD}"
+    );
     for a in accounts {
         println!("  {:<36} {:<20} {}", a.email, a.role, a.org);
     }

@@ -31,7 +31,11 @@ pub const LOGIN_CSRF_COOKIE: &str = "passerelle_login_csrf";
 
 impl AppState {
     pub fn session_cookie_name(&self) -> &'static str {
-        if self.secure_cookies { "__Host-passerelle" } else { "passerelle" }
+        if self.secure_cookies {
+            "__Host-passerelle"
+        } else {
+            "passerelle"
+        }
     }
 
     pub fn cookie<'c>(&self, name: &'c str, value: String) -> Cookie<'c> {
@@ -60,9 +64,11 @@ impl AppState {
 }
 
 fn state_of(req: &HttpRequest) -> Result<State, ApiError> {
-    req.app_data::<State>()
-        .cloned()
-        .ok_or_else(|| ApiError(ServiceError::Unexpected(anyhow::anyhow!("application state missing"))))
+    req.app_data::<State>().cloned().ok_or_else(|| {
+        ApiError(ServiceError::Unexpected(anyhow::anyhow!(
+            "application state missing"
+        )))
+    })
 }
 
 async fn session_of(req: &HttpRequest) -> Result<Option<CurrentSession>, ApiError> {
@@ -98,7 +104,9 @@ pub fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
         ServiceError::Conflict(_) => StatusCode::CONFLICT,
         ServiceError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        ServiceError::Integrity(_) | ServiceError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        ServiceError::Integrity(_) | ServiceError::Unexpected(_) => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
     }
 }
 
@@ -118,13 +126,20 @@ fn kind_of(e: &ServiceError) -> &'static str {
 /// core errors name tables, columns and rules, not values.
 fn log_failure(e: &ServiceError) {
     match e {
-        ServiceError::Unexpected(err) => tracing::error!(error = %format!("{err:#}"), "request failed"),
+        ServiceError::Unexpected(err) => {
+            tracing::error!(error = %format!("{err:#}"), "request failed")
+        }
         ServiceError::Integrity(err) => tracing::error!(error = %err, "integrity check failed"),
         _ => {}
     }
 }
 
-pub fn error_json(status: StatusCode, kind: &str, message: &str, field: Option<&str>) -> HttpResponse {
+pub fn error_json(
+    status: StatusCode,
+    kind: &str,
+    message: &str,
+    field: Option<&str>,
+) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(json!({ "error": kind, "message": message, "field": field }))
@@ -256,7 +271,8 @@ impl ResponseError for PageError {
         if let Some(l) = &self.location {
             r.insert_header((header::LOCATION, l.clone()));
         }
-        r.content_type("text/html; charset=utf-8").body(self.body.clone())
+        r.content_type("text/html; charset=utf-8")
+            .body(self.body.clone())
     }
 }
 
@@ -345,7 +361,11 @@ impl Page {
         }
         let body = self.state.render.page("error", &data).unwrap_or_else(|e| {
             tracing::error!(error = %e, "error template failed");
-            format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""))
+            format!(
+                "{} {}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("")
+            )
         });
         PageError {
             status,
@@ -384,7 +404,11 @@ impl Page {
         let msg = self.translate(&i.message);
         let fkey = format!("field-{}", i.field);
         let field = self.t(&fkey);
-        let field = if field == fkey { i.field.to_owned() } else { field };
+        let field = if field == fkey {
+            i.field.to_owned()
+        } else {
+            field
+        };
         format!("{field} — {msg}")
     }
 }
@@ -394,7 +418,13 @@ impl Page {
 pub fn message_key(message: &str) -> String {
     let words: String = message
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { ' ' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                ' '
+            }
+        })
         .collect::<String>()
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -488,9 +518,11 @@ impl<T: DeserializeOwned + HasCsrf + 'static> FromRequest for SignedForm<T> {
             let form = match form.await {
                 Ok(f) => f.into_inner(),
                 Err(e) => {
-                    return Err(signed
-                        .page
-                        .fail(StatusCode::BAD_REQUEST, "error-bad-form", e.to_string()));
+                    return Err(signed.page.fail(
+                        StatusCode::BAD_REQUEST,
+                        "error-bad-form",
+                        e.to_string(),
+                    ));
                 }
             };
             if !constant_eq(form.csrf(), &signed.session.csrf_token) {
@@ -506,13 +538,21 @@ impl<T: DeserializeOwned + HasCsrf + 'static> FromRequest for SignedForm<T> {
 }
 
 pub fn constant_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// Accept only local redirect targets ("/..." but not "//...").
 pub fn local_path(p: Option<&str>) -> String {
     match p {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && p.len() < 300 => p.to_owned(),
+        Some(p)
+            if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && p.len() < 300 =>
+        {
+            p.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }

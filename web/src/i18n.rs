@@ -19,12 +19,15 @@ impl I18n {
     pub fn load(default: &str) -> anyhow::Result<Self> {
         let mut bundles = Vec::new();
         for (code, name, src) in LANGUAGES {
-            let id: LanguageIdentifier = code.parse().map_err(|e| anyhow::anyhow!("language {code}: {e:?}"))?;
+            let id: LanguageIdentifier = code
+                .parse()
+                .map_err(|e| anyhow::anyhow!("language {code}: {e:?}"))?;
             let res = FluentResource::try_new((*src).to_owned())
                 .map_err(|(_, errs)| anyhow::anyhow!("messages {code}.ftl: {errs:?}"))?;
             let mut b = FluentBundle::new_concurrent(vec![id]);
             b.set_use_isolating(false);
-            b.add_resource(res).map_err(|errs| anyhow::anyhow!("messages {code}.ftl: {errs:?}"))?;
+            b.add_resource(res)
+                .map_err(|errs| anyhow::anyhow!("messages {code}.ftl: {errs:?}"))?;
             bundles.push((*code, *name, b));
         }
         let default = LANGUAGES
@@ -58,7 +61,11 @@ impl I18n {
                     let mut it = part.trim().split(';');
                     let tag = it.next()?.trim().to_ascii_lowercase();
                     let q = it
-                        .find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.parse::<f32>().ok()))
+                        .find_map(|p| {
+                            p.trim()
+                                .strip_prefix("q=")
+                                .and_then(|v| v.parse::<f32>().ok())
+                        })
                         .unwrap_or(1.0);
                     Some((q, tag))
                 })
@@ -66,7 +73,9 @@ impl I18n {
             prefs.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
             for (_, tag) in prefs {
                 let primary = tag.split('-').next().unwrap_or("");
-                if let Some((code, _, _)) = self.bundles.iter().find(|(code, _, _)| *code == primary) {
+                if let Some((code, _, _)) =
+                    self.bundles.iter().find(|(code, _, _)| *code == primary)
+                {
                     return code;
                 }
             }
@@ -88,7 +97,13 @@ impl I18n {
         key.to_owned()
     }
 
-    pub fn t1(&self, lang: &str, key: &str, name: &'static str, value: impl Into<FluentValue<'static>>) -> String {
+    pub fn t1(
+        &self,
+        lang: &str,
+        key: &str,
+        name: &'static str,
+        value: impl Into<FluentValue<'static>>,
+    ) -> String {
         let mut a = FluentArgs::new();
         a.set(name, value.into());
         self.t(lang, key, Some(&a))
@@ -96,7 +111,11 @@ impl I18n {
 
     /// Does `key` exist in English? (Used by a test that checks every language has every key.)
     pub fn keys(&self, lang: &str) -> Vec<String> {
-        let src = LANGUAGES.iter().find(|(c, _, _)| *c == lang).map(|(_, _, s)| *s).unwrap_or("");
+        let src = LANGUAGES
+            .iter()
+            .find(|(c, _, _)| *c == lang)
+            .map(|(_, _, s)| *s)
+            .unwrap_or("");
         src.lines()
             .filter_map(|l| {
                 let l = l.trim_end();
@@ -130,7 +149,10 @@ mod tests {
     fn negotiation_prefers_choice_then_header() {
         let i = I18n::load("en").unwrap();
         assert_eq!(i.negotiate(Some("fr"), Some("en-GB")), "fr");
-        assert_eq!(i.negotiate(Some("xx"), Some("de;q=1, fr-CA;q=0.8, en;q=0.5")), "fr");
+        assert_eq!(
+            i.negotiate(Some("xx"), Some("de;q=1, fr-CA;q=0.8, en;q=0.5")),
+            "fr"
+        );
         assert_eq!(i.negotiate(None, Some("de")), "en");
         assert_eq!(i.negotiate(None, None), "en");
         assert_eq!(i.t("fr", "nav-caseload", None), "Dossiers");

@@ -4,7 +4,10 @@
 
 use crate::i18n::I18n;
 use fluent_bundle::{FluentArgs, FluentValue};
-use handlebars::{Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderError, RenderErrorReason};
+use handlebars::{
+    Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderError,
+    RenderErrorReason,
+};
 use std::sync::Arc;
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -20,7 +23,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("admin_users", include_str!("../templates/admin_users.hbs")),
     ("account", include_str!("../templates/account.hbs")),
     ("error", include_str!("../templates/error.hbs")),
-    ("person_fields", include_str!("../templates/person_fields.hbs")),
+    (
+        "person_fields",
+        include_str!("../templates/person_fields.hbs"),
+    ),
 ];
 
 pub struct Renderer {
@@ -42,17 +48,32 @@ impl HelperDef for Translate {
             .param(0)
             .and_then(|v| v.value().as_str())
             .ok_or_else(|| RenderError::from(RenderErrorReason::ParamNotFoundForIndex("t", 0)))?;
-        let lang = ctx.data().get("lang").and_then(|v| v.as_str()).unwrap_or("en");
+        let lang = ctx
+            .data()
+            .get("lang")
+            .and_then(|v| v.as_str())
+            .unwrap_or("en");
         let mut args = FluentArgs::new();
         for (k, v) in h.hash() {
             let val: FluentValue = match v.value() {
-                serde_json::Value::Number(n) => n.as_f64().map(FluentValue::from).unwrap_or(FluentValue::None),
+                serde_json::Value::Number(n) => n
+                    .as_f64()
+                    .map(FluentValue::from)
+                    .unwrap_or(FluentValue::None),
                 serde_json::Value::String(s) => FluentValue::from(s.clone()),
                 other => FluentValue::from(other.to_string()),
             };
             args.set(*k, val);
         }
-        let s = self.0.t(lang, key, if h.hash().is_empty() { None } else { Some(&args) });
+        let s = self.0.t(
+            lang,
+            key,
+            if h.hash().is_empty() {
+                None
+            } else {
+                Some(&args)
+            },
+        );
         out.write(&handlebars::html_escape(&s))?;
         Ok(())
     }

@@ -131,7 +131,11 @@ async fn not_found(req: HttpRequest, page: crate::http::Page) -> HttpResponse {
     if req.path().starts_with("/api/") {
         return error_json(StatusCode::NOT_FOUND, "not_found", "no such endpoint", None);
     }
-    let e = page.fail(StatusCode::NOT_FOUND, "error-not-found", page.t("error-no-such-page"));
+    let e = page.fail(
+        StatusCode::NOT_FOUND,
+        "error-not-found",
+        page.t("error-no-such-page"),
+    );
     actix_web::ResponseError::error_response(&e)
 }
 
@@ -139,7 +143,12 @@ fn wants_json(req: &HttpRequest) -> bool {
     req.path().starts_with("/api/")
 }
 
-fn client_error(req: &HttpRequest, status: StatusCode, kind: &str, message: String) -> error::Error {
+fn client_error(
+    req: &HttpRequest,
+    status: StatusCode,
+    kind: &str,
+    message: String,
+) -> error::Error {
     let resp = if wants_json(req) {
         error_json(status, kind, &message, None)
     } else {
@@ -166,8 +175,14 @@ fn json_error(err: error::JsonPayloadError, req: &HttpRequest) -> error::Error {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "send the body as JSON with Content-Type: application/json".to_owned(),
         ),
-        J::Deserialize(e) => (StatusCode::BAD_REQUEST, format!("the JSON body is not what this endpoint takes: {e}")),
-        other => (StatusCode::BAD_REQUEST, format!("the JSON body could not be read: {other}")),
+        J::Deserialize(e) => (
+            StatusCode::BAD_REQUEST,
+            format!("the JSON body is not what this endpoint takes: {e}"),
+        ),
+        other => (
+            StatusCode::BAD_REQUEST,
+            format!("the JSON body could not be read: {other}"),
+        ),
     };
     client_error(req, status, "bad_request", msg)
 }
@@ -179,16 +194,32 @@ fn form_error(err: error::UrlencodedError, req: &HttpRequest) -> error::Error {
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("the form is {size} bytes; the limit is {limit}"),
         ),
-        U::ContentType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the form as application/x-www-form-urlencoded".to_owned()),
-        other => (StatusCode::BAD_REQUEST, format!("the form could not be read: {other}")),
+        U::ContentType => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the form as application/x-www-form-urlencoded".to_owned(),
+        ),
+        other => (
+            StatusCode::BAD_REQUEST,
+            format!("the form could not be read: {other}"),
+        ),
     };
     client_error(req, status, "bad_request", msg)
 }
 
 fn path_error(err: error::PathError, req: &HttpRequest) -> error::Error {
-    client_error(req, StatusCode::NOT_FOUND, "not_found", format!("no such resource: {err}"))
+    client_error(
+        req,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no such resource: {err}"),
+    )
 }
 
 fn query_error(err: error::QueryPayloadError, req: &HttpRequest) -> error::Error {
-    client_error(req, StatusCode::BAD_REQUEST, "bad_request", format!("the query string is not valid: {err}"))
+    client_error(
+        req,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        format!("the query string is not valid: {err}"),
+    )
 }

@@ -24,18 +24,26 @@ fn run(data_dir: &Path, db_url: Option<&str>, args: &[&str], env: &[(&str, &str)
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 /// A fresh PostgreSQL database when the suite runs on PostgreSQL, else None (SQLite).
 async fn database_url() -> Option<String> {
     use sea_orm::ConnectionTrait;
-    let admin = std::env::var("PASSERELLE_TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres"))?;
+    let admin = std::env::var("PASSERELLE_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))?;
     let db = sea_orm::Database::connect(&admin).await.unwrap();
     let mut b = [0u8; 6];
     getrandom::fill(&mut b).unwrap();
     let name = format!("pt_cli_{}", hex::encode(b));
-    db.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+    db.execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
     let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
     Some(format!("{base}/{name}"))
 }
@@ -53,21 +61,56 @@ async fn audit_verify_names_the_altered_entry() {
     let url = database_url().await;
     let o = run(dir.path(), url.as_deref(), &["migrate"], &[]);
     assert!(o.status.success(), "{}", text(&o));
-    let o = run(dir.path(), url.as_deref(), &["org", "add", "--name", "Passage", "--kind", "victim_advocacy", "--country", "FR"], &[]);
+    let o = run(
+        dir.path(),
+        url.as_deref(),
+        &[
+            "org",
+            "add",
+            "--name",
+            "Passage",
+            "--kind",
+            "victim_advocacy",
+            "--country",
+            "FR",
+        ],
+        &[],
+    );
     assert!(o.status.success(), "{}", text(&o));
     let o = run(
         dir.path(),
         url.as_deref(),
-        &["user", "add", "--org", "1", "--email", "a@ngo.test", "--name", "A", "--role", "advocate"],
+        &[
+            "user",
+            "add",
+            "--org",
+            "1",
+            "--email",
+            "a@ngo.test",
+            "--name",
+            "A",
+            "--role",
+            "advocate",
+        ],
         &[("PASSERELLE_PASSWORD", "correct horse battery")],
     );
     assert!(o.status.success(), "{}", text(&o));
     // Some audited activity: create and read cases through the services.
-    let services = build_services(&settings_for(dir.path(), url.as_deref())).await.unwrap();
+    let services = build_services(&settings_for(dir.path(), url.as_deref()))
+        .await
+        .unwrap();
     let actor = services.user_by_email("a@ngo.test").await.unwrap().unwrap();
     for i in 0..3 {
         let r = services
-            .create_case(&actor, &PersonInput { name: format!("Person {i}"), ..Default::default() }, None, "test")
+            .create_case(
+                &actor,
+                &PersonInput {
+                    name: format!("Person {i}"),
+                    ..Default::default()
+                },
+                None,
+                "test",
+            )
             .await
             .unwrap();
         services.get_case(&actor, r.as_str(), "test").await.unwrap();
@@ -79,7 +122,11 @@ async fn audit_verify_names_the_altered_entry() {
     // Alter one row: verify exits non-zero and names it.
     let backend = services.db.get_database_backend();
     let sql = "UPDATE audit_log SET action = 'update' WHERE seq = 4";
-    services.db.execute_raw(Statement::from_string(backend, sql.to_owned())).await.unwrap();
+    services
+        .db
+        .execute_raw(Statement::from_string(backend, sql.to_owned()))
+        .await
+        .unwrap();
     let o = run(dir.path(), url.as_deref(), &["audit", "verify"], &[]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("audit entry 4"), "{}", text(&o));
@@ -87,13 +134,23 @@ async fn audit_verify_names_the_altered_entry() {
     // Deleting a row is caught too (at the gap).
     services
         .db
-        .execute_raw(Statement::from_string(backend, "UPDATE audit_log SET action = 'read' WHERE seq = 4".to_owned()))
+        .execute_raw(Statement::from_string(
+            backend,
+            "UPDATE audit_log SET action = 'read' WHERE seq = 4".to_owned(),
+        ))
         .await
         .unwrap();
-    assert!(run(dir.path(), url.as_deref(), &["audit", "verify"], &[]).status.success());
+    assert!(
+        run(dir.path(), url.as_deref(), &["audit", "verify"], &[])
+            .status
+            .success()
+    );
     services
         .db
-        .execute_raw(Statement::from_string(backend, "DELETE FROM audit_log WHERE seq = 2".to_owned()))
+        .execute_raw(Statement::from_string(
+            backend,
+            "DELETE FROM audit_log WHERE seq = 2".to_owned(),
+        ))
         .await
         .unwrap();
     let o = run(dir.path(), url.as_deref(), &["audit", "verify"], &[]);
@@ -107,7 +164,14 @@ async fn backup_and_restore_round_trip() {
     let settings = settings_for(dir.path(), None);
     let services = build_services(&settings).await.unwrap();
     let org = services
-        .create_org(None, passerelle_core::service::admin::NewOrg { name: "Passage", kind: "victim_advocacy", country: "FR" })
+        .create_org(
+            None,
+            passerelle_core::service::admin::NewOrg {
+                name: "Passage",
+                kind: "victim_advocacy",
+                country: "FR",
+            },
+        )
         .await
         .unwrap();
     services
@@ -125,26 +189,59 @@ async fn backup_and_restore_round_trip() {
         .unwrap();
     let actor = services.user_by_email("a@ngo.test").await.unwrap().unwrap();
     let r = services
-        .create_case(&actor, &PersonInput { name: "Backed Up Person".into(), ..Default::default() }, None, "test")
+        .create_case(
+            &actor,
+            &PersonInput {
+                name: "Backed Up Person".into(),
+                ..Default::default()
+            },
+            None,
+            "test",
+        )
         .await
         .unwrap();
     // Online backup while the database is open.
     let backup = dir.path().join("backup.db");
     let o = run(dir.path(), None, &["backup", backup.to_str().unwrap()], &[]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("key file"), "the backup reminds to keep the key");
+    assert!(
+        text(&o).contains("key file"),
+        "the backup reminds to keep the key"
+    );
     let o = run(dir.path(), None, &["backup", backup.to_str().unwrap()], &[]);
-    assert!(!o.status.success(), "an existing backup file is not overwritten");
+    assert!(
+        !o.status.success(),
+        "an existing backup file is not overwritten"
+    );
 
     // Restore into a new data directory holding the same key.
     let other = tempfile::tempdir().unwrap();
-    std::fs::copy(dir.path().join("passerelle.key"), other.path().join("passerelle.key")).unwrap();
-    let o = run(other.path(), None, &["restore", backup.to_str().unwrap()], &[]);
+    std::fs::copy(
+        dir.path().join("passerelle.key"),
+        other.path().join("passerelle.key"),
+    )
+    .unwrap();
+    let o = run(
+        other.path(),
+        None,
+        &["restore", backup.to_str().unwrap()],
+        &[],
+    );
     assert!(o.status.success(), "{}", text(&o));
-    let o = run(other.path(), None, &["restore", backup.to_str().unwrap()], &[]);
-    assert!(!o.status.success(), "restore refuses to replace a database without --force");
+    let o = run(
+        other.path(),
+        None,
+        &["restore", backup.to_str().unwrap()],
+        &[],
+    );
+    assert!(
+        !o.status.success(),
+        "restore refuses to replace a database without --force"
+    );
     assert!(text(&o).contains("--force"));
-    let restored = build_services(&settings_for(other.path(), None)).await.unwrap();
+    let restored = build_services(&settings_for(other.path(), None))
+        .await
+        .unwrap();
     let actor = restored.user_by_email("a@ngo.test").await.unwrap().unwrap();
     let v = restored.get_case(&actor, r.as_str(), "test").await.unwrap();
     assert_eq!(v.person.unwrap().person.name, "Backed Up Person");
@@ -152,7 +249,12 @@ async fn backup_and_restore_round_trip() {
     // A corrupt backup is refused and leaves the data in place.
     let junk = dir.path().join("junk.db");
     std::fs::write(&junk, b"this is not a database").unwrap();
-    let o = run(other.path(), None, &["restore", "--force", junk.to_str().unwrap()], &[]);
+    let o = run(
+        other.path(),
+        None,
+        &["restore", "--force", junk.to_str().unwrap()],
+        &[],
+    );
     assert!(!o.status.success());
     assert!(restored.get_case(&actor, r.as_str(), "test").await.is_ok());
 }
@@ -160,9 +262,28 @@ async fn backup_and_restore_round_trip() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_seeding_is_refused_on_a_real_database() {
     let dir = tempfile::tempdir().unwrap();
-    let o = run(dir.path(), None, &["org", "add", "--name", "Real NGO", "--kind", "victim_advocacy", "--country", "FR"], &[]);
+    let o = run(
+        dir.path(),
+        None,
+        &[
+            "org",
+            "add",
+            "--name",
+            "Real NGO",
+            "--kind",
+            "victim_advocacy",
+            "--country",
+            "FR",
+        ],
+        &[],
+    );
     assert!(o.status.success(), "{}", text(&o));
-    let o = run(dir.path(), None, &["serve", "--demo", "--bind", "127.0.0.1:0"], &[]);
+    let o = run(
+        dir.path(),
+        None,
+        &["serve", "--demo", "--bind", "127.0.0.1:0"],
+        &[],
+    );
     assert!(!o.status.success());
     assert!(text(&o).contains("refused"), "{}", text(&o));
 }
@@ -170,18 +291,40 @@ async fn demo_seeding_is_refused_on_a_real_database() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_cli_input_is_explained() {
     let dir = tempfile::tempdir().unwrap();
-    let o = run(dir.path(), None, &["org", "add", "--name", "X", "--kind", "bakery", "--country", "FR"], &[]);
+    let o = run(
+        dir.path(),
+        None,
+        &[
+            "org",
+            "add",
+            "--name",
+            "X",
+            "--kind",
+            "bakery",
+            "--country",
+            "FR",
+        ],
+        &[],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("expected one of"), "{}", text(&o));
     let o = run(
         dir.path(),
         None,
-        &["user", "add", "--org", "99", "--email", "a@b.test", "--name", "A", "--role", "advocate"],
+        &[
+            "user", "add", "--org", "99", "--email", "a@b.test", "--name", "A", "--role",
+            "advocate",
+        ],
         &[("PASSERELLE_PASSWORD", "correct horse battery")],
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("no such organisation"), "{}", text(&o));
-    let o = run(dir.path(), None, &["serve"], &[("PASSERELLE__SECURITY__KEY", "abc")]);
+    let o = run(
+        dir.path(),
+        None,
+        &["serve"],
+        &[("PASSERELLE__SECURITY__KEY", "abc")],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("128 hex"), "{}", text(&o));
 }
@@ -191,7 +334,9 @@ fn the_demo_world_seeds_once_and_the_key_file_is_private() {
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let services = build_services(&settings_for(dir.path(), None)).await.unwrap();
+        let services = build_services(&settings_for(dir.path(), None))
+            .await
+            .unwrap();
         let accounts = passerelle::demo::seed(&services).await.unwrap();
         assert!(accounts.len() >= 7);
         let roles: std::collections::HashSet<_> = accounts.iter().map(|a| a.role).collect();
@@ -200,8 +345,13 @@ fn the_demo_world_seeds_once_and_the_key_file_is_private() {
         }
         let orgs = services.list_orgs().await.unwrap();
         let kinds: std::collections::HashSet<_> = orgs.iter().map(|o| o.kind).collect();
-        assert_eq!(kinds.len(), passerelle_core::domain::OrgKind::ALL.len(), "every kind");
-        let countries: std::collections::HashSet<_> = orgs.iter().map(|o| o.country.clone()).collect();
+        assert_eq!(
+            kinds.len(),
+            passerelle_core::domain::OrgKind::ALL.len(),
+            "every kind"
+        );
+        let countries: std::collections::HashSet<_> =
+            orgs.iter().map(|o| o.country.clone()).collect();
         assert!(countries.len() >= 2);
         assert_eq!(services.count_cases().await.unwrap(), 50);
         // Seeding again on the demo database is a no-op.
@@ -209,14 +359,24 @@ fn the_demo_world_seeds_once_and_the_key_file_is_private() {
         assert_eq!(services.count_cases().await.unwrap(), 50);
         // Demo users sign in with the documented password.
         let s = services
-            .login("amelie@passage.example", secrecy::SecretString::from(passerelle::demo::DEMO_PASSWORD))
+            .login(
+                "amelie@passage.example",
+                secrecy::SecretString::from(passerelle::demo::DEMO_PASSWORD),
+            )
             .await;
         assert!(s.is_ok());
     });
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("passerelle.key")).unwrap().permissions().mode();
-        assert_eq!(mode & 0o077, 0, "the key file is readable by others: {mode:o}");
+        let mode = std::fs::metadata(dir.path().join("passerelle.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "the key file is readable by others: {mode:o}"
+        );
     }
 }

@@ -6,7 +6,9 @@ use crate::domain::{CaseRef, Stage};
 use crate::store::begin_write;
 use crate::store::entity::{case, instance_meta, organisation};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+};
 
 const DEMO_KEY: &str = "demo";
 
@@ -45,7 +47,9 @@ impl Services {
     /// cases change stage only through the transition rules of later stages.
     pub async fn place_demo_case(&self, reference: &CaseRef, stage: Stage) -> Result<()> {
         if !self.is_demo().await? {
-            return Err(ServiceError::Refused("stages are only placed directly in the demo world".into()));
+            return Err(ServiceError::Refused(
+                "stages are only placed directly in the demo world".into(),
+            ));
         }
         case::Entity::update_many()
             .col_expr(case::Column::Stage, Expr::value(stage.as_str()))

@@ -20,14 +20,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 fn forbid(s: &Signed) -> PageError {
-    s.page.fail(StatusCode::FORBIDDEN, "error-forbidden", s.page.t("error-admin-only"))
+    s.page.fail(
+        StatusCode::FORBIDDEN,
+        "error-forbidden",
+        s.page.t("error-admin-only"),
+    )
 }
 
 async fn orgs(s: Signed) -> Result<HttpResponse, PageError> {
     if s.actor().role != Role::SystemAdmin {
         return Err(forbid(&s));
     }
-    let list = s.services().list_orgs().await.map_err(|e| s.page.service_error(e))?;
+    let list = s
+        .services()
+        .list_orgs()
+        .await
+        .map_err(|e| s.page.service_error(e))?;
     let mut data = s.page.base("orgs-title");
     if let Some(o) = data.as_object_mut() {
         o.insert(
@@ -83,11 +91,23 @@ async fn create_org(f: SignedForm<OrgForm>) -> Result<HttpResponse, PageError> {
 }
 
 async fn users(s: Signed) -> Result<HttpResponse, PageError> {
-    let list = s.services().list_users(s.actor()).await.map_err(|e| s.page.service_error(e))?;
+    let list = s
+        .services()
+        .list_users(s.actor())
+        .await
+        .map_err(|e| s.page.service_error(e))?;
     let orgs = if s.actor().role == Role::SystemAdmin {
-        s.services().list_orgs().await.map_err(|e| s.page.service_error(e))?
+        s.services()
+            .list_orgs()
+            .await
+            .map_err(|e| s.page.service_error(e))?
     } else {
-        vec![s.services().org(s.actor().org_id).await.map_err(|e| s.page.service_error(e))?]
+        vec![
+            s.services()
+                .org(s.actor().org_id)
+                .await
+                .map_err(|e| s.page.service_error(e))?,
+        ]
     };
     let roles: Vec<_> = Role::ALL
         .iter()
@@ -109,7 +129,14 @@ async fn users(s: Signed) -> Result<HttpResponse, PageError> {
                 .collect::<Vec<_>>()),
         );
         o.insert("roles".into(), json!(roles));
-        o.insert("orgs".into(), json!(orgs.iter().map(|x| json!({"id": x.id, "name": x.name})).collect::<Vec<_>>()));
+        o.insert(
+            "orgs".into(),
+            json!(
+                orgs.iter()
+                    .map(|x| json!({"id": x.id, "name": x.name}))
+                    .collect::<Vec<_>>()
+            ),
+        );
     }
     Ok(s.page.ok("admin_users", &data))
 }
@@ -143,7 +170,11 @@ async fn create_user(f: SignedForm<UserForm>) -> Result<HttpResponse, PageError>
             s.page.fail(
                 StatusCode::BAD_REQUEST,
                 "error-invalid",
-                s.page.invalid_detail(&passerelle_core::domain::Invalid::new("org_id", "must be a number")),
+                s.page
+                    .invalid_detail(&passerelle_core::domain::Invalid::new(
+                        "org_id",
+                        "must be a number",
+                    )),
             )
         })?,
     };
@@ -177,7 +208,10 @@ impl HasCsrf for UserUpdateForm {
     }
 }
 
-async fn update_user(f: SignedForm<UserUpdateForm>, id: web::Path<i64>) -> Result<HttpResponse, PageError> {
+async fn update_user(
+    f: SignedForm<UserUpdateForm>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
     let active = match f.form.active.as_deref() {
         None | Some("") => None,
@@ -187,7 +221,11 @@ async fn update_user(f: SignedForm<UserUpdateForm>, id: web::Path<i64>) -> Resul
             return Err(s.page.fail(
                 StatusCode::BAD_REQUEST,
                 "error-invalid",
-                s.page.invalid_detail(&passerelle_core::domain::Invalid::new("active", "must be true or false")),
+                s.page
+                    .invalid_detail(&passerelle_core::domain::Invalid::new(
+                        "active",
+                        "must be true or false",
+                    )),
             ));
         }
     };
@@ -200,7 +238,11 @@ async fn update_user(f: SignedForm<UserUpdateForm>, id: web::Path<i64>) -> Resul
 }
 
 async fn account(s: Signed) -> Result<HttpResponse, PageError> {
-    let org = s.services().org(s.actor().org_id).await.map_err(|e| s.page.service_error(e))?;
+    let org = s
+        .services()
+        .org(s.actor().org_id)
+        .await
+        .map_err(|e| s.page.service_error(e))?;
     let mut data = s.page.base("account-title");
     if let Some(o) = data.as_object_mut() {
         o.insert(
@@ -232,7 +274,11 @@ impl HasCsrf for AccountForm {
 /// here (role, organisation) is ignored by construction.
 async fn update_account(f: SignedForm<AccountForm>) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
-    let name = f.form.display_name.as_deref().filter(|v| !v.trim().is_empty());
+    let name = f
+        .form
+        .display_name
+        .as_deref()
+        .filter(|v| !v.trim().is_empty());
     let pw = f.form.password.as_deref().filter(|v| !v.is_empty());
     s.services()
         .update_self(s.actor(), name, pw)

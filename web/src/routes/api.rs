@@ -12,7 +12,8 @@ use passerelle_core::service::admin::{NewOrg, NewUser, OrgView, UserView};
 use passerelle_core::service::audit::TrailRow;
 use passerelle_core::service::auth::LoginError;
 use passerelle_core::service::cases::{
-    CasePage, CaseSummary, CaseView, ConsentInput, ConsentView, PersonInput, PersonView, Permissions, Scope, ShareView,
+    CasePage, CaseSummary, CaseView, ConsentInput, ConsentView, Permissions, PersonInput,
+    PersonView, Scope, ShareView,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -33,9 +34,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/cases/{reference}/person", web::put().to(update_person))
             .route("/cases/{reference}/advocate", web::put().to(assign))
             .route("/cases/{reference}/consents", web::post().to(add_consent))
-            .route("/cases/{reference}/consents/{id}/withdraw", web::post().to(withdraw_consent))
+            .route(
+                "/cases/{reference}/consents/{id}/withdraw",
+                web::post().to(withdraw_consent),
+            )
             .route("/cases/{reference}/shares", web::post().to(add_share))
-            .route("/cases/{reference}/shares/{id}/end", web::post().to(end_share))
+            .route(
+                "/cases/{reference}/shares/{id}/end",
+                web::post().to(end_share),
+            )
             .route("/cases/{reference}/audit", web::get().to(audit_trail))
             .route("/organisations", web::get().to(list_orgs))
             .route("/organisations", web::post().to(create_org))
@@ -43,27 +50,88 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/users", web::post().to(create_user))
             .route("/users/{id}", web::patch().to(update_user))
             .default_service(web::to(|| async {
-                error_json(StatusCode::NOT_FOUND, "not_found", "no such API endpoint; see /api/v1/openapi.json", None)
+                error_json(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "no such API endpoint; see /api/v1/openapi.json",
+                    None,
+                )
             })),
     );
 }
 
 fn route(req: &HttpRequest) -> String {
-    format!("{} {}", req.method(), req.match_pattern().unwrap_or_else(|| "?".into()))
+    format!(
+        "{} {}",
+        req.method(),
+        req.match_pattern().unwrap_or_else(|| "?".into())
+    )
 }
 
 fn ok<T: Serialize>(status: StatusCode, v: &T) -> HttpResponse {
-    HttpResponse::build(status).insert_header(("Cache-Control", "no-store")).json(v)
+    HttpResponse::build(status)
+        .insert_header(("Cache-Control", "no-store"))
+        .json(v)
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Passerelle API", version = "1", description = "Case management for the protection of victims of trafficking and smuggled migrants. Sign in with POST /auth/login; the session cookie authenticates every other call. Errors are {error, message, field}."),
-    paths(login, logout, me, list_cases, create_case, search, get_case, update_person, assign, add_consent,
-          withdraw_consent, add_share, end_share, audit_trail, list_orgs, create_org, list_users, create_user, update_user),
-    components(schemas(LoginBody, MeBody, CasePage, CaseSummary, CaseView, PersonView, Permissions, ConsentView, ShareView,
-        PersonInput, NewCaseBody, CreatedCase, UpdatePersonBody, AssignBody, VersionBody, ConsentInput, CreatedId,
-        ShareBody, WithdrawnBody, SearchBody, TrailRow, OrgView, UserView, NewOrgBody, NewUserBody, UpdateUserBody, ErrorBody, Stage))
+    info(
+        title = "Passerelle API",
+        version = "1",
+        description = "Case management for the protection of victims of trafficking and smuggled migrants. Sign in with POST /auth/login; the session cookie authenticates every other call. Errors are {error, message, field}."
+    ),
+    paths(
+        login,
+        logout,
+        me,
+        list_cases,
+        create_case,
+        search,
+        get_case,
+        update_person,
+        assign,
+        add_consent,
+        withdraw_consent,
+        add_share,
+        end_share,
+        audit_trail,
+        list_orgs,
+        create_org,
+        list_users,
+        create_user,
+        update_user
+    ),
+    components(schemas(
+        LoginBody,
+        MeBody,
+        CasePage,
+        CaseSummary,
+        CaseView,
+        PersonView,
+        Permissions,
+        ConsentView,
+        ShareView,
+        PersonInput,
+        NewCaseBody,
+        CreatedCase,
+        UpdatePersonBody,
+        AssignBody,
+        VersionBody,
+        ConsentInput,
+        CreatedId,
+        ShareBody,
+        WithdrawnBody,
+        SearchBody,
+        TrailRow,
+        OrgView,
+        UserView,
+        NewOrgBody,
+        NewUserBody,
+        UpdateUserBody,
+        ErrorBody,
+        Stage
+    ))
 )]
 pub struct ApiDoc;
 
@@ -109,10 +177,17 @@ fn me_body(a: &passerelle_core::Actor) -> MeBody {
     responses((status = 200, body = MeBody), (status = 401, body = ErrorBody)))]
 async fn login(state: State, body: web::Json<LoginBody>) -> HttpResponse {
     let body = body.into_inner();
-    match state.services.login(&body.email, SecretString::from(body.password)).await {
+    match state
+        .services
+        .login(&body.email, SecretString::from(body.password))
+        .await
+    {
         Ok(s) => {
             let mut resp = ok(StatusCode::OK, &me_body(&s.actor));
-            let c = state.cookie(state.session_cookie_name(), s.token.expose_secret().to_owned());
+            let c = state.cookie(
+                state.session_cookie_name(),
+                s.token.expose_secret().to_owned(),
+            );
             let _ = resp.add_cookie(&c);
             resp
         }
@@ -124,7 +199,12 @@ async fn login(state: State, body: web::Json<LoginBody>) -> HttpResponse {
         ),
         Err(LoginError::Unexpected(e)) => {
             tracing::error!(error = %e, "sign-in failed");
-            error_json(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred; it was logged", None)
+            error_json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "an internal error occurred; it was logged",
+                None,
+            )
         }
     }
 }
@@ -156,7 +236,11 @@ pub struct CaseloadParams {
 /// The caller's caseload.
 #[utoipa::path(get, path = "/api/v1/cases", params(CaseloadParams),
     responses((status = 200, body = CasePage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-async fn list_cases(a: ApiAuth, req: HttpRequest, q: web::Query<CaseloadParams>) -> Result<HttpResponse, ApiError> {
+async fn list_cases(
+    a: ApiAuth,
+    req: HttpRequest,
+    q: web::Query<CaseloadParams>,
+) -> Result<HttpResponse, ApiError> {
     let scope = match q.scope.as_deref() {
         None | Some("") | Some("org") => Scope::Organisation,
         Some("mine") => Scope::Mine,
@@ -166,10 +250,23 @@ async fn list_cases(a: ApiAuth, req: HttpRequest, q: web::Query<CaseloadParams>)
             ));
         }
     };
-    let stage = q.stage.as_deref().filter(|s| !s.is_empty()).map(Stage::parse).transpose().map_err(|e| ApiError(e.into()))?;
+    let stage = q
+        .stage
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(Stage::parse)
+        .transpose()
+        .map_err(|e| ApiError(e.into()))?;
     let page = a
         .services()
-        .caseload(a.actor(), scope, stage, q.page.unwrap_or(1), q.per_page.unwrap_or(50), &route(&req))
+        .caseload(
+            a.actor(),
+            scope,
+            stage,
+            q.page.unwrap_or(1),
+            q.per_page.unwrap_or(50),
+            &route(&req),
+        )
         .await?;
     Ok(ok(StatusCode::OK, &page))
 }
@@ -188,12 +285,21 @@ pub struct CreatedCase {
 /// Open a case for a person.
 #[utoipa::path(post, path = "/api/v1/cases", request_body = NewCaseBody,
     responses((status = 201, body = CreatedCase), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create_case(a: ApiAuth, req: HttpRequest, body: web::Json<NewCaseBody>) -> Result<HttpResponse, ApiError> {
+async fn create_case(
+    a: ApiAuth,
+    req: HttpRequest,
+    body: web::Json<NewCaseBody>,
+) -> Result<HttpResponse, ApiError> {
     let r = a
         .services()
         .create_case(a.actor(), &body.person, body.advocate_user_id, &route(&req))
         .await?;
-    Ok(ok(StatusCode::CREATED, &CreatedCase { reference: r.as_str().into() }))
+    Ok(ok(
+        StatusCode::CREATED,
+        &CreatedCase {
+            reference: r.as_str().into(),
+        },
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -205,16 +311,30 @@ pub struct SearchBody {
 /// Find cases by the person's exact name.
 #[utoipa::path(post, path = "/api/v1/search", request_body = SearchBody,
     responses((status = 200, body = [CaseSummary]), (status = 422, body = ErrorBody)))]
-async fn search(a: ApiAuth, req: HttpRequest, body: web::Json<SearchBody>) -> Result<HttpResponse, ApiError> {
-    let found = a.services().search_by_name(a.actor(), &body.name, &route(&req)).await?;
+async fn search(
+    a: ApiAuth,
+    req: HttpRequest,
+    body: web::Json<SearchBody>,
+) -> Result<HttpResponse, ApiError> {
+    let found = a
+        .services()
+        .search_by_name(a.actor(), &body.name, &route(&req))
+        .await?;
     Ok(ok(StatusCode::OK, &found))
 }
 
 /// A case file: the sections the caller may see.
 #[utoipa::path(get, path = "/api/v1/cases/{reference}", params(("reference" = String, Path)),
     responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn get_case(a: ApiAuth, req: HttpRequest, reference: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let v = a.services().get_case(a.actor(), &reference, &route(&req)).await?;
+async fn get_case(
+    a: ApiAuth,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let v = a
+        .services()
+        .get_case(a.actor(), &reference, &route(&req))
+        .await?;
     Ok(ok(StatusCode::OK, &v))
 }
 
@@ -241,7 +361,13 @@ async fn update_person(
 ) -> Result<HttpResponse, ApiError> {
     let version = a
         .services()
-        .update_person(a.actor(), &reference, body.version, &body.person, &route(&req))
+        .update_person(
+            a.actor(),
+            &reference,
+            body.version,
+            &body.person,
+            &route(&req),
+        )
         .await?;
     Ok(ok(StatusCode::OK, &VersionBody { version }))
 }
@@ -255,10 +381,21 @@ pub struct AssignBody {
 /// Assign the advocate.
 #[utoipa::path(put, path = "/api/v1/cases/{reference}/advocate", params(("reference" = String, Path)), request_body = AssignBody,
     responses((status = 200, body = VersionBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn assign(a: ApiAuth, req: HttpRequest, reference: web::Path<String>, body: web::Json<AssignBody>) -> Result<HttpResponse, ApiError> {
+async fn assign(
+    a: ApiAuth,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    body: web::Json<AssignBody>,
+) -> Result<HttpResponse, ApiError> {
     let version = a
         .services()
-        .assign_advocate(a.actor(), &reference, body.version, body.advocate_user_id, &route(&req))
+        .assign_advocate(
+            a.actor(),
+            &reference,
+            body.version,
+            body.advocate_user_id,
+            &route(&req),
+        )
         .await?;
     Ok(ok(StatusCode::OK, &VersionBody { version }))
 }
@@ -271,8 +408,16 @@ pub struct CreatedId {
 /// Record the person's consent.
 #[utoipa::path(post, path = "/api/v1/cases/{reference}/consents", params(("reference" = String, Path)), request_body = ConsentInput,
     responses((status = 201, body = CreatedId), (status = 422, body = ErrorBody)))]
-async fn add_consent(a: ApiAuth, req: HttpRequest, reference: web::Path<String>, body: web::Json<ConsentInput>) -> Result<HttpResponse, ApiError> {
-    let id = a.services().record_consent(a.actor(), &reference, &body, &route(&req)).await?;
+async fn add_consent(
+    a: ApiAuth,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    body: web::Json<ConsentInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = a
+        .services()
+        .record_consent(a.actor(), &reference, &body, &route(&req))
+        .await?;
     Ok(ok(StatusCode::CREATED, &CreatedId { id }))
 }
 
@@ -285,9 +430,16 @@ pub struct WithdrawnBody {
 /// Withdraw a consent: the shares resting on it end at once.
 #[utoipa::path(post, path = "/api/v1/cases/{reference}/consents/{id}/withdraw", params(("reference" = String, Path), ("id" = i64, Path)),
     responses((status = 200, body = WithdrawnBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn withdraw_consent(a: ApiAuth, req: HttpRequest, path: web::Path<(String, i64)>) -> Result<HttpResponse, ApiError> {
+async fn withdraw_consent(
+    a: ApiAuth,
+    req: HttpRequest,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, ApiError> {
     let (reference, id) = path.into_inner();
-    let n = a.services().withdraw_consent(a.actor(), &reference, id, &route(&req)).await?;
+    let n = a
+        .services()
+        .withdraw_consent(a.actor(), &reference, id, &route(&req))
+        .await?;
     Ok(ok(StatusCode::OK, &WithdrawnBody { shares_ended: n }))
 }
 
@@ -302,10 +454,22 @@ pub struct ShareBody {
 /// Share the case with another organisation, on consent.
 #[utoipa::path(post, path = "/api/v1/cases/{reference}/shares", params(("reference" = String, Path)), request_body = ShareBody,
     responses((status = 201, body = CreatedId), (status = 422, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn add_share(a: ApiAuth, req: HttpRequest, reference: web::Path<String>, body: web::Json<ShareBody>) -> Result<HttpResponse, ApiError> {
+async fn add_share(
+    a: ApiAuth,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    body: web::Json<ShareBody>,
+) -> Result<HttpResponse, ApiError> {
     let id = a
         .services()
-        .share_case(a.actor(), &reference, body.org_id, &body.purpose, body.consent_id, &route(&req))
+        .share_case(
+            a.actor(),
+            &reference,
+            body.org_id,
+            &body.purpose,
+            body.consent_id,
+            &route(&req),
+        )
         .await?;
     Ok(ok(StatusCode::CREATED, &CreatedId { id }))
 }
@@ -313,17 +477,32 @@ async fn add_share(a: ApiAuth, req: HttpRequest, reference: web::Path<String>, b
 /// End a share.
 #[utoipa::path(post, path = "/api/v1/cases/{reference}/shares/{id}/end", params(("reference" = String, Path), ("id" = i64, Path)),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn end_share(a: ApiAuth, req: HttpRequest, path: web::Path<(String, i64)>) -> Result<HttpResponse, ApiError> {
+async fn end_share(
+    a: ApiAuth,
+    req: HttpRequest,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, ApiError> {
     let (reference, id) = path.into_inner();
-    a.services().end_share(a.actor(), &reference, id, &route(&req)).await?;
-    Ok(HttpResponse::NoContent().insert_header(("Cache-Control", "no-store")).finish())
+    a.services()
+        .end_share(a.actor(), &reference, id, &route(&req))
+        .await?;
+    Ok(HttpResponse::NoContent()
+        .insert_header(("Cache-Control", "no-store"))
+        .finish())
 }
 
 /// The audit trail of a case.
 #[utoipa::path(get, path = "/api/v1/cases/{reference}/audit", params(("reference" = String, Path)),
     responses((status = 200, body = [TrailRow]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn audit_trail(a: ApiAuth, req: HttpRequest, reference: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let rows = a.services().case_audit_trail(a.actor(), &reference, &route(&req)).await?;
+async fn audit_trail(
+    a: ApiAuth,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let rows = a
+        .services()
+        .case_audit_trail(a.actor(), &reference, &route(&req))
+        .await?;
     Ok(ok(StatusCode::OK, &rows))
 }
 
@@ -361,7 +540,10 @@ async fn create_org(a: ApiAuth, body: web::Json<NewOrgBody>) -> Result<HttpRespo
 /// Users the caller administers.
 #[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = [UserView]), (status = 403, body = ErrorBody)))]
 async fn list_users(a: ApiAuth) -> Result<HttpResponse, ApiError> {
-    Ok(ok(StatusCode::OK, &a.services().list_users(a.actor()).await?))
+    Ok(ok(
+        StatusCode::OK,
+        &a.services().list_users(a.actor()).await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -402,7 +584,11 @@ pub struct UpdateUserBody {
 /// Change a user's role or disable them (which ends their sessions at once).
 #[utoipa::path(patch, path = "/api/v1/users/{id}", params(("id" = i64, Path)), request_body = UpdateUserBody,
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn update_user(a: ApiAuth, id: web::Path<i64>, body: web::Json<UpdateUserBody>) -> Result<HttpResponse, ApiError> {
+async fn update_user(
+    a: ApiAuth,
+    id: web::Path<i64>,
+    body: web::Json<UpdateUserBody>,
+) -> Result<HttpResponse, ApiError> {
     a.services()
         .update_user(a.actor(), *id, body.role.as_deref(), body.active)
         .await?;
@@ -413,4 +599,3 @@ async fn update_user(a: ApiAuth, id: web::Path<i64>, body: web::Json<UpdateUserB
 pub fn documented_paths() -> Vec<String> {
     ApiDoc::openapi().paths.paths.keys().cloned().collect()
 }
-

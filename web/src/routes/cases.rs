@@ -18,14 +18,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/cases/{reference}/person", web::post().to(update_person))
         .route("/cases/{reference}/advocate", web::post().to(assign))
         .route("/cases/{reference}/consents", web::post().to(add_consent))
-        .route("/cases/{reference}/consents/{id}/withdraw", web::post().to(withdraw_consent))
+        .route(
+            "/cases/{reference}/consents/{id}/withdraw",
+            web::post().to(withdraw_consent),
+        )
         .route("/cases/{reference}/shares", web::post().to(add_share))
-        .route("/cases/{reference}/shares/{id}/end", web::post().to(end_share))
+        .route(
+            "/cases/{reference}/shares/{id}/end",
+            web::post().to(end_share),
+        )
         .route("/cases/{reference}/audit", web::get().to(audit_trail));
 }
 
 fn route(req: &HttpRequest) -> String {
-    format!("{} {}", req.method(), req.match_pattern().unwrap_or_else(|| "?".into()))
+    format!(
+        "{} {}",
+        req.method(),
+        req.match_pattern().unwrap_or_else(|| "?".into())
+    )
 }
 
 fn stages(s: &Signed, selected: Option<Stage>) -> Vec<Value> {
@@ -44,25 +54,34 @@ struct CaseloadQuery {
     page: Option<String>,
 }
 
-async fn caseload(s: Signed, req: HttpRequest, q: web::Query<CaseloadQuery>) -> Result<HttpResponse, PageError> {
+async fn caseload(
+    s: Signed,
+    req: HttpRequest,
+    q: web::Query<CaseloadQuery>,
+) -> Result<HttpResponse, PageError> {
+    // Advocates land on their own cases; everyone else on their organisation's.
     let scope = match q.scope.as_deref() {
         Some("org") => Scope::Organisation,
-        Some("mine") | None | Some("") => {
-            if s.actor().role == passerelle_core::domain::Role::Advocate && q.scope.is_none() {
-                Scope::Mine
-            } else if q.scope.as_deref() == Some("mine") {
-                Scope::Mine
-            } else {
-                Scope::Organisation
-            }
-        }
+        Some("mine") => Scope::Mine,
+        None | Some("") if s.actor().role == passerelle_core::domain::Role::Advocate => Scope::Mine,
+        None | Some("") => Scope::Organisation,
         Some(_) => {
-            return Err(s.page.fail(StatusCode::BAD_REQUEST, "error-invalid", s.page.t("error-bad-scope")));
+            return Err(s.page.fail(
+                StatusCode::BAD_REQUEST,
+                "error-invalid",
+                s.page.t("error-bad-scope"),
+            ));
         }
     };
     let stage = match q.stage.as_deref() {
         None | Some("") => None,
-        Some(v) => Some(Stage::parse(v).map_err(|e| s.page.fail(StatusCode::BAD_REQUEST, "error-invalid", s.page.invalid_detail(&e)))?),
+        Some(v) => Some(Stage::parse(v).map_err(|e| {
+            s.page.fail(
+                StatusCode::BAD_REQUEST,
+                "error-invalid",
+                s.page.invalid_detail(&e),
+            )
+        })?),
     };
     let page_no = match q.page.as_deref() {
         None | Some("") => 1,
@@ -70,7 +89,13 @@ async fn caseload(s: Signed, req: HttpRequest, q: web::Query<CaseloadQuery>) -> 
             .parse::<u64>()
             .ok()
             .filter(|n| *n >= 1 && *n < 1_000_000)
-            .ok_or_else(|| s.page.fail(StatusCode::BAD_REQUEST, "error-invalid", s.page.t("error-bad-page")))?,
+            .ok_or_else(|| {
+                s.page.fail(
+                    StatusCode::BAD_REQUEST,
+                    "error-invalid",
+                    s.page.t("error-bad-page"),
+                )
+            })?,
     };
     let result = s
         .services()
@@ -100,8 +125,22 @@ async fn caseload(s: Signed, req: HttpRequest, q: web::Query<CaseloadQuery>) -> 
         o.insert("total".into(), json!(result.total));
         o.insert("page".into(), json!(result.page));
         o.insert("pages".into(), json!(result.pages.max(1)));
-        o.insert("prev".into(), if result.page > 1 { json!(link(result.page - 1)) } else { Value::Null });
-        o.insert("next".into(), if result.page < result.pages { json!(link(result.page + 1)) } else { Value::Null });
+        o.insert(
+            "prev".into(),
+            if result.page > 1 {
+                json!(link(result.page - 1))
+            } else {
+                Value::Null
+            },
+        );
+        o.insert(
+            "next".into(),
+            if result.page < result.pages {
+                json!(link(result.page + 1))
+            } else {
+                Value::Null
+            },
+        );
         o.insert("mine".into(), json!(scope == Scope::Mine));
         o.insert("scope".into(), json!(scope_str));
         o.insert("stages".into(), json!(stages(&s, stage)));
@@ -111,7 +150,11 @@ async fn caseload(s: Signed, req: HttpRequest, q: web::Query<CaseloadQuery>) -> 
 
 async fn new_form(s: Signed) -> Result<HttpResponse, PageError> {
     if !passerelle_core::domain::may_create_case(s.actor().role) {
-        return Err(s.page.fail(StatusCode::FORBIDDEN, "error-forbidden", s.page.t("error-cannot-create")));
+        return Err(s.page.fail(
+            StatusCode::FORBIDDEN,
+            "error-forbidden",
+            s.page.t("error-cannot-create"),
+        ));
     }
     let advocates = s
         .services()
@@ -123,7 +166,12 @@ async fn new_form(s: Signed) -> Result<HttpResponse, PageError> {
     if let Some(o) = data.as_object_mut() {
         o.insert(
             "advocates".into(),
-            json!(advocates.iter().map(|(id, n)| json!({"id": id, "name": n, "selected": *id == me})).collect::<Vec<_>>()),
+            json!(
+                advocates
+                    .iter()
+                    .map(|(id, n)| json!({"id": id, "name": n, "selected": *id == me}))
+                    .collect::<Vec<_>>()
+            ),
         );
         o.insert("person".into(), empty_person());
     }
@@ -180,7 +228,11 @@ fn parse_id(s: &Signed, field: &'static str, v: Option<&str>) -> Result<Option<i
             s.page.fail(
                 StatusCode::BAD_REQUEST,
                 "error-invalid",
-                s.page.invalid_detail(&passerelle_core::domain::Invalid::new(field, "must be a number")),
+                s.page
+                    .invalid_detail(&passerelle_core::domain::Invalid::new(
+                        field,
+                        "must be a number",
+                    )),
             )
         }),
     }
@@ -197,7 +249,11 @@ async fn create(f: SignedForm<PersonForm>, req: HttpRequest) -> Result<HttpRespo
     Ok(see_other(&format!("/cases/{}", r.as_str())))
 }
 
-async fn show(s: Signed, req: HttpRequest, reference: web::Path<String>) -> Result<HttpResponse, PageError> {
+async fn show(
+    s: Signed,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
     let v = s
         .services()
         .get_case(s.actor(), &reference, &route(&req))
@@ -294,12 +350,23 @@ async fn show(s: Signed, req: HttpRequest, reference: web::Path<String>) -> Resu
         o.insert("person".into(), person.unwrap_or(Value::Null));
         o.insert("show_consents".into(), json!(consents.is_some()));
         o.insert("show_shares".into(), json!(shares.is_some()));
-        o.insert("consents".into(), consents.map(Value::from).unwrap_or(Value::Null));
-        o.insert("shares".into(), shares.map(Value::from).unwrap_or(Value::Null));
+        o.insert(
+            "consents".into(),
+            consents.map(Value::from).unwrap_or(Value::Null),
+        );
+        o.insert(
+            "shares".into(),
+            shares.map(Value::from).unwrap_or(Value::Null),
+        );
         o.insert("can".into(), json!(v.permissions));
         o.insert(
             "targets".into(),
-            json!(targets.iter().map(|(id, n)| json!({"id": id, "name": n})).collect::<Vec<_>>()),
+            json!(
+                targets
+                    .iter()
+                    .map(|(id, n)| json!({"id": id, "name": n}))
+                    .collect::<Vec<_>>()
+            ),
         );
         o.insert(
             "advocates".into(),
@@ -315,14 +382,22 @@ async fn show(s: Signed, req: HttpRequest, reference: web::Path<String>) -> Resu
     Ok(s.page.ok("case", &data))
 }
 
-async fn edit_form(s: Signed, req: HttpRequest, reference: web::Path<String>) -> Result<HttpResponse, PageError> {
+async fn edit_form(
+    s: Signed,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
     let v = s
         .services()
         .get_case(s.actor(), &reference, &route(&req))
         .await
         .map_err(|e| s.page.service_error(e))?;
     if !v.permissions.edit_person {
-        return Err(s.page.fail(StatusCode::FORBIDDEN, "error-forbidden", s.page.t("error-cannot-edit")));
+        return Err(s.page.fail(
+            StatusCode::FORBIDDEN,
+            "error-forbidden",
+            s.page.t("error-cannot-edit"),
+        ));
     }
     let p = v.person.as_ref().map(|p| &p.person);
     let mut data = s.page.base("case-edit-title");
@@ -353,7 +428,11 @@ fn version_of(s: &Signed, v: Option<&str>) -> Result<i64, PageError> {
         s.page.fail(
             StatusCode::BAD_REQUEST,
             "error-invalid",
-            s.page.invalid_detail(&passerelle_core::domain::Invalid::new("version", "is required")),
+            s.page
+                .invalid_detail(&passerelle_core::domain::Invalid::new(
+                    "version",
+                    "is required",
+                )),
         )
     })
 }
@@ -366,7 +445,13 @@ async fn update_person(
     let s = &f.signed;
     let version = version_of(s, f.form.version.as_deref())?;
     s.services()
-        .update_person(s.actor(), &reference, version, &f.form.input(), &route(&req))
+        .update_person(
+            s.actor(),
+            &reference,
+            version,
+            &f.form.input(),
+            &route(&req),
+        )
         .await
         .map_err(|e| s.page.service_error(e))?;
     Ok(see_other(&format!("/cases/{reference}")))
@@ -386,7 +471,11 @@ impl HasCsrf for AssignForm {
     }
 }
 
-async fn assign(f: SignedForm<AssignForm>, req: HttpRequest, reference: web::Path<String>) -> Result<HttpResponse, PageError> {
+async fn assign(
+    f: SignedForm<AssignForm>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
     let version = version_of(s, f.form.version.as_deref())?;
     let advocate = parse_id(s, "advocate_user_id", f.form.advocate_user_id.as_deref())?;
@@ -418,7 +507,11 @@ impl HasCsrf for ConsentForm {
     }
 }
 
-async fn add_consent(f: SignedForm<ConsentForm>, req: HttpRequest, reference: web::Path<String>) -> Result<HttpResponse, PageError> {
+async fn add_consent(
+    f: SignedForm<ConsentForm>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
     let input = ConsentInput {
         purpose: f.form.purpose.clone(),
@@ -464,18 +557,33 @@ impl HasCsrf for ShareForm {
     }
 }
 
-async fn add_share(f: SignedForm<ShareForm>, req: HttpRequest, reference: web::Path<String>) -> Result<HttpResponse, PageError> {
+async fn add_share(
+    f: SignedForm<ShareForm>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
     let org = parse_id(s, "org_id", f.form.org_id.as_deref())?.ok_or_else(|| {
         s.page.fail(
             StatusCode::BAD_REQUEST,
             "error-invalid",
-            s.page.invalid_detail(&passerelle_core::domain::Invalid::new("org_id", "is required")),
+            s.page
+                .invalid_detail(&passerelle_core::domain::Invalid::new(
+                    "org_id",
+                    "is required",
+                )),
         )
     })?;
     let consent = parse_id(s, "consent_id", f.form.consent_id.as_deref())?;
     s.services()
-        .share_case(s.actor(), &reference, org, &f.form.purpose, consent, &route(&req))
+        .share_case(
+            s.actor(),
+            &reference,
+            org,
+            &f.form.purpose,
+            consent,
+            &route(&req),
+        )
         .await
         .map_err(|e| s.page.service_error(e))?;
     Ok(see_other(&format!("/cases/{reference}#shares")))
@@ -495,7 +603,11 @@ async fn end_share(
     Ok(see_other(&format!("/cases/{reference}#shares")))
 }
 
-async fn audit_trail(s: Signed, req: HttpRequest, reference: web::Path<String>) -> Result<HttpResponse, PageError> {
+async fn audit_trail(
+    s: Signed,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
     let rows = s
         .services()
         .case_audit_trail(s.actor(), &reference, &route(&req))
@@ -506,17 +618,18 @@ async fn audit_trail(s: Signed, req: HttpRequest, reference: web::Path<String>) 
         o.insert("reference".into(), json!(reference.as_str()));
         o.insert(
             "rows".into(),
-            json!(rows
-                .iter()
-                .map(|r| json!({
-                    "seq": r.seq,
-                    "at": r.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-                    "user": r.user.clone().unwrap_or_default(),
-                    "section": r.section,
-                    "action": r.action,
-                    "route": r.route,
-                }))
-                .collect::<Vec<_>>()),
+            json!(
+                rows.iter()
+                    .map(|r| json!({
+                        "seq": r.seq,
+                        "at": r.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                        "user": r.user.clone().unwrap_or_default(),
+                        "section": r.section,
+                        "action": r.action,
+                        "route": r.route,
+                    }))
+                    .collect::<Vec<_>>()
+            ),
         );
     }
     Ok(s.page.ok("case_audit", &data))
@@ -548,14 +661,16 @@ async fn search(f: SignedForm<SearchForm>, req: HttpRequest) -> Result<HttpRespo
     if let Some(o) = data.as_object_mut() {
         o.insert(
             "items".into(),
-            json!(found
-                .iter()
-                .map(|c| json!({
-                    "reference": c.reference,
-                    "stage": s.page.t(&format!("stage-{}", c.stage.as_str())),
-                    "org": c.owner_org,
-                }))
-                .collect::<Vec<_>>()),
+            json!(
+                found
+                    .iter()
+                    .map(|c| json!({
+                        "reference": c.reference,
+                        "stage": s.page.t(&format!("stage-{}", c.stage.as_str())),
+                        "org": c.owner_org,
+                    }))
+                    .collect::<Vec<_>>()
+            ),
         );
         o.insert("count".into(), json!(found.len()));
     }

@@ -1,6 +1,8 @@
 //! Sign-in, sign-out and the language switch (HTML).
 
-use crate::http::{HasCsrf, LANG_COOKIE, LOGIN_CSRF_COOKIE, Page, SignedForm, constant_eq, local_path, see_other};
+use crate::http::{
+    HasCsrf, LANG_COOKIE, LOGIN_CSRF_COOKIE, Page, SignedForm, constant_eq, local_path, see_other,
+};
 use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -30,7 +32,10 @@ fn login_form(page: &Page, status: StatusCode, error: Option<String>, email: &st
     let mut data = page.base("login-title");
     if let Some(o) = data.as_object_mut() {
         o.insert("login_csrf".into(), token.clone().into());
-        o.insert("error".into(), error.map(Into::into).unwrap_or(serde_json::Value::Null));
+        o.insert(
+            "error".into(),
+            error.map(Into::into).unwrap_or(serde_json::Value::Null),
+        );
         o.insert("email".into(), email.into());
     }
     let mut resp = page.render(status, "login", &data);
@@ -57,14 +62,32 @@ struct LoginForm {
 
 async fn login(page: Page, req: HttpRequest, form: web::Form<LoginForm>) -> HttpResponse {
     let form = form.into_inner();
-    let cookie = req.cookie(LOGIN_CSRF_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
+    let cookie = req
+        .cookie(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
     if cookie.is_empty() || !constant_eq(&cookie, &form.csrf) {
-        return login_form(&page, StatusCode::FORBIDDEN, Some(page.t("error-csrf-detail")), &form.email);
+        return login_form(
+            &page,
+            StatusCode::FORBIDDEN,
+            Some(page.t("error-csrf-detail")),
+            &form.email,
+        );
     }
     if form.email.trim().is_empty() || form.password.is_empty() {
-        return login_form(&page, StatusCode::UNPROCESSABLE_ENTITY, Some(page.t("login-missing")), &form.email);
+        return login_form(
+            &page,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(page.t("login-missing")),
+            &form.email,
+        );
     }
-    match page.state.services.login(&form.email, SecretString::from(form.password)).await {
+    match page
+        .state
+        .services
+        .login(&form.email, SecretString::from(form.password))
+        .await
+    {
         Ok(s) => {
             let mut resp = see_other("/cases");
             let name = page.state.session_cookie_name();
@@ -73,12 +96,20 @@ async fn login(page: Page, req: HttpRequest, form: web::Form<LoginForm>) -> Http
             let _ = resp.add_cookie(&page.state.removal(LOGIN_CSRF_COOKIE));
             resp
         }
-        Err(LoginError::Rejected) => {
-            login_form(&page, StatusCode::UNAUTHORIZED, Some(page.t("login-rejected")), &form.email)
-        }
+        Err(LoginError::Rejected) => login_form(
+            &page,
+            StatusCode::UNAUTHORIZED,
+            Some(page.t("login-rejected")),
+            &form.email,
+        ),
         Err(LoginError::Unexpected(e)) => {
             tracing::error!(error = %e, "sign-in failed");
-            login_form(&page, StatusCode::INTERNAL_SERVER_ERROR, Some(page.t("error-internal-detail")), &form.email)
+            login_form(
+                &page,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some(page.t("error-internal-detail")),
+                &form.email,
+            )
         }
     }
 }
