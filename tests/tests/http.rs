@@ -593,6 +593,27 @@ async fn pages_follow_the_browser_language_and_the_switch() {
         c.get(app.url("/lang/xx")).send().await.unwrap().status(),
         404
     );
+    // A filtered list comes back as it was after switching.
+    let r = c
+        .get(app.url("/lang/fr?next=%2Fcases%3Fscope%3Dorg%26stage%3Dclosed"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/cases?scope=org&stage=closed");
+    app.world().await;
+    let signed = app.html_login("advocate@ngo.test").await;
+    let t = signed
+        .get(app.url("/cases?scope=org&stage=closed"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        t.contains("next=/cases%3Fscope%3Dorg%26stage%3Dclosed"),
+        "{t}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

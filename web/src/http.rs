@@ -325,6 +325,7 @@ impl Page {
             "user": user,
             "csrf": self.session.as_ref().map(|s| s.csrf_token.clone()).unwrap_or_default(),
             "path": self.path,
+            "here": percent_encode(&self.path),
             "demo": self.state.demo,
             "flash": Value::Null,
             "error": Value::Null,
@@ -451,7 +452,7 @@ impl FromRequest for Page {
                         state,
                         lang,
                         session: None,
-                        path: req.path().to_owned(),
+                        path: path_and_query(&req),
                     };
                     return Err(p.service_error(e.0));
                 }
@@ -460,7 +461,7 @@ impl FromRequest for Page {
                 state,
                 lang,
                 session,
-                path: req.path().to_owned(),
+                path: path_and_query(&req),
             })
         })
     }
@@ -562,4 +563,30 @@ pub fn see_other(to: &str) -> HttpResponse {
         .insert_header((header::LOCATION, to.to_owned()))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish()
+}
+
+/// The path and query of a GET page (for the language switch to come back to it);
+/// other methods come back to the path alone.
+fn path_and_query(req: &HttpRequest) -> String {
+    if req.method() == actix_web::http::Method::GET {
+        req.uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| req.path().to_owned())
+    } else {
+        req.path().to_owned()
+    }
+}
+
+/// Percent-encode everything but unreserved characters and '/'.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
