@@ -99,12 +99,21 @@ pub async fn spawn_app() -> TestApp {
 
 /// Start the app on SQLite (None) or a fresh database on the given PostgreSQL server.
 pub async fn spawn_app_on(pg_admin_url: Option<String>) -> TestApp {
+    spawn_app_with(pg_admin_url, |_| {}).await
+}
+
+/// Start the app with settings adjusted by `tweak` (e.g. short session timeouts).
+pub async fn spawn_app_with(
+    pg_admin_url: Option<String>,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
     let dir = tempdir::new();
     let mut settings = Settings::load(None).unwrap_or_else(|e| panic!("settings: {e}"));
     settings.server.bind = "127.0.0.1:0".into();
     settings.server.data_dir = dir.0.clone();
     settings.server.secure_cookies = "off".into();
     settings.server.workers = 2;
+    tweak(&mut settings);
     let backend = match pg_admin_url {
         Some(admin_url) => {
             let (url, db_name) = create_pg_database(&admin_url).await.unwrap_or_else(|e| {

@@ -901,3 +901,195 @@ async fn every_page_renders_for_every_role_in_both_languages() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_end_after_the_idle_and_absolute_timeouts() {
+    for which in ["idle", "absolute"] {
+        let app = passerelle_tests::spawn_app_with(passerelle_tests::postgres_admin_url(), |s| {
+            if which == "idle" {
+                s.security.idle_timeout_minutes = 0;
+            } else {
+                s.security.absolute_timeout_hours = 0;
+            }
+        })
+        .await;
+        app.world().await;
+        let c = app.api_login("advocate@ngo.test").await;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let r = c.get(app.url("/api/v1/me")).send().await.unwrap();
+        assert_eq!(r.status(), 401, "{which} timeout");
+    }
+    // With the defaults the same session lives on.
+    let app = spawn_app().await;
+    app.world().await;
+    let c = app.api_login("advocate@ngo.test").await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert_eq!(
+        c.get(app.url("/api/v1/me")).send().await.unwrap().status(),
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_all_succeed_with_unique_references() {
+    let app = spawn_app().await;
+    app.world().await;
+    let c = app.api_login("advocate@ngo.test").await;
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let c = c.clone();
+        let url = app.url("/api/v1/cases");
+        tasks.push(tokio::spawn(async move {
+            let r = c
+                .post(url)
+                .json(&json!({"person": {"name": format!("Concurrent {i}")}}))
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }));
+    }
+    let mut refs = std::collections::HashSet::new();
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert_eq!(status, 201, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        refs.insert(v["reference"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(refs.len(), 24, "references are unique");
+    // Concurrent edits of one case: exactly one wins per version, the others get 409.
+    let reference = refs.iter().next().unwrap().clone();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let c = c.clone();
+        let url = app.url(&format!("/api/v1/cases/{reference}/person"));
+        tasks.push(tokio::spawn(async move {
+            c.put(url)
+                .json(&json!({"version": 1, "person": {"name": format!("Edit {i}")}}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        7,
+        "{statuses:?}"
+    );
+    match passerelle_core::service::audit::verify_chain(&app.services.db)
+        .await
+        .unwrap()
+    {
+        passerelle_core::service::audit::Verified::Intact { .. } => {}
+        other => panic!("audit chain after concurrent writes: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_manages_users_through_the_pages() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    app.user(w.ngo, "admin@ngo.test", "org_admin").await;
+    let c = app.html_login("admin@ngo.test").await;
+    let csrf = app.csrf(&c).await;
+    let org = w.ngo.to_string();
+    let r = c
+        .post(app.url("/admin/users"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("org_id", org.as_str()),
+            ("email", "new@ngo.test"),
+            ("display_name", "New Colleague"),
+            ("role", "advocate"),
+            ("password", "another long one"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let list: Value = app
+        .api_login("admin@ngo.test")
+        .await
+        .get(app.url("/api/v1/users"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "new@ngo.test")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let page = c
+        .get(app.url("/admin/users"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("action=\"/admin/users/{id}\"")) && page.contains("Change role")
+    );
+    let r = c
+        .post(app.url(&format!("/admin/users/{id}")))
+        .form(&[("_csrf", csrf.as_str()), ("role", "auditor")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = c
+        .post(app.url(&format!("/admin/users/{id}")))
+        .form(&[("_csrf", csrf.as_str()), ("active", "false")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let list: Value = app
+        .api_login("admin@ngo.test")
+        .await
+        .get(app.url("/api/v1/users"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let u = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "new@ngo.test")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (u["role"].as_str(), u["active"].as_bool()),
+        (Some("auditor"), Some(false))
+    );
+    // A bad value is explained, not a 500.
+    let r = c
+        .post(app.url(&format!("/admin/users/{id}")))
+        .header("Accept-Language", "fr")
+        .form(&[("_csrf", csrf.as_str()), ("role", "overlord")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("overlord"));
+}

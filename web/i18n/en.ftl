@@ -72,6 +72,7 @@ users-add = Add a user
 user-active = active
 user-disabled = disabled
 user-disable = Disable
+user-change-role = Change role
 user-enable = Enable
 account-title = My account
 account-hint = You can change your display name and password. Your role and organisation are changed by an administrator.

@@ -72,6 +72,7 @@ users-add = Ajouter un utilisateur
 user-active = actif
 user-disabled = désactivé
 user-disable = Désactiver
+user-change-role = Changer le rôle
 user-enable = Réactiver
 account-title = Mon compte
 account-hint = Vous pouvez changer votre nom affiché et votre mot de passe. Votre rôle et votre organisation sont modifiés par un administrateur.
