@@ -1191,7 +1191,20 @@ fn forbidden_message(action: CaseAction) -> &'static str {
 /// The next pseudonymous reference for a year, from a counter row (safe under concurrency:
 /// called inside a write transaction).
 async fn next_reference<C: ConnectionTrait>(txn: &C, year: i32) -> Result<CaseRef> {
-    let bumped = ref_counter::Entity::update_many()
+    // Make sure the year's row exists (a no-op when it does; concurrent first inserts wait
+    // on the primary key instead of failing), then bump it: the UPDATE takes the row lock.
+    ref_counter::Entity::insert(ref_counter::ActiveModel {
+        year: Set(year),
+        last: Set(0),
+    })
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::column(ref_counter::Column::Year)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    ref_counter::Entity::update_many()
         .col_expr(
             ref_counter::Column::Last,
             Expr::col(ref_counter::Column::Last).add(1),
@@ -1199,15 +1212,6 @@ async fn next_reference<C: ConnectionTrait>(txn: &C, year: i32) -> Result<CaseRe
         .filter(ref_counter::Column::Year.eq(year))
         .exec(txn)
         .await?;
-    if bumped.rows_affected == 0 {
-        ref_counter::ActiveModel {
-            year: Set(year),
-            last: Set(1),
-        }
-        .insert(txn)
-        .await?;
-        return Ok(CaseRef::new(year, 1));
-    }
     let row = ref_counter::Entity::find_by_id(year)
         .one(txn)
         .await?

@@ -50,6 +50,13 @@ pub enum ServiceError {
 
 impl From<DbErr> for ServiceError {
     fn from(e: DbErr) -> Self {
+        // A unique constraint lost to a concurrent writer is a conflict, not a crash.
+        // The database's own message is not passed on: it may quote the value.
+        if let Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) = e.sql_err() {
+            return ServiceError::Conflict(
+                "this record already exists (it was just created by someone else); reload and check".into(),
+            );
+        }
         ServiceError::Unexpected(anyhow::Error::new(e))
     }
 }
