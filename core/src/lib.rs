@@ -4,6 +4,8 @@
 pub mod audit;
 pub mod crypto;
 pub mod domain;
+pub mod identification;
+pub mod ports;
 pub mod service;
 pub mod store;
 

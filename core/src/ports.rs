@@ -1,0 +1,579 @@
+//! Ports: what the core needs from outside, as traits. Adapters live elsewhere: the
+//! store in `store`, the WASM plugin host in the `passerelle-plugins` crate (which
+//! implements [`Jurisdiction`] and [`Partner`]); `core` never depends on them.
+//!
+//! Every port method returns `Result<_, PortError>`: a plugin can fail, and safety
+//! decisions fail closed on an error, never silently falling back to a default.
+
+use crate::identification::{DecidingBody, TraffickingStatus};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A port failed: what to tell the user, and the detail for the log.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct PortError {
+    /// A sentence for the user, naming the plugin and what went wrong (no personal data).
+    pub message: String,
+    /// Machine-readable kind: domain, out_of_fuel, timeout, memory, trap, contract,
+    /// incompatible_api, digest_mismatch, unavailable.
+    pub kind: String,
+}
+
+impl PortError {
+    pub fn new(kind: &str, message: impl Into<String>) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Which question set a question belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QuestionSetKind {
+    Trafficking,
+    Smuggling,
+}
+
+/// A screening question with, per language, its text and what an answer may indicate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Question {
+    /// Stable id, e.g. "t-paid"; answers are keyed by it.
+    pub id: String,
+    pub set: QuestionSetKind,
+    /// Language code → question text.
+    pub text: BTreeMap<String, String>,
+    /// Language code → what an answer may indicate (an indicator, never a verdict).
+    pub indicator: BTreeMap<String, String>,
+}
+
+impl Question {
+    /// The text in `lang`, else English, else any.
+    pub fn text_in(&self, lang: &str) -> &str {
+        pick(&self.text, lang)
+    }
+    pub fn indicator_in(&self, lang: &str) -> &str {
+        pick(&self.indicator, lang)
+    }
+}
+
+fn pick<'a>(m: &'a BTreeMap<String, String>, lang: &str) -> &'a str {
+    m.get(lang)
+        .or_else(|| m.get("en"))
+        .or_else(|| m.values().next())
+        .map(String::as_str)
+        .unwrap_or("")
+}
+
+/// Facts about a person that legal rules depend on. No names, no identifiers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonFacts {
+    pub child: bool,
+    pub stateless: bool,
+    pub nationality: Option<String>,
+}
+
+/// How a jurisdiction decides trafficking: steps and who decides at each.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionRules {
+    /// A reasonable-grounds decision must precede the conclusive one.
+    pub two_steps: bool,
+    /// Who may record each status; empty means any body.
+    pub bodies: BTreeMap<String, Vec<DecidingBody>>,
+    /// Days after the case is referred within which the reasonable-grounds decision is
+    /// expected (None: no such deadline).
+    pub reasonable_grounds_due_days: Option<u32>,
+}
+
+impl DecisionRules {
+    pub fn bodies_for(&self, status: TraffickingStatus) -> Vec<DecidingBody> {
+        self.bodies
+            .get(status.as_str())
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// A trial protective measure the legal system allows (seed §30).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Measure {
+    /// Stable id, e.g. "live_video_link".
+    pub id: String,
+    /// Language code → label.
+    pub label: BTreeMap<String, String>,
+    /// Whether granting it removes the need for the person to be present at a hearing.
+    pub replaces_presence: bool,
+}
+
+/// A document or check required before a return may be approved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReturnRequirement {
+    pub id: String,
+    pub label: BTreeMap<String, String>,
+}
+
+/// A proposed stage change, for the jurisdiction's guard. No personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transition {
+    pub from: String,
+    pub to: String,
+    pub facts: PersonFacts,
+    /// Facts the core already established, e.g. "consent_present", "risk_high".
+    pub flags: Vec<String>,
+}
+
+/// The guard's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verdict {
+    Allow,
+    Refuse(Vec<String>),
+}
+
+/// The legal system of a state: what identification, protection and return follow.
+pub trait Jurisdiction: Send + Sync {
+    /// Who this is, for messages: e.g. "built-in defaults" or "plugin fr-jurisdiction 1.0.0".
+    fn describe(&self) -> String;
+    /// The screening questions (replacing or extending the defaults).
+    fn questions(&self) -> Result<Vec<Question>, PortError>;
+    /// The recovery and reflection period, in days, from the reasonable-grounds decision.
+    fn recovery_period_days(&self, person: &PersonFacts) -> Result<u32, PortError>;
+    /// Decision steps and deciding bodies.
+    fn decision_rules(&self) -> Result<DecisionRules, PortError>;
+    /// The catalogue of trial protective measures.
+    fn protective_measures(&self) -> Result<Vec<Measure>, PortError>;
+    /// Documents and checks required before a return.
+    fn return_requirements(
+        &self,
+        person: &PersonFacts,
+    ) -> Result<Vec<ReturnRequirement>, PortError>;
+    /// Days after arrival at which follow-up visits are due.
+    fn follow_up_schedule_days(&self, person: &PersonFacts) -> Result<Vec<u32>, PortError>;
+    /// A guard on stage transitions: allow, or refuse with reasons.
+    fn guard_transition(&self, t: &Transition) -> Result<Verdict, PortError>;
+}
+
+/// What a partner organisation receives: the sections of a referral or return request
+/// that the person consented to disclose. Names appear only when the "person" section
+/// was named.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PartnerRequest {
+    /// "referral" or "return_request".
+    pub kind: String,
+    pub reference: String,
+    pub service: String,
+    pub sections: Vec<String>,
+    pub consent_language: String,
+    pub consent_form_version: String,
+    pub consented_on: String,
+    pub child: bool,
+    pub name: Option<String>,
+    pub birth_date: Option<String>,
+    pub nationality: Option<String>,
+    pub stateless: bool,
+    pub languages: Option<String>,
+    pub destination_country: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// A partner plugin's answer to a request: its own format, or why it cannot take it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PartnerOutcome {
+    /// The request in the partner's own JSON format.
+    Formatted(String),
+    /// Missing or invalid items, in the partner's words.
+    Refused(Vec<String>),
+}
+
+/// A status update read back from the partner's format.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartnerStatus {
+    pub reference: String,
+    /// e.g. "received", "accepted", "declined", "completed".
+    pub status: String,
+    pub note: Option<String>,
+}
+
+/// A partner organisation's formats and rules.
+pub trait Partner: Send + Sync {
+    fn describe(&self) -> String;
+    fn format_request(&self, request: &PartnerRequest) -> Result<PartnerOutcome, PortError>;
+    fn read_status(&self, update_json: &str) -> Result<PartnerStatus, PortError>;
+}
+
+/// The defaults, from the seed (§35 questions; Council of Europe Convention art. 13:
+/// a recovery and reflection period of at least 30 days). Used where no plugin serves
+/// the jurisdiction.
+#[derive(Debug, Clone, Default)]
+pub struct DefaultJurisdiction;
+
+/// (id, set, en text, fr text, en indicator, fr indicator)
+type Q = (
+    &'static str,
+    QuestionSetKind,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+
+const DEFAULT_QUESTIONS: &[Q] = &[
+    (
+        "t-work",
+        QuestionSetKind::Trafficking,
+        "What work do you do?",
+        "Quel travail faites-vous ?",
+        "The kind of work may reveal exploitation (purpose).",
+        "Le type de travail peut révéler une exploitation (finalité).",
+    ),
+    (
+        "t-paid",
+        QuestionSetKind::Trafficking,
+        "Are you paid?",
+        "Êtes-vous payé·e ?",
+        "No pay, or pay taken by someone else, suggests forced labour or debt bondage.",
+        "L'absence de salaire, ou un salaire confisqué, évoque le travail forcé ou la servitude pour dettes.",
+    ),
+    (
+        "t-leave-job",
+        QuestionSetKind::Trafficking,
+        "Are you free to leave your job?",
+        "Êtes-vous libre de quitter votre travail ?",
+        "Not being free to leave points to coercion (means).",
+        "Ne pas être libre de partir indique une contrainte (moyen).",
+    ),
+    (
+        "t-come-go",
+        QuestionSetKind::Trafficking,
+        "Are you free to come and go as you wish?",
+        "Êtes-vous libre d'aller et venir comme vous le souhaitez ?",
+        "Restricted movement is a method of control.",
+        "La restriction des déplacements est une méthode de contrôle.",
+    ),
+    (
+        "t-threats",
+        QuestionSetKind::Trafficking,
+        "Have you or your family been threatened?",
+        "Vous-même ou votre famille avez-vous été menacés ?",
+        "Threats are a means of trafficking.",
+        "Les menaces sont un moyen de la traite.",
+    ),
+    (
+        "t-conditions",
+        QuestionSetKind::Trafficking,
+        "What are your working or living conditions?",
+        "Quelles sont vos conditions de travail ou de vie ?",
+        "Degrading conditions may indicate exploitation or servitude.",
+        "Des conditions dégradantes peuvent indiquer une exploitation ou une servitude.",
+    ),
+    (
+        "t-sleep",
+        QuestionSetKind::Trafficking,
+        "Where do you sleep?",
+        "Où dormez-vous ?",
+        "Sleeping at the workplace or under guard suggests control.",
+        "Dormir sur le lieu de travail ou sous surveillance suggère un contrôle.",
+    ),
+    (
+        "t-eat",
+        QuestionSetKind::Trafficking,
+        "Where do you eat?",
+        "Où mangez-vous ?",
+        "Food given or withheld by the employer suggests dependency.",
+        "Une nourriture fournie ou refusée par l'employeur suggère une dépendance.",
+    ),
+    (
+        "t-permission",
+        QuestionSetKind::Trafficking,
+        "Must you ask permission to eat, sleep or go to the toilet?",
+        "Devez-vous demander la permission pour manger, dormir ou aller aux toilettes ?",
+        "Needing permission for basic needs is a strong sign of control.",
+        "Devoir demander la permission pour ses besoins élémentaires est un signe fort de contrôle.",
+    ),
+    (
+        "t-locks",
+        QuestionSetKind::Trafficking,
+        "Are there locks on doors and windows that you cannot open?",
+        "Y a-t-il sur les portes et les fenêtres des verrous que vous ne pouvez pas ouvrir ?",
+        "Confinement points to force or abduction.",
+        "L'enfermement indique la force ou l'enlèvement.",
+    ),
+    (
+        "t-documents",
+        QuestionSetKind::Trafficking,
+        "Have your identity papers or other documents been taken from you?",
+        "Vous a-t-on pris vos papiers d'identité ou d'autres documents ?",
+        "Withheld documents are a method of control.",
+        "La confiscation des documents est une méthode de contrôle.",
+    ),
+    (
+        "s-organiser",
+        QuestionSetKind::Smuggling,
+        "Who organised your journey?",
+        "Qui a organisé votre voyage ?",
+        "Someone who procured the crossing may be a smuggler.",
+        "La personne qui a organisé le passage peut être un passeur.",
+    ),
+    (
+        "s-arrival",
+        QuestionSetKind::Smuggling,
+        "How did you arrive here?",
+        "Comment êtes-vous arrivé·e ici ?",
+        "An irregular entry is an element of smuggling.",
+        "Une entrée irrégulière est un élément du trafic de migrants.",
+    ),
+    (
+        "s-transport",
+        QuestionSetKind::Smuggling,
+        "By what means of transport?",
+        "Par quel moyen de transport ?",
+        "Dangerous transport may mean other crimes against the person.",
+        "Un transport dangereux peut révéler d'autres infractions contre la personne.",
+    ),
+    (
+        "s-needs",
+        QuestionSetKind::Smuggling,
+        "How did you eat, drink, go to the toilet?",
+        "Comment avez-vous mangé, bu, fait vos besoins ?",
+        "Deprivation on the way may be a crime the person suffered.",
+        "Des privations pendant le voyage peuvent être une infraction subie.",
+    ),
+    (
+        "s-treatment",
+        QuestionSetKind::Smuggling,
+        "How were you treated?",
+        "Comment avez-vous été traité·e ?",
+        "Violence on the way makes the person a victim of other crimes (§25).",
+        "Des violences pendant le voyage font de la personne une victime d'autres infractions (§25).",
+    ),
+    (
+        "s-cost",
+        QuestionSetKind::Smuggling,
+        "How much did the journey cost?",
+        "Combien a coûté le voyage ?",
+        "A fee for the crossing is the smuggler's benefit.",
+        "Le prix du passage est le profit du passeur.",
+    ),
+    (
+        "s-other-costs",
+        QuestionSetKind::Smuggling,
+        "Did you have other costs to pay?",
+        "Avez-vous eu d'autres frais à payer ?",
+        "A debt still owed on arrival may turn smuggling into trafficking.",
+        "Une dette encore due à l'arrivée peut transformer le trafic en traite.",
+    ),
+    (
+        "s-documents",
+        QuestionSetKind::Smuggling,
+        "What documents did you need to travel?",
+        "De quels documents aviez-vous besoin pour voyager ?",
+        "False or borrowed documents suggest a procured irregular entry.",
+        "Des documents faux ou prêtés suggèrent une entrée irrégulière organisée.",
+    ),
+];
+
+impl Jurisdiction for DefaultJurisdiction {
+    fn describe(&self) -> String {
+        "built-in defaults".into()
+    }
+
+    fn questions(&self) -> Result<Vec<Question>, PortError> {
+        Ok(DEFAULT_QUESTIONS
+            .iter()
+            .map(|(id, set, en, fr, ien, ifr)| Question {
+                id: (*id).into(),
+                set: *set,
+                text: [
+                    ("en".to_owned(), (*en).to_owned()),
+                    ("fr".to_owned(), (*fr).to_owned()),
+                ]
+                .into(),
+                indicator: [
+                    ("en".to_owned(), (*ien).to_owned()),
+                    ("fr".to_owned(), (*ifr).to_owned()),
+                ]
+                .into(),
+            })
+            .collect())
+    }
+
+    fn recovery_period_days(&self, _person: &PersonFacts) -> Result<u32, PortError> {
+        Ok(30)
+    }
+
+    fn decision_rules(&self) -> Result<DecisionRules, PortError> {
+        Ok(DecisionRules {
+            two_steps: false,
+            bodies: BTreeMap::new(),
+            reasonable_grounds_due_days: None,
+        })
+    }
+
+    fn protective_measures(&self) -> Result<Vec<Measure>, PortError> {
+        Ok(DEFAULT_MEASURES
+            .iter()
+            .map(|(id, en, fr, replaces)| Measure {
+                id: (*id).into(),
+                label: [
+                    ("en".to_owned(), (*en).to_owned()),
+                    ("fr".to_owned(), (*fr).to_owned()),
+                ]
+                .into(),
+                replaces_presence: *replaces,
+            })
+            .collect())
+    }
+
+    fn return_requirements(
+        &self,
+        person: &PersonFacts,
+    ) -> Result<Vec<ReturnRequirement>, PortError> {
+        let mut ids: Vec<(&str, &str, &str)> = vec![
+            (
+                "informed_consent",
+                "Informed consent to return",
+                "Consentement éclairé au retour",
+            ),
+            (
+                "risk_assessment",
+                "Risk assessment",
+                "Évaluation des risques",
+            ),
+            (
+                "travel_document",
+                "Travel document (passport or laissez-passer)",
+                "Document de voyage (passeport ou laissez-passer)",
+            ),
+            (
+                "reception_arranged",
+                "Reception on arrival arranged",
+                "Accueil à l'arrivée organisé",
+            ),
+        ];
+        if !person.stateless {
+            ids.push((
+                "citizenship_confirmed",
+                "Citizenship confirmed by the origin state",
+                "Nationalité confirmée par l'État d'origine",
+            ));
+        }
+        if person.child {
+            ids.push((
+                "best_interests_determination",
+                "Best-interests determination",
+                "Détermination de l'intérêt supérieur de l'enfant",
+            ));
+            ids.push(("guardian_appointed", "Guardian appointed", "Tuteur désigné"));
+        }
+        Ok(ids
+            .into_iter()
+            .map(|(id, en, fr)| ReturnRequirement {
+                id: id.into(),
+                label: [
+                    ("en".to_owned(), en.to_owned()),
+                    ("fr".to_owned(), fr.to_owned()),
+                ]
+                .into(),
+            })
+            .collect())
+    }
+
+    fn follow_up_schedule_days(&self, _person: &PersonFacts) -> Result<Vec<u32>, PortError> {
+        Ok(vec![30, 90, 180, 365])
+    }
+
+    fn guard_transition(&self, _t: &Transition) -> Result<Verdict, PortError> {
+        Ok(Verdict::Allow)
+    }
+}
+
+/// (id, en, fr, replaces presence) — the seed's §30 list.
+const DEFAULT_MEASURES: &[(&str, &str, &str, bool)] = &[
+    (
+        "video_recorded_testimony",
+        "Video recording of testimony before trial",
+        "Enregistrement vidéo du témoignage avant le procès",
+        true,
+    ),
+    (
+        "live_video_link",
+        "Live video link from the country of origin",
+        "Liaison vidéo en direct depuis le pays d'origine",
+        true,
+    ),
+    (
+        "screens",
+        "Screens so the person does not face the accused",
+        "Paravents pour que la personne ne voie pas l'accusé",
+        false,
+    ),
+    (
+        "in_camera",
+        "Testimony in camera",
+        "Témoignage à huis clos",
+        false,
+    ),
+    (
+        "identity_protection",
+        "Protection of identity from the press",
+        "Protection de l'identité vis-à-vis de la presse",
+        false,
+    ),
+    (
+        "non_punishment",
+        "Non-punishment for acts the person was compelled to commit",
+        "Non-sanction des actes que la personne a été contrainte de commettre",
+        false,
+    ),
+    (
+        "physical_protection",
+        "Physical protection of the person and of their family",
+        "Protection physique de la personne et de sa famille",
+        false,
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_hold_the_seed_questions_in_both_languages() {
+        let q = DefaultJurisdiction.questions().unwrap();
+        assert_eq!(
+            q.iter()
+                .filter(|q| q.set == QuestionSetKind::Trafficking)
+                .count(),
+            11
+        );
+        assert_eq!(
+            q.iter()
+                .filter(|q| q.set == QuestionSetKind::Smuggling)
+                .count(),
+            8
+        );
+        let mut ids: Vec<_> = q.iter().map(|q| q.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), q.len(), "ids are unique");
+        for x in &q {
+            assert!(!x.text_in("fr").is_empty() && !x.indicator_in("en").is_empty());
+            assert_ne!(x.text_in("fr"), x.text_in("en"));
+        }
+        assert_eq!(
+            q[1].text_in("de"),
+            "Are you paid?",
+            "unknown language falls back to English"
+        );
+        let facts = PersonFacts {
+            child: true,
+            stateless: false,
+            nationality: None,
+        };
+        assert_eq!(
+            DefaultJurisdiction.recovery_period_days(&facts).unwrap(),
+            30
+        );
+    }
+}
