@@ -125,8 +125,73 @@ str_enum!(
         Shares => "shares",
         Audit => "audit",
         Caseload => "caseload",
+        Identification => "identification",
+        Referrals => "referrals",
+        Services => "services",
+        Placement => "placement",
+        Deadlines => "deadlines",
     }
 );
+
+impl Section {
+    fn bit(self) -> u16 {
+        let i = Section::ALL.iter().position(|s| *s == self).unwrap_or(0);
+        1 << i
+    }
+    /// The sections a referral may open to its receiver.
+    pub const REFERABLE: &'static [Section] = &[
+        Section::Person,
+        Section::Identification,
+        Section::Services,
+        Section::Placement,
+    ];
+}
+
+/// A set of sections (what a share or referral opens to another organisation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sections(u16);
+
+impl Sections {
+    pub fn of(list: &[Section]) -> Self {
+        Self(list.iter().fold(0, |acc, s| acc | s.bit()))
+    }
+    pub fn has(self, s: Section) -> bool {
+        self.0 & s.bit() != 0
+    }
+    pub fn union(self, other: Sections) -> Self {
+        Self(self.0 | other.0)
+    }
+    pub fn list(self) -> Vec<Section> {
+        Section::ALL
+            .iter()
+            .copied()
+            .filter(|s| self.has(*s))
+            .collect()
+    }
+    /// Parse "person,services" (from storage or a form); unknown names are an error.
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let mut out = Sections::default();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let sec = Section::parse(part)
+                .map_err(|_| Invalid::new("sections", format!("unknown section '{part}'")))?;
+            if !Section::REFERABLE.contains(&sec) {
+                return Err(Invalid::new(
+                    "sections",
+                    format!("the section '{part}' cannot be opened to another organisation"),
+                ));
+            }
+            out = out.union(Sections::of(&[sec]));
+        }
+        Ok(out)
+    }
+    pub fn to_csv(self) -> String {
+        self.list()
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
 
 str_enum!(
     /// What was done, for the audit log.
@@ -156,10 +221,22 @@ impl Role {
 pub enum Relation {
     /// The user's organisation owns the case.
     Owner,
-    /// The case was shared with the user's organisation on an active consent.
-    SharedWith,
+    /// The case was shared with (or referred to) the user's organisation on an active
+    /// consent, opening these sections; `advocate` when the user is the person's
+    /// assigned advocate from another organisation.
+    SharedWith { sections: Sections, advocate: bool },
     /// Neither: the case does not exist for this user.
     None,
+}
+
+impl Relation {
+    /// A plain share (issue 2): the summary and the person.
+    pub fn shared() -> Self {
+        Relation::SharedWith {
+            sections: Sections::of(&[Section::Summary, Section::Person]),
+            advocate: false,
+        }
+    }
 }
 
 /// Something a user wants to do with a case.
@@ -170,6 +247,14 @@ pub enum CaseAction {
     ManageConsent,
     Share,
     Assign,
+    /// Record interviews, elements and determinations.
+    EditIdentification,
+    /// Refer to another organisation.
+    Refer,
+    /// Plan or record services (a provider organisation: only its own).
+    EditServices,
+    /// Record a shelter placement.
+    EditPlacement,
 }
 
 /// The access rule, in one place. Deny by default.
@@ -187,24 +272,39 @@ pub fn may(role: Role, relation: Relation, action: CaseAction) -> bool {
     match relation {
         Relation::None => false,
         Relation::Owner => match action {
-            ViewSection(S::Summary) => {
+            ViewSection(S::Summary | S::Caseload) => {
                 role.is_caseworker() || matches!(role, Role::OrgAdmin | Role::Auditor)
             }
-            ViewSection(S::Person | S::Consents | S::Shares) => role.is_caseworker(),
             ViewSection(S::Audit) => {
                 matches!(role, Role::OrgAdmin | Role::Auditor | Role::Advocate)
             }
-            ViewSection(S::Caseload) => {
-                role.is_caseworker() || matches!(role, Role::OrgAdmin | Role::Auditor)
+            ViewSection(_) => role.is_caseworker(),
+            EditPerson | EditServices | EditPlacement => {
+                matches!(role, Role::Advocate | Role::ShelterCoordinator)
             }
-            EditPerson => matches!(role, Role::Advocate | Role::ShelterCoordinator),
-            ManageConsent | Share => role == Role::Advocate,
+            ManageConsent | Share | Refer | EditIdentification => role == Role::Advocate,
             Assign => matches!(role, Role::Advocate | Role::OrgAdmin),
         },
-        Relation::SharedWith => match action {
-            ViewSection(S::Summary | S::Person | S::Caseload) => role.is_caseworker(),
-            _ => false,
-        },
+        Relation::SharedWith { sections, advocate } => {
+            let advocate = advocate && role == Role::Advocate;
+            match action {
+                ViewSection(S::Summary | S::Caseload) => role.is_caseworker(),
+                ViewSection(S::Identification | S::Deadlines | S::Services | S::Placement)
+                    if advocate =>
+                {
+                    true
+                }
+                ViewSection(S::Deadlines) => false,
+                ViewSection(s @ (S::Person | S::Identification | S::Services | S::Placement)) => {
+                    role.is_caseworker() && sections.has(s)
+                }
+                ViewSection(_) => false,
+                EditIdentification => advocate,
+                EditServices => role.is_caseworker() && sections.has(S::Services),
+                EditPlacement => role == Role::ShelterCoordinator && sections.has(S::Placement),
+                EditPerson | ManageConsent | Share | Assign | Refer => false,
+            }
+        }
     }
 }
 
@@ -417,7 +517,7 @@ mod tests {
 
     #[test]
     fn system_admin_never_sees_case_data() {
-        for rel in [Relation::Owner, Relation::SharedWith] {
+        for rel in [Relation::Owner, Relation::shared()] {
             for s in Section::ALL {
                 assert!(!may(Role::SystemAdmin, rel, CaseAction::ViewSection(*s)));
             }
@@ -427,18 +527,18 @@ mod tests {
     #[test]
     fn shared_organisation_reads_but_never_writes() {
         for r in Role::ALL {
-            assert!(!may(*r, Relation::SharedWith, CaseAction::EditPerson));
-            assert!(!may(*r, Relation::SharedWith, CaseAction::Share));
-            assert!(!may(*r, Relation::SharedWith, CaseAction::ManageConsent));
+            assert!(!may(*r, Relation::shared(), CaseAction::EditPerson));
+            assert!(!may(*r, Relation::shared(), CaseAction::Share));
+            assert!(!may(*r, Relation::shared(), CaseAction::ManageConsent));
             assert!(!may(
                 *r,
-                Relation::SharedWith,
+                Relation::shared(),
                 CaseAction::ViewSection(Section::Audit)
             ));
         }
         assert!(may(
             Role::ReturnOfficer,
-            Relation::SharedWith,
+            Relation::shared(),
             CaseAction::ViewSection(Section::Person)
         ));
     }

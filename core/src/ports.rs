@@ -202,6 +202,28 @@ pub trait Partner: Send + Sync {
     fn read_status(&self, update_json: &str) -> Result<PartnerStatus, PortError>;
 }
 
+/// Where the core finds the jurisdiction of a country and the partner of an organisation.
+/// The plugin registry implements it; [`BuiltIn`] gives the defaults everywhere.
+pub trait Adapters: Send + Sync {
+    /// The jurisdiction for an ISO 3166-1 alpha-2 country code.
+    fn jurisdiction(&self, country: &str) -> std::sync::Arc<dyn Jurisdiction>;
+    /// The partner adapter for an organisation, by its partner id, if one is configured.
+    fn partner(&self, org_name: &str) -> Option<std::sync::Arc<dyn Partner>>;
+}
+
+/// The built-in defaults for every country, no partner adapters.
+#[derive(Debug, Clone, Default)]
+pub struct BuiltIn;
+
+impl Adapters for BuiltIn {
+    fn jurisdiction(&self, _country: &str) -> std::sync::Arc<dyn Jurisdiction> {
+        std::sync::Arc::new(DefaultJurisdiction)
+    }
+    fn partner(&self, _org_name: &str) -> Option<std::sync::Arc<dyn Partner>> {
+        None
+    }
+}
+
 /// The defaults, from the seed (§35 questions; Council of Europe Convention art. 13:
 /// a recovery and reflection period of at least 30 days). Used where no plugin serves
 /// the jurisdiction.

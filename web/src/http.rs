@@ -104,6 +104,7 @@ pub fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
         ServiceError::Conflict(_) => StatusCode::CONFLICT,
         ServiceError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        ServiceError::Port(_) => StatusCode::SERVICE_UNAVAILABLE,
         ServiceError::Integrity(_) | ServiceError::Unexpected(_) => {
             StatusCode::INTERNAL_SERVER_ERROR
         }
@@ -117,6 +118,7 @@ fn kind_of(e: &ServiceError) -> &'static str {
         ServiceError::Forbidden(_) => "forbidden",
         ServiceError::Conflict(_) => "conflict",
         ServiceError::Refused(_) => "refused",
+        ServiceError::Port(_) => "adapter_failed",
         ServiceError::Integrity(_) => "integrity",
         ServiceError::Unexpected(_) => "internal",
     }
@@ -314,6 +316,7 @@ impl Page {
                 "role": r.as_str(),
                 "caseworker": r.is_caseworker() || matches!(r, passerelle_core::domain::Role::OrgAdmin | passerelle_core::domain::Role::Auditor),
                 "can_create": passerelle_core::domain::may_create_case(r),
+                "deadlines": r.is_caseworker(),
                 "admin": matches!(r, passerelle_core::domain::Role::OrgAdmin | passerelle_core::domain::Role::SystemAdmin),
                 "sysadmin": r == passerelle_core::domain::Role::SystemAdmin,
             })
@@ -385,6 +388,7 @@ impl Page {
             ServiceError::Forbidden(m) => ("error-forbidden", self.translate(m)),
             ServiceError::Conflict(m) => ("error-conflict", self.translate(m)),
             ServiceError::Refused(m) => ("error-refused", self.translate(m)),
+            ServiceError::Port(p) => ("error-adapter", p.message.clone()),
             ServiceError::Integrity(_) => ("error-integrity", self.t("error-integrity-detail")),
             ServiceError::Unexpected(_) => ("error-internal", self.t("error-internal-detail")),
         };
@@ -464,6 +468,33 @@ impl FromRequest for Page {
                 path: path_and_query(&req),
             })
         })
+    }
+}
+
+/// A form with repeated or dynamic keys (checkbox groups, interview answers).
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
+pub struct Pairs(pub Vec<(String, String)>);
+
+impl Pairs {
+    pub fn all(&self, key: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl HasCsrf for Pairs {
+    fn csrf(&self) -> &str {
+        self.get("_csrf").unwrap_or("")
     }
 }
 

@@ -27,6 +27,12 @@ const TEMPLATES: &[(&str, &str)] = &[
         "person_fields",
         include_str!("../templates/person_fields.hbs"),
     ),
+    (
+        "identification",
+        include_str!("../templates/identification.hbs"),
+    ),
+    ("interview", include_str!("../templates/interview.hbs")),
+    ("deadlines", include_str!("../templates/deadlines.hbs")),
 ];
 
 pub struct Renderer {

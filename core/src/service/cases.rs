@@ -6,11 +6,11 @@ use super::{Actor, Result, Route, ServiceError, Services};
 use crate::crypto::{FieldLocation, random_token};
 use crate::domain::{
     self, AuditAction, CaseAction, CaseRef, ConsentGiver, CountryCode, Invalid, Purpose, Relation,
-    Role, Section, Stage, may,
+    Role, Section, Sections, Stage, may,
 };
 use crate::store::begin_write;
 use crate::store::entity::{
-    audit_log, case, consent, organisation, person, ref_counter, share, user,
+    audit_log, case, consent, organisation, person, ref_counter, referral, share, user,
 };
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
@@ -167,6 +167,7 @@ pub struct Permissions {
     pub share: bool,
     pub assign: bool,
     pub view_audit: bool,
+    pub view_identification: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -221,14 +222,24 @@ fn stored_stage(s: &str) -> Result<Stage> {
 }
 
 impl Services {
-    fn seal(&self, column: &'static str, row: &str, v: Option<&str>) -> Result<Option<Vec<u8>>> {
+    pub(crate) fn seal(
+        &self,
+        column: &'static str,
+        row: &str,
+        v: Option<&str>,
+    ) -> Result<Option<Vec<u8>>> {
         Ok(match v {
             Some(s) => Some(self.keys.encrypt_str(loc(column, row), s)?),
             None => None,
         })
     }
 
-    fn open(&self, column: &'static str, row: &str, v: Option<&Vec<u8>>) -> Result<Option<String>> {
+    pub(crate) fn open(
+        &self,
+        column: &'static str,
+        row: &str,
+        v: Option<&Vec<u8>>,
+    ) -> Result<Option<String>> {
         Ok(match v {
             Some(b) => Some(self.keys.decrypt_string(loc(column, row), b)?),
             None => None,
@@ -292,9 +303,9 @@ impl Services {
         Ok(PersonView { person, is_child })
     }
 
-    /// How the actor's organisation relates to a case: owner, shared with on an active
-    /// consent, or nothing.
-    async fn relation<C: ConnectionTrait>(
+    /// How the actor's organisation relates to a case: owner, or what active shares and
+    /// accepted referrals (each on a consent in force) open to it; or nothing.
+    pub(crate) async fn relation<C: ConnectionTrait>(
         &self,
         db: &C,
         actor: &Actor,
@@ -303,31 +314,59 @@ impl Services {
         if c.owner_org_id == actor.org_id {
             return Ok(Relation::Owner);
         }
-        let shared = share::Entity::find()
-            .filter(share::Column::CaseId.eq(c.id))
-            .filter(share::Column::OrgId.eq(actor.org_id))
-            .filter(share::Column::EndedAt.is_null())
-            .filter(
-                share::Column::ConsentId.in_subquery(
-                    Query::select()
-                        .column(consent::Column::Id)
-                        .from(consent::Entity)
-                        .and_where(consent::Column::CaseId.eq(c.id))
-                        .and_where(consent::Column::WithdrawnAt.is_null())
-                        .to_owned(),
-                ),
-            )
-            .count(db)
-            .await?;
-        Ok(if shared > 0 {
-            Relation::SharedWith
-        } else {
-            Relation::None
+        let sections = self.sections_open_to(db, c.id, actor.org_id).await?;
+        Ok(match sections {
+            Some(sections) => Relation::SharedWith {
+                sections,
+                advocate: c.advocate_user_id == Some(actor.user_id),
+            },
+            None => Relation::None,
         })
     }
 
+    /// The sections open to `org_id` through shares and accepted referrals whose consent
+    /// is in force; None when nothing is.
+    pub(crate) async fn sections_open_to<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        case_id: i64,
+        org_id: i64,
+    ) -> Result<Option<Sections>> {
+        let live_consents = Query::select()
+            .column(consent::Column::Id)
+            .from(consent::Entity)
+            .and_where(consent::Column::CaseId.eq(case_id))
+            .and_where(consent::Column::WithdrawnAt.is_null())
+            .to_owned();
+        let shares = share::Entity::find()
+            .filter(share::Column::CaseId.eq(case_id))
+            .filter(share::Column::OrgId.eq(org_id))
+            .filter(share::Column::EndedAt.is_null())
+            .filter(share::Column::ConsentId.in_subquery(live_consents.clone()))
+            .count(db)
+            .await?;
+        let referrals = referral::Entity::find()
+            .filter(referral::Column::CaseId.eq(case_id))
+            .filter(referral::Column::ToOrgId.eq(org_id))
+            .filter(referral::Column::Status.eq("accepted"))
+            .filter(referral::Column::ConsentId.in_subquery(live_consents))
+            .all(db)
+            .await?;
+        if shares == 0 && referrals.is_empty() {
+            return Ok(None);
+        }
+        let mut open = Sections::of(&[Section::Summary]);
+        if shares > 0 {
+            open = open.union(Sections::of(&[Section::Person]));
+        }
+        for r in referrals {
+            open = open.union(Sections::parse(&r.sections).unwrap_or_default());
+        }
+        Ok(Some(open))
+    }
+
     /// Load a case the actor may act on. Invisible cases are "not found", whatever the reason.
-    async fn load_for<C: ConnectionTrait>(
+    pub(crate) async fn load_for<C: ConnectionTrait>(
         &self,
         db: &C,
         actor: &Actor,
@@ -350,7 +389,7 @@ impl Services {
         Ok((c, rel))
     }
 
-    async fn summaries<C: ConnectionTrait>(
+    pub(crate) async fn summaries<C: ConnectionTrait>(
         &self,
         db: &C,
         actor: &Actor,
@@ -407,24 +446,34 @@ impl Services {
             .collect()
     }
 
+    /// The advocate must be an active advocate of the owning organisation, or of an
+    /// organisation the case is shared with on consent (`case_id` given).
     async fn check_advocate<C: ConnectionTrait>(
         &self,
         db: &C,
         org_id: i64,
+        case_id: Option<i64>,
         user_id: i64,
     ) -> Result<()> {
-        let ok = user::Entity::find_by_id(user_id)
-            .one(db)
-            .await?
-            .is_some_and(|u| u.org_id == org_id && u.active && u.role == Role::Advocate.as_str());
-        if ok {
-            Ok(())
-        } else {
-            Err(Invalid::new(
+        let bad = || -> ServiceError {
+            Invalid::new(
                 "advocate_user_id",
-                "must be an active advocate of the owning organisation",
+                "must be an active advocate of the owning organisation or of an organisation the case is shared with",
             )
-            .into())
+            .into()
+        };
+        let Some(u) = user::Entity::find_by_id(user_id).one(db).await? else {
+            return Err(bad());
+        };
+        if !u.active || u.role != Role::Advocate.as_str() {
+            return Err(bad());
+        }
+        if u.org_id == org_id {
+            return Ok(());
+        }
+        match case_id {
+            Some(id) if self.sections_open_to(db, id, u.org_id).await?.is_some() => Ok(()),
+            _ => Err(bad()),
         }
     }
 
@@ -449,7 +498,7 @@ impl Services {
 
         let txn = begin_write(&self.db).await?;
         if let Some(a) = advocate {
-            self.check_advocate(&txn, actor.org_id, a).await?;
+            self.check_advocate(&txn, actor.org_id, None, a).await?;
         }
         let reference = next_reference(&txn, now.year()).await?;
         person_row.insert(&txn).await?;
@@ -505,6 +554,7 @@ impl Services {
             share: can(CaseAction::Share),
             assign: can(CaseAction::Assign),
             view_audit: can(CaseAction::ViewSection(Section::Audit)),
+            view_identification: can(CaseAction::ViewSection(Section::Identification)),
         };
         let mut sections = vec![Section::Summary];
         let person = if can(CaseAction::ViewSection(Section::Person)) {
@@ -626,7 +676,7 @@ impl Services {
     }
 
     /// Bump the version if it is still `expected`: the optimistic lock.
-    async fn bump_version<C: ConnectionTrait>(
+    pub(crate) async fn bump_version<C: ConnectionTrait>(
         &self,
         db: &C,
         c: &case::Model,
@@ -703,7 +753,8 @@ impl Services {
             .load_for(&txn, actor, reference, CaseAction::Assign)
             .await?;
         if let Some(a) = advocate_user_id {
-            self.check_advocate(&txn, c.owner_org_id, a).await?;
+            self.check_advocate(&txn, c.owner_org_id, Some(c.id), a)
+                .await?;
         }
         self.bump_version(&txn, &c, expected_version).await?;
         case::Entity::update_many()
@@ -763,6 +814,31 @@ impl Services {
                                 )
                                 .and_where(
                                     Expr::col((share::Entity, share::Column::EndedAt)).is_null(),
+                                )
+                                .and_where(
+                                    Expr::col((consent::Entity, consent::Column::WithdrawnAt))
+                                        .is_null(),
+                                )
+                                .to_owned(),
+                        ),
+                    );
+                    any = any.add(
+                        case::Column::Id.in_subquery(
+                            Query::select()
+                                .column((referral::Entity, referral::Column::CaseId))
+                                .from(referral::Entity)
+                                .inner_join(
+                                    consent::Entity,
+                                    Expr::col((consent::Entity, consent::Column::Id))
+                                        .equals((referral::Entity, referral::Column::ConsentId)),
+                                )
+                                .and_where(
+                                    Expr::col((referral::Entity, referral::Column::ToOrgId))
+                                        .eq(actor.org_id),
+                                )
+                                .and_where(
+                                    Expr::col((referral::Entity, referral::Column::Status))
+                                        .eq("accepted"),
                                 )
                                 .and_where(
                                     Expr::col((consent::Entity, consent::Column::WithdrawnAt))
@@ -1173,7 +1249,7 @@ fn stale(current: i64) -> ServiceError {
     ))
 }
 
-fn forbidden_message(action: CaseAction) -> &'static str {
+pub(crate) fn forbidden_message(action: CaseAction) -> &'static str {
     match action {
         CaseAction::ViewSection(Section::Audit) => {
             "your role cannot see the audit trail of this case"
@@ -1185,6 +1261,14 @@ fn forbidden_message(action: CaseAction) -> &'static str {
         }
         CaseAction::Share => "only the owning organisation's advocates share a case",
         CaseAction::Assign => "your role cannot assign an advocate",
+        CaseAction::EditIdentification => {
+            "only the person's advocate records interviews, elements and determinations"
+        }
+        CaseAction::Refer => "only the owning organisation's advocates refer a case",
+        CaseAction::EditServices => "your role or organisation cannot record services on this case",
+        CaseAction::EditPlacement => {
+            "your role or organisation cannot record a shelter placement on this case"
+        }
     }
 }
 

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod demo;
+pub mod identification;
 
 use crate::crypto::{CryptoError, KeyRing};
 use crate::domain::{Invalid, Role};
@@ -41,6 +42,9 @@ pub enum ServiceError {
     /// A rule refused the action (e.g. a share without consent): 422 with the rule's reason.
     #[error("{0}")]
     Refused(String),
+    /// A jurisdiction or partner adapter (a plugin) failed: 503 with its message.
+    #[error("{0}")]
+    Port(crate::ports::PortError),
     /// Stored data failed its integrity check (tampering or wrong key).
     #[error(transparent)]
     Integrity(CryptoError),
@@ -101,6 +105,10 @@ pub struct Services {
     pub keys: Arc<KeyRing>,
     pub audit: audit::AuditSink,
     pub auth_policy: AuthPolicy,
+    /// Jurisdictions and partners: built-in defaults, or the plugin registry.
+    pub adapters: Arc<dyn crate::ports::Adapters>,
+    /// How long a referral may wait for an answer before it is flagged.
+    pub referral_answer_days: i64,
 }
 
 impl Services {
@@ -112,7 +120,26 @@ impl Services {
             keys,
             audit,
             auth_policy,
+            adapters: Arc::new(crate::ports::BuiltIn),
+            referral_answer_days: 5,
         }
+    }
+
+    /// Use these adapters (e.g. the plugin registry) instead of the built-in defaults.
+    pub fn with_adapters(mut self, adapters: Arc<dyn crate::ports::Adapters>) -> Self {
+        self.adapters = adapters;
+        self
+    }
+
+    /// Call a port off the async executor (a plugin call may take milliseconds of CPU).
+    pub async fn call_port<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T, crate::ports::PortError> + Send + 'static,
+    ) -> Result<T> {
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| ServiceError::Unexpected(anyhow::anyhow!("adapter call failed: {e}")))?
+            .map_err(ServiceError::Port)
     }
 }
 

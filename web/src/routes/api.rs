@@ -49,6 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/users", web::get().to(list_users))
             .route("/users", web::post().to(create_user))
             .route("/users/{id}", web::patch().to(update_user))
+            .configure(crate::routes::identification::configure_api)
             .default_service(web::to(|| async {
                 error_json(
                     StatusCode::NOT_FOUND,

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod api;
 pub mod cases;
+pub mod identification;
 pub mod session;
 
 use actix_web::{HttpResponse, web};
@@ -27,5 +28,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     api::configure(cfg);
     session::configure(cfg);
     cases::configure(cfg);
+    identification::configure(cfg);
     admin::configure(cfg);
 }

@@ -1,0 +1,596 @@
+//! Identification pages and API: screening interviews, elements and the suggested
+//! assessment, trafficking and smuggling determinations, deadlines.
+
+use crate::http::{ApiAuth, ApiError, PageError, Pairs, Signed, SignedForm, see_other};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use passerelle_core::domain::Invalid;
+use passerelle_core::identification::{
+    Act, Control, DecidingBody, Elements, Exploitation, InterviewerKind, Means, SmugglingElement,
+    SmugglingStatus, TraffickingStatus,
+};
+use passerelle_core::service::identification::{
+    DeadlineView, IdentificationView, InterviewInput, SmugglingDecisionInput,
+    TraffickingDecisionInput,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/deadlines", web::get().to(deadlines_page))
+        .route("/cases/{reference}/identification", web::get().to(page))
+        .route("/cases/{reference}/interviews", web::post().to(start_page))
+        .route(
+            "/cases/{reference}/interviews/{id}",
+            web::get().to(interview_page),
+        )
+        .route(
+            "/cases/{reference}/interviews/{id}/answers",
+            web::post().to(answers_page),
+        )
+        .route("/cases/{reference}/elements", web::post().to(elements_page))
+        .route(
+            "/cases/{reference}/determinations/trafficking",
+            web::post().to(trafficking_page),
+        )
+        .route(
+            "/cases/{reference}/determinations/smuggling",
+            web::post().to(smuggling_page),
+        );
+}
+
+pub fn configure_api(cfg: &mut web::ServiceConfig) {
+    cfg.route("/deadlines", web::get().to(api_deadlines))
+        .route("/cases/{reference}/identification", web::get().to(api_view))
+        .route("/cases/{reference}/interviews", web::post().to(api_start))
+        .route(
+            "/cases/{reference}/interviews/{id}/answers",
+            web::post().to(api_answers),
+        )
+        .route("/cases/{reference}/elements", web::put().to(api_elements))
+        .route(
+            "/cases/{reference}/determinations/trafficking",
+            web::post().to(api_trafficking),
+        )
+        .route(
+            "/cases/{reference}/determinations/smuggling",
+            web::post().to(api_smuggling),
+        );
+}
+
+fn route(req: &HttpRequest) -> String {
+    format!(
+        "{} {}",
+        req.method(),
+        req.match_pattern().unwrap_or_else(|| "?".into())
+    )
+}
+
+fn api_lang(req: &HttpRequest) -> &'static str {
+    match req
+        .headers()
+        .get("accept-language")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(v) if v.trim_start().starts_with("fr") => "fr",
+        _ => "en",
+    }
+}
+
+fn ok<T: Serialize>(status: StatusCode, v: &T) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header(("Cache-Control", "no-store"))
+        .json(v)
+}
+
+// ---------- API ----------
+
+#[derive(Serialize, ToSchema)]
+pub struct IdBody {
+    id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NextBody {
+    /// Index of the next unanswered question, or null when all are answered.
+    next: Option<usize>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AnswersBody {
+    /// Question id → answer.
+    answers: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ElementsBody {
+    version: i64,
+    elements: Elements,
+    findings: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VersionOnly {
+    version: i64,
+}
+
+/// The identification stage of a case.
+#[utoipa::path(get, path = "/api/v1/cases/{reference}/identification", params(("reference" = String, Path)),
+    responses((status = 200, body = IdentificationView), (status = 403), (status = 404), (status = 503)))]
+pub async fn api_view(
+    a: ApiAuth,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let v = a
+        .services()
+        .identification(a.actor(), &reference, api_lang(&req), &route(&req))
+        .await?;
+    Ok(ok(StatusCode::OK, &v))
+}
+
+/// Start a screening interview.
+#[utoipa::path(post, path = "/api/v1/cases/{reference}/interviews", params(("reference" = String, Path)), request_body = InterviewInput,
+    responses((status = 201, body = IdBody), (status = 422)))]
+pub async fn api_start(
+    a: ApiAuth,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    body: web::Json<InterviewInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = a
+        .services()
+        .start_interview(a.actor(), &reference, &body, &route(&req))
+        .await?;
+    Ok(ok(StatusCode::CREATED, &IdBody { id }))
+}
+
+/// Record answers to an interview's questions.
+#[utoipa::path(post, path = "/api/v1/cases/{reference}/interviews/{id}/answers", params(("reference" = String, Path), ("id" = String, Path)),
+    request_body = AnswersBody, responses((status = 200, body = NextBody), (status = 422), (status = 404)))]
+pub async fn api_answers(
+    a: ApiAuth,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Json<AnswersBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (reference, id) = path.into_inner();
+    let next = a
+        .services()
+        .answer_interview(a.actor(), &reference, &id, &body.answers, &route(&req))
+        .await?;
+    Ok(ok(StatusCode::OK, &NextBody { next }))
+}
+
+/// Record the Protocol elements found.
+#[utoipa::path(put, path = "/api/v1/cases/{reference}/elements", params(("reference" = String, Path)), request_body = ElementsBody,
+    responses((status = 200, body = VersionOnly), (status = 409), (status = 422)))]
+pub async fn api_elements(
+    a: ApiAuth,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    body: web::Json<ElementsBody>,
+) -> Result<HttpResponse, ApiError> {
+    let version = a
+        .services()
+        .set_elements(
+            a.actor(),
+            &reference,
+            body.version,
+            &body.elements,
+            body.findings.as_deref(),
+            &route(&req),
+        )
+        .await?;
+    Ok(ok(StatusCode::OK, &VersionOnly { version }))
+}
+
+/// Record a trafficking determination.
+#[utoipa::path(post, path = "/api/v1/cases/{reference}/determinations/trafficking", params(("reference" = String, Path)),
+    request_body = TraffickingDecisionInput, responses((status = 201, body = IdBody), (status = 422), (status = 503)))]
+pub async fn api_trafficking(
+    a: ApiAuth,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    body: web::Json<TraffickingDecisionInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = a
+        .services()
+        .decide_trafficking(a.actor(), &reference, &body, &route(&req))
+        .await?;
+    Ok(ok(StatusCode::CREATED, &IdBody { id }))
+}
+
+/// Record a smuggling determination.
+#[utoipa::path(post, path = "/api/v1/cases/{reference}/determinations/smuggling", params(("reference" = String, Path)),
+    request_body = SmugglingDecisionInput, responses((status = 201, body = IdBody), (status = 422)))]
+pub async fn api_smuggling(
+    a: ApiAuth,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    body: web::Json<SmugglingDecisionInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = a
+        .services()
+        .decide_smuggling(a.actor(), &reference, &body, &route(&req))
+        .await?;
+    Ok(ok(StatusCode::CREATED, &IdBody { id }))
+}
+
+/// My open deadlines, most urgent first.
+#[utoipa::path(get, path = "/api/v1/deadlines", responses((status = 200, body = [DeadlineView]), (status = 403)))]
+pub async fn api_deadlines(a: ApiAuth, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let v = a.services().my_deadlines(a.actor(), &route(&req)).await?;
+    Ok(ok(StatusCode::OK, &v))
+}
+
+// ---------- pages ----------
+
+fn options<T: Copy>(
+    s: &Signed,
+    prefix: &str,
+    all: &[T],
+    as_str: impl Fn(T) -> &'static str,
+    selected: &[&str],
+) -> Vec<Value> {
+    all.iter()
+        .map(|v| {
+            let value = as_str(*v);
+            json!({"value": value, "label": s.page.t(&format!("{prefix}-{value}")), "checked": selected.contains(&value)})
+        })
+        .collect()
+}
+
+fn deadline_json(s: &Signed, d: &DeadlineView) -> Value {
+    json!({
+        "reference": d.reference,
+        "kind": s.page.t(&format!("deadline-{}", d.kind)),
+        "due_on": d.due_on.to_string(),
+        "days_left": d.days_left,
+        "overdue": d.overdue,
+        "open": d.open,
+        "status": if !d.open { s.page.t("deadline-closed") } else if d.overdue {
+            s.page.state.i18n.t1(s.page.lang, "deadline-overdue", "n", -d.days_left)
+        } else {
+            s.page.state.i18n.t1(s.page.lang, "deadline-days-left", "n", d.days_left)
+        },
+    })
+}
+
+fn reasons(s: &Signed, list: &[passerelle_core::identification::Reason]) -> Vec<String> {
+    list.iter()
+        .map(|r| {
+            let values: Vec<String> = r
+                .values
+                .iter()
+                .map(|v| {
+                    // Values are vocabulary ids; find their label in any of the vocabularies.
+                    ["act", "means", "exploitation", "control"]
+                        .iter()
+                        .map(|p| format!("{p}-{v}"))
+                        .map(|k| (k.clone(), s.page.t(&k)))
+                        .find(|(k, t)| k != t)
+                        .map(|(_, t)| t)
+                        .unwrap_or_else(|| (*v).to_owned())
+                })
+                .collect();
+            s.page.state.i18n.t1(
+                s.page.lang,
+                r.key,
+                "values",
+                values.join(", "),
+            )
+        })
+        .collect()
+}
+
+fn view_json(s: &Signed, v: &IdentificationView) -> Value {
+    let t = |k: &str| s.page.t(k);
+    let sel = |xs: Vec<&'static str>| xs;
+    let acts = sel(v.elements.acts.iter().map(|x| x.as_str()).collect());
+    let means = sel(v.elements.means.iter().map(|x| x.as_str()).collect());
+    let purposes = sel(v.elements.purposes.iter().map(|x| x.as_str()).collect());
+    let controls = sel(v.elements.controls.iter().map(|x| x.as_str()).collect());
+    let smug = sel(v.elements.smuggling.iter().map(|x| x.as_str()).collect());
+    json!({
+        "reference": v.reference,
+        "version": v.version,
+        "jurisdiction": v.jurisdiction,
+        "child": v.child,
+        "two_steps": v.two_steps,
+        "recovery_days": v.recovery_period_days,
+        "can_edit": v.can_edit,
+        "protected_witness": v.protected_witness,
+        "findings": v.findings,
+        "interviews": v.interviews.iter().map(|i| json!({
+            "id": i.id, "held_on": i.held_on.to_string(), "interviewer": i.interviewer,
+            "kind": t(&format!("interviewer-{}", i.interviewer_kind.as_str())), "language": i.language,
+            "interpreter": i.interpreter, "answered": i.answered, "count": i.questions.len(),
+            "questions": i.questions.iter().map(|q| json!({"id": q.id, "text": q.text, "indicator": q.indicator, "answer": q.answer})).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "acts": options(s, "act", Act::ALL, Act::as_str, &acts),
+        "means": options(s, "means", Means::ALL, Means::as_str, &means),
+        "purposes": options(s, "exploitation", Exploitation::ALL, Exploitation::as_str, &purposes),
+        "controls": options(s, "control", Control::ALL, Control::as_str, &controls),
+        "smuggling_elements": options(s, "smuggling", SmugglingElement::ALL, SmugglingElement::as_str, &smug),
+        "assessment": {
+            "trafficking": t(&format!("suggestion-{}", serde_json::to_value(v.assessment.trafficking).ok().and_then(|x| x.as_str().map(str::to_owned)).unwrap_or_default())),
+            "trafficking_reasons": reasons(s, &v.assessment.trafficking_reasons),
+            "smuggling": t(&format!("suggestion-{}", serde_json::to_value(v.assessment.smuggling).ok().and_then(|x| x.as_str().map(str::to_owned)).unwrap_or_default())),
+            "smuggling_reasons": reasons(s, &v.assessment.smuggling_reasons),
+        },
+        "trafficking": v.trafficking.iter().map(|d| json!({
+            "status": t(&format!("tstatus-{}", d.status.as_str())), "body": t(&format!("body-{}", d.deciding_body.as_str())),
+            "decided_on": d.decided_on.to_string(), "basis": d.basis, "author": d.author,
+        })).collect::<Vec<_>>(),
+        "smuggling": v.smuggling.iter().map(|d| json!({
+            "status": t(&format!("sstatus-{}", d.status.as_str())), "body": t(&format!("body-{}", d.deciding_body.as_str())),
+            "decided_on": d.decided_on.to_string(), "basis": d.basis, "author": d.author,
+            "victim_of_other_crimes": d.victim_of_other_crimes, "witness": d.witness, "protected_witness": d.protected_witness,
+        })).collect::<Vec<_>>(),
+        "deadlines": v.deadlines.iter().map(|d| deadline_json(s, d)).collect::<Vec<_>>(),
+        "tstatuses": options(s, "tstatus", TraffickingStatus::ALL, TraffickingStatus::as_str, &[]),
+        "sstatuses": options(s, "sstatus", SmugglingStatus::ALL, SmugglingStatus::as_str, &[]),
+        "bodies": options(s, "body", DecidingBody::ALL, DecidingBody::as_str, &[]),
+        "interviewer_kinds": options(s, "interviewer", InterviewerKind::ALL, InterviewerKind::as_str, &[]),
+        "today": chrono::Utc::now().date_naive().to_string(),
+    })
+}
+
+async fn page(
+    s: Signed,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let v = s
+        .services()
+        .identification(s.actor(), &reference, s.page.lang, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    let mut data = s.page.base("identification-title");
+    if let Some(o) = data.as_object_mut() {
+        o.insert("id".into(), view_json(&s, &v));
+    }
+    Ok(s.page.ok("identification", &data))
+}
+
+async fn start_page(
+    f: SignedForm<Pairs>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let input = InterviewInput {
+        held_on: f.form.get("held_on").map(str::to_owned),
+        interviewer_kind: f.form.get("interviewer_kind").unwrap_or("").to_owned(),
+        language: f.form.get("language").unwrap_or("").to_owned(),
+        interpreter: f.form.get("interpreter").is_some(),
+        mode: f.form.get("mode").map(str::to_owned),
+        sets: f.form.all("sets"),
+    };
+    let id = s
+        .services()
+        .start_interview(s.actor(), &reference, &input, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    Ok(see_other(&format!("/cases/{reference}/interviews/{id}")))
+}
+
+#[derive(Deserialize)]
+struct QuestionQuery {
+    q: Option<String>,
+}
+
+async fn interview_page(
+    s: Signed,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<QuestionQuery>,
+) -> Result<HttpResponse, PageError> {
+    let (reference, id) = path.into_inner();
+    let v = s
+        .services()
+        .identification(s.actor(), &reference, s.page.lang, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    let iv = v.interviews.iter().find(|i| i.id == id).ok_or_else(|| {
+        s.page.fail(
+            StatusCode::NOT_FOUND,
+            "error-not-found",
+            s.page.t("what-interview"),
+        )
+    })?;
+    let n = iv.questions.len();
+    let one = iv.mode == "one";
+    let current = match query.q.as_deref() {
+        Some(q) => q.parse::<usize>().ok().filter(|i| *i < n).ok_or_else(|| {
+            s.page.fail(
+                StatusCode::BAD_REQUEST,
+                "error-invalid",
+                s.page.t("error-bad-question"),
+            )
+        })?,
+        None => iv
+            .questions
+            .iter()
+            .position(|q| q.answer.is_none())
+            .unwrap_or(0),
+    };
+    let questions: Vec<Value> = iv
+        .questions
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !one || *i == current)
+        .map(|(i, q)| json!({"index": i, "number": i + 1, "id": q.id, "text": q.text, "indicator": q.indicator, "answer": q.answer}))
+        .collect();
+    let mut data = s.page.base("interview-title");
+    if let Some(o) = data.as_object_mut() {
+        o.insert("reference".into(), json!(reference));
+        o.insert("interview".into(), json!({
+            "id": iv.id, "one": one, "language": iv.language, "interpreter": iv.interpreter, "count": n,
+            "position": current + 1, "answered": iv.answered, "can_edit": v.can_edit,
+            "prev": if one && current > 0 { json!(current - 1) } else { Value::Null },
+            "next": if one && current + 1 < n { json!(current + 1) } else { Value::Null },
+        }));
+        o.insert("questions".into(), json!(questions));
+    }
+    Ok(s.page.ok("interview", &data))
+}
+
+async fn answers_page(
+    f: SignedForm<Pairs>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let (reference, id) = path.into_inner();
+    let answers: BTreeMap<String, String> = f
+        .form
+        .0
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("a_").map(|q| (q.to_owned(), v.clone())))
+        .collect();
+    if answers.is_empty() {
+        return Err(s.page.fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "error-invalid",
+            s.page
+                .invalid_detail(&Invalid::new("answers", "no answer was sent")),
+        ));
+    }
+    let next = s
+        .services()
+        .answer_interview(s.actor(), &reference, &id, &answers, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    // One question at a time: go on to the next unanswered one; else back to the stage.
+    Ok(match (f.form.get("mode"), next) {
+        (Some("one"), Some(n)) => see_other(&format!("/cases/{reference}/interviews/{id}?q={n}")),
+        _ => see_other(&format!("/cases/{reference}/identification#interviews")),
+    })
+}
+
+fn parse_set<T: Ord>(
+    s: &Signed,
+    values: Vec<String>,
+    parse: impl Fn(&str) -> Result<T, Invalid>,
+) -> Result<std::collections::BTreeSet<T>, PageError> {
+    values
+        .iter()
+        .map(|v| parse(v))
+        .collect::<Result<_, _>>()
+        .map_err(|e| {
+            s.page.fail(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "error-invalid",
+                s.page.invalid_detail(&e),
+            )
+        })
+}
+
+async fn elements_page(
+    f: SignedForm<Pairs>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let elements = Elements {
+        acts: parse_set(s, f.form.all("acts"), Act::parse)?,
+        means: parse_set(s, f.form.all("means"), Means::parse)?,
+        purposes: parse_set(s, f.form.all("purposes"), Exploitation::parse)?,
+        controls: parse_set(s, f.form.all("controls"), Control::parse)?,
+        smuggling: parse_set(s, f.form.all("smuggling"), SmugglingElement::parse)?,
+    };
+    let version = f
+        .form
+        .get("version")
+        .and_then(|v| v.parse::<i64>().ok())
+        .ok_or_else(|| {
+            s.page.fail(
+                StatusCode::BAD_REQUEST,
+                "error-invalid",
+                s.page
+                    .invalid_detail(&Invalid::new("version", "is required")),
+            )
+        })?;
+    s.services()
+        .set_elements(
+            s.actor(),
+            &reference,
+            version,
+            &elements,
+            f.form.get("findings"),
+            &route(&req),
+        )
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    Ok(see_other(&format!(
+        "/cases/{reference}/identification#assessment"
+    )))
+}
+
+async fn trafficking_page(
+    f: SignedForm<Pairs>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let input = TraffickingDecisionInput {
+        status: f.form.get("status").unwrap_or("").to_owned(),
+        deciding_body: f.form.get("deciding_body").unwrap_or("").to_owned(),
+        decided_on: f.form.get("decided_on").unwrap_or("").to_owned(),
+        basis: f.form.get("basis").unwrap_or("").to_owned(),
+    };
+    s.services()
+        .decide_trafficking(s.actor(), &reference, &input, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    Ok(see_other(&format!(
+        "/cases/{reference}/identification#determinations"
+    )))
+}
+
+async fn smuggling_page(
+    f: SignedForm<Pairs>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let input = SmugglingDecisionInput {
+        status: f.form.get("status").unwrap_or("").to_owned(),
+        victim_of_other_crimes: f.form.get("victim_of_other_crimes").is_some(),
+        witness: f.form.get("witness").is_some(),
+        deciding_body: f.form.get("deciding_body").unwrap_or("").to_owned(),
+        decided_on: f.form.get("decided_on").unwrap_or("").to_owned(),
+        basis: f.form.get("basis").unwrap_or("").to_owned(),
+    };
+    s.services()
+        .decide_smuggling(s.actor(), &reference, &input, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    Ok(see_other(&format!(
+        "/cases/{reference}/identification#determinations"
+    )))
+}
+
+async fn deadlines_page(s: Signed, req: HttpRequest) -> Result<HttpResponse, PageError> {
+    let list = s
+        .services()
+        .my_deadlines(s.actor(), &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    let mut data = s.page.base("deadlines-title");
+    if let Some(o) = data.as_object_mut() {
+        o.insert(
+            "deadlines".into(),
+            json!(
+                list.iter()
+                    .map(|d| deadline_json(&s, d))
+                    .collect::<Vec<_>>()
+            ),
+        );
+    }
+    Ok(s.page.ok("deadlines", &data))
+}
