@@ -834,6 +834,15 @@ async fn the_openapi_document_lists_every_api_route() {
         "/api/v1/cases/{reference}/audit",
         "/api/v1/search",
         "/api/v1/users/{id}",
+        "/api/v1/cases/{reference}/identification",
+        "/api/v1/cases/{reference}/interviews/{id}/answers",
+        "/api/v1/cases/{reference}/determinations/trafficking",
+        "/api/v1/cases/{reference}/determinations/smuggling",
+        "/api/v1/deadlines",
+        "/api/v1/referrals",
+        "/api/v1/referrals/{id}/accept",
+        "/api/v1/cases/{reference}/care",
+        "/api/v1/cases/{reference}/placements",
     ] {
         assert!(
             paths.contains_key(p),
@@ -874,6 +883,10 @@ async fn every_page_renders_for_every_role_in_both_languages() {
         "/admin/organisations".to_owned(),
         "/admin/users".to_owned(),
         "/account".to_owned(),
+        "/deadlines".to_owned(),
+        "/referrals".to_owned(),
+        format!("/cases/{reference}/identification"),
+        format!("/cases/{reference}/care"),
     ];
     let mut all = vec!["advocate".to_owned()];
     all.extend(roles.iter().map(|r| r.to_string()));

@@ -33,6 +33,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("interview", include_str!("../templates/interview.hbs")),
     ("deadlines", include_str!("../templates/deadlines.hbs")),
+    ("care", include_str!("../templates/care.hbs")),
+    ("referrals", include_str!("../templates/referrals.hbs")),
 ];
 
 pub struct Renderer {

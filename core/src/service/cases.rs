@@ -1027,6 +1027,13 @@ impl Services {
             .exec(&txn)
             .await?
             .rows_affected;
+        // Referrals resting on it close too (access already ends with the consent).
+        referral::Entity::update_many()
+            .col_expr(referral::Column::Status, Expr::value("consent_withdrawn"))
+            .filter(referral::Column::ConsentId.eq(consent_id))
+            .filter(referral::Column::Status.is_in(["pending", "accepted"]))
+            .exec(&txn)
+            .await?;
         append_in(
             &txn,
             &[

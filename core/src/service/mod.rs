@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cases;
 pub mod demo;
 pub mod identification;
+pub mod referrals;
 
 use crate::crypto::{CryptoError, KeyRing};
 use crate::domain::{Invalid, Role};

@@ -50,6 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/users", web::post().to(create_user))
             .route("/users/{id}", web::patch().to(update_user))
             .configure(crate::routes::identification::configure_api)
+            .configure(crate::routes::care::configure_api)
             .default_service(web::to(|| async {
                 error_json(
                     StatusCode::NOT_FOUND,
@@ -136,8 +137,16 @@ fn ok<T: Serialize>(status: StatusCode, v: &T) -> HttpResponse {
 )]
 pub struct ApiDoc;
 
+/// The whole document: this module's paths and each area's.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::routes::identification::Doc::openapi());
+    doc.merge(crate::routes::care::Doc::openapi());
+    doc
+}
+
 async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+    HttpResponse::Ok().json(document())
 }
 
 #[derive(Serialize, ToSchema)]
@@ -598,5 +607,5 @@ async fn update_user(
 
 /// For tests and the docs: the paths the OpenAPI document lists.
 pub fn documented_paths() -> Vec<String> {
-    ApiDoc::openapi().paths.paths.keys().cloned().collect()
+    document().paths.paths.keys().cloned().collect()
 }

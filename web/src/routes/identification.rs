@@ -16,7 +16,33 @@ use passerelle_core::service::identification::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use utoipa::ToSchema;
+use utoipa::{OpenApi, ToSchema};
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        api_view,
+        api_start,
+        api_answers,
+        api_elements,
+        api_trafficking,
+        api_smuggling,
+        api_deadlines
+    ),
+    components(schemas(
+        IdentificationView,
+        InterviewInput,
+        TraffickingDecisionInput,
+        SmugglingDecisionInput,
+        DeadlineView,
+        IdBody,
+        NextBody,
+        AnswersBody,
+        ElementsBody,
+        VersionOnly
+    ))
+)]
+pub struct Doc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/deadlines", web::get().to(deadlines_page))
@@ -276,12 +302,10 @@ fn reasons(s: &Signed, list: &[passerelle_core::identification::Reason]) -> Vec<
                         .unwrap_or_else(|| (*v).to_owned())
                 })
                 .collect();
-            s.page.state.i18n.t1(
-                s.page.lang,
-                r.key,
-                "values",
-                values.join(", "),
-            )
+            s.page
+                .state
+                .i18n
+                .t1(s.page.lang, r.key, "values", values.join(", "))
         })
         .collect()
 }

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod care;
 pub mod cases;
 pub mod identification;
 pub mod session;
@@ -29,5 +30,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     session::configure(cfg);
     cases::configure(cfg);
     identification::configure(cfg);
+    care::configure(cfg);
     admin::configure(cfg);
 }

@@ -1,0 +1,467 @@
+//! Referrals between organisations (inbox and outbox), services and shelter placements.
+
+use crate::http::{ApiAuth, ApiError, PageError, Pairs, Signed, SignedForm, see_other};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use passerelle_core::domain::{Invalid, Section};
+use passerelle_core::service::referrals::{
+    CareView, DeliveryInput, PlacementInput, ReferralInput, ReferralView, SERVICES, ServiceInput,
+};
+use serde::Serialize;
+use serde_json::{Value, json};
+use utoipa::{OpenApi, ToSchema};
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        api_referrals,
+        api_accept,
+        api_decline,
+        api_care,
+        api_refer,
+        api_service,
+        api_deliver,
+        api_placement
+    ),
+    components(schemas(
+        ReferralLists,
+        CreatedRef,
+        DeclineBody,
+        ReferralView,
+        ReferralInput,
+        CareView,
+        ServiceInput,
+        DeliveryInput,
+        PlacementInput,
+        CreatedNumber
+    ))
+)]
+pub struct Doc;
+
+/// A created record's numeric id.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedNumber {
+    id: i64,
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/referrals", web::get().to(referrals_page))
+        .route("/referrals/{id}/answer", web::post().to(answer_page))
+        .route("/cases/{reference}/care", web::get().to(care_page))
+        .route("/cases/{reference}/referrals", web::post().to(refer_page))
+        .route("/cases/{reference}/services", web::post().to(service_page))
+        .route(
+            "/cases/{reference}/services/{id}/delivered",
+            web::post().to(deliver_page),
+        )
+        .route(
+            "/cases/{reference}/placements",
+            web::post().to(placement_page),
+        );
+}
+
+pub fn configure_api(cfg: &mut web::ServiceConfig) {
+    cfg.route("/referrals", web::get().to(api_referrals))
+        .route("/referrals/{id}/accept", web::post().to(api_accept))
+        .route("/referrals/{id}/decline", web::post().to(api_decline))
+        .route("/cases/{reference}/care", web::get().to(api_care))
+        .route("/cases/{reference}/referrals", web::post().to(api_refer))
+        .route("/cases/{reference}/services", web::post().to(api_service))
+        .route(
+            "/cases/{reference}/services/{id}/delivered",
+            web::post().to(api_deliver),
+        )
+        .route(
+            "/cases/{reference}/placements",
+            web::post().to(api_placement),
+        );
+}
+
+fn route(req: &HttpRequest) -> String {
+    format!(
+        "{} {}",
+        req.method(),
+        req.match_pattern().unwrap_or_else(|| "?".into())
+    )
+}
+
+fn ok<T: Serialize>(status: StatusCode, v: &T) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header(("Cache-Control", "no-store"))
+        .json(v)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReferralLists {
+    inbox: Vec<ReferralView>,
+    outbox: Vec<ReferralView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedRef {
+    id: String,
+}
+
+#[derive(serde::Deserialize, ToSchema)]
+pub struct DeclineBody {
+    reason: String,
+}
+
+/// Referrals to and from my organisation.
+#[utoipa::path(get, path = "/api/v1/referrals", responses((status = 200, body = ReferralLists)))]
+pub async fn api_referrals(a: ApiAuth, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let (inbox, outbox) = a.services().referral_lists(a.actor(), &route(&req)).await?;
+    Ok(ok(StatusCode::OK, &ReferralLists { inbox, outbox }))
+}
+
+/// Accept a referral: the sections it names open to my organisation.
+#[utoipa::path(post, path = "/api/v1/referrals/{id}/accept", params(("id" = i64, Path)), responses((status = 204), (status = 404), (status = 409)))]
+pub async fn api_accept(
+    a: ApiAuth,
+    req: HttpRequest,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    a.services()
+        .answer_referral(a.actor(), *id, true, None, &route(&req))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Decline a referral, with a reason.
+#[utoipa::path(post, path = "/api/v1/referrals/{id}/decline", params(("id" = i64, Path)), request_body = DeclineBody,
+    responses((status = 204), (status = 404), (status = 409), (status = 422)))]
+pub async fn api_decline(
+    a: ApiAuth,
+    req: HttpRequest,
+    id: web::Path<i64>,
+    body: web::Json<DeclineBody>,
+) -> Result<HttpResponse, ApiError> {
+    a.services()
+        .answer_referral(a.actor(), *id, false, Some(&body.reason), &route(&req))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Services, placements and referrals of a case.
+#[utoipa::path(get, path = "/api/v1/cases/{reference}/care", params(("reference" = String, Path)), responses((status = 200, body = CareView), (status = 403), (status = 404)))]
+pub async fn api_care(
+    a: ApiAuth,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(ok(
+        StatusCode::OK,
+        &a.services()
+            .care(a.actor(), &reference, &route(&req))
+            .await?,
+    ))
+}
+
+/// Refer the case to another organisation, on consent.
+#[utoipa::path(post, path = "/api/v1/cases/{reference}/referrals", params(("reference" = String, Path)), request_body = ReferralInput,
+    responses((status = 201, body = CreatedNumber), (status = 422), (status = 503)))]
+pub async fn api_refer(
+    a: ApiAuth,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    body: web::Json<ReferralInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = a
+        .services()
+        .refer(a.actor(), &reference, &body, &route(&req))
+        .await?;
+    Ok(ok(StatusCode::CREATED, &CreatedNumber { id }))
+}
+
+/// Plan a service.
+#[utoipa::path(post, path = "/api/v1/cases/{reference}/services", params(("reference" = String, Path)), request_body = ServiceInput,
+    responses((status = 201, body = CreatedRef), (status = 403), (status = 422)))]
+pub async fn api_service(
+    a: ApiAuth,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    body: web::Json<ServiceInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = a
+        .services()
+        .add_service(a.actor(), &reference, &body, &route(&req))
+        .await?;
+    Ok(ok(StatusCode::CREATED, &CreatedRef { id }))
+}
+
+/// Record a service as delivered.
+#[utoipa::path(post, path = "/api/v1/cases/{reference}/services/{id}/delivered", params(("reference" = String, Path), ("id" = String, Path)),
+    request_body = DeliveryInput, responses((status = 204), (status = 403), (status = 404), (status = 422)))]
+pub async fn api_deliver(
+    a: ApiAuth,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Json<DeliveryInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (reference, id) = path.into_inner();
+    a.services()
+        .deliver_service(a.actor(), &reference, &id, &body, &route(&req))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Record a shelter placement (location encrypted).
+#[utoipa::path(post, path = "/api/v1/cases/{reference}/placements", params(("reference" = String, Path)), request_body = PlacementInput,
+    responses((status = 201, body = CreatedRef), (status = 403), (status = 422)))]
+pub async fn api_placement(
+    a: ApiAuth,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    body: web::Json<PlacementInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = a
+        .services()
+        .add_placement(a.actor(), &reference, &body, &route(&req))
+        .await?;
+    Ok(ok(StatusCode::CREATED, &CreatedRef { id }))
+}
+
+// ---------- pages ----------
+
+fn referral_json(s: &Signed, r: &ReferralView) -> Value {
+    json!({
+        "id": r.id, "reference": r.reference, "from": r.from_org, "to": r.to_org,
+        "service": s.page.t(&format!("purpose-{}", r.service)),
+        "sections": r.sections.iter().map(|x| s.page.t(&format!("section-{x}"))).collect::<Vec<_>>().join(", "),
+        "status": s.page.t(&format!("referral-{}", r.status)), "pending": r.status == "pending",
+        "overdue": r.overdue, "reason": r.reason, "created": r.created_at.format("%Y-%m-%d").to_string(),
+        "due": r.due_at.format("%Y-%m-%d").to_string(),
+    })
+}
+
+async fn referrals_page(s: Signed, req: HttpRequest) -> Result<HttpResponse, PageError> {
+    let (inbox, outbox) = s
+        .services()
+        .referral_lists(s.actor(), &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    let mut data = s.page.base("referrals-title");
+    if let Some(o) = data.as_object_mut() {
+        o.insert(
+            "inbox".into(),
+            json!(
+                inbox
+                    .iter()
+                    .map(|r| referral_json(&s, r))
+                    .collect::<Vec<_>>()
+            ),
+        );
+        o.insert(
+            "outbox".into(),
+            json!(
+                outbox
+                    .iter()
+                    .map(|r| referral_json(&s, r))
+                    .collect::<Vec<_>>()
+            ),
+        );
+    }
+    Ok(s.page.ok("referrals", &data))
+}
+
+async fn answer_page(
+    f: SignedForm<Pairs>,
+    req: HttpRequest,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let accept = match f.form.get("answer") {
+        Some("accept") => true,
+        Some("decline") => false,
+        _ => {
+            return Err(s.page.fail(
+                StatusCode::BAD_REQUEST,
+                "error-invalid",
+                s.page
+                    .invalid_detail(&Invalid::new("answer", "must be accept or decline")),
+            ));
+        }
+    };
+    s.services()
+        .answer_referral(s.actor(), *id, accept, f.form.get("reason"), &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    Ok(see_other("/referrals"))
+}
+
+async fn care_page(
+    s: Signed,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let v = s
+        .services()
+        .care(s.actor(), &reference, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    let t = |k: &str| s.page.t(k);
+    let targets = if v.can_refer || v.can_edit_services || v.can_edit_placement {
+        s.services()
+            .referral_targets(-1)
+            .await
+            .map_err(|e| s.page.service_error(e))?
+    } else {
+        vec![]
+    };
+    let consents = if v.can_refer {
+        s.services()
+            .get_case(s.actor(), &reference, &route(&req))
+            .await
+            .map_err(|e| s.page.service_error(e))?
+            .consents
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| c.active)
+            .map(|c| json!({"id": c.id, "label": format!("#{} {}", c.id, t(&format!("purpose-{}", c.purpose.as_str())))}))
+            .collect::<Vec<_>>()
+    } else {
+        vec![]
+    };
+    let mut data = s.page.base("care-title");
+    if let Some(o) = data.as_object_mut() {
+        o.insert("care".into(), json!({
+            "reference": v.reference,
+            "services": v.services.iter().map(|x| json!({"id": x.id, "provider": x.provider, "kind": t(&format!("purpose-{}", x.kind)),
+                "planned_on": x.planned_on.to_string(), "delivered_on": x.delivered_on.map(|d| d.to_string()), "outcome": x.outcome,
+                "editable": v.can_edit_services && v.own_provider_only.is_none_or(|o| o == x.provider_org_id)})).collect::<Vec<_>>(),
+            "placements": v.placements.iter().map(|p| json!({"shelter": p.shelter, "location": p.location,
+                "from_on": p.from_on.to_string(), "until_on": p.until_on.map(|d| d.to_string())})).collect::<Vec<_>>(),
+            "referrals": v.referrals.as_ref().map(|rs| rs.iter().map(|r| referral_json(&s, r)).collect::<Vec<_>>()),
+            "can_refer": v.can_refer, "can_edit_services": v.can_edit_services, "can_edit_placement": v.can_edit_placement,
+        }));
+        o.insert(
+            "targets".into(),
+            json!(
+                targets
+                    .iter()
+                    .filter(
+                        |(id, _, _)| v.own_provider_only.is_none_or(|own| own == *id)
+                            || v.can_refer
+                    )
+                    .map(|(id, n, k)| json!({"id": id, "name": n, "shelter": k == "shelter"}))
+                    .collect::<Vec<_>>()
+            ),
+        );
+        o.insert(
+            "providers".into(),
+            json!(
+                targets
+                    .iter()
+                    .filter(|(id, _, _)| v.own_provider_only.is_none_or(|own| own == *id))
+                    .map(|(id, n, _)| json!({"id": id, "name": n}))
+                    .collect::<Vec<_>>()
+            ),
+        );
+        o.insert(
+            "services_list".into(),
+            json!(
+                SERVICES
+                    .iter()
+                    .map(|x| json!({"value": x, "label": t(&format!("purpose-{x}"))}))
+                    .collect::<Vec<_>>()
+            ),
+        );
+        o.insert("sections_list".into(), json!(Section::REFERABLE.iter().map(|x| json!({"value": x.as_str(), "label": t(&format!("section-{}", x.as_str()))})).collect::<Vec<_>>()));
+        o.insert("consents".into(), json!(consents));
+        o.insert(
+            "today".into(),
+            json!(chrono::Utc::now().date_naive().to_string()),
+        );
+    }
+    Ok(s.page.ok("care", &data))
+}
+
+fn number(s: &Signed, f: &Pairs, field: &'static str) -> Result<i64, PageError> {
+    f.get(field)
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .ok_or_else(|| {
+            s.page.fail(
+                StatusCode::BAD_REQUEST,
+                "error-invalid",
+                s.page
+                    .invalid_detail(&Invalid::new(field, "must be a number")),
+            )
+        })
+}
+
+async fn refer_page(
+    f: SignedForm<Pairs>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let input = ReferralInput {
+        to_org_id: number(s, &f.form, "to_org_id")?,
+        service: f.form.get("service").unwrap_or("").to_owned(),
+        sections: f.form.all("sections"),
+        consent_id: f
+            .form
+            .get("consent_id")
+            .and_then(|v| v.trim().parse::<i64>().ok()),
+    };
+    s.services()
+        .refer(s.actor(), &reference, &input, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    Ok(see_other(&format!("/cases/{reference}/care#referrals")))
+}
+
+async fn service_page(
+    f: SignedForm<Pairs>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let input = ServiceInput {
+        provider_org_id: number(s, &f.form, "provider_org_id")?,
+        kind: f.form.get("kind").unwrap_or("").to_owned(),
+        planned_on: f.form.get("planned_on").unwrap_or("").to_owned(),
+    };
+    s.services()
+        .add_service(s.actor(), &reference, &input, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    Ok(see_other(&format!("/cases/{reference}/care#services")))
+}
+
+async fn deliver_page(
+    f: SignedForm<Pairs>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let (reference, id) = path.into_inner();
+    let input = DeliveryInput {
+        delivered_on: f.form.get("delivered_on").unwrap_or("").to_owned(),
+        outcome: f.form.get("outcome").map(str::to_owned),
+    };
+    s.services()
+        .deliver_service(s.actor(), &reference, &id, &input, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    Ok(see_other(&format!("/cases/{reference}/care#services")))
+}
+
+async fn placement_page(
+    f: SignedForm<Pairs>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let input = PlacementInput {
+        shelter_org_id: number(s, &f.form, "shelter_org_id")?,
+        location: f.form.get("location").unwrap_or("").to_owned(),
+        from_on: f.form.get("from_on").unwrap_or("").to_owned(),
+        until_on: f.form.get("until_on").map(str::to_owned),
+    };
+    s.services()
+        .add_placement(s.actor(), &reference, &input, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    Ok(see_other(&format!("/cases/{reference}/care#placements")))
+}
