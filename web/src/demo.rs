@@ -2,8 +2,15 @@
 //! Every name, place and story here is invented.
 
 use passerelle_core::domain::{Purpose, Stage};
+use passerelle_core::identification::{
+    Act, Control, Elements, Exploitation, Means, SmugglingElement,
+};
 use passerelle_core::service::admin::{NewOrg, NewUser};
 use passerelle_core::service::cases::{ConsentInput, PersonInput};
+use passerelle_core::service::identification::{
+    InterviewInput, SmugglingDecisionInput, TraffickingDecisionInput,
+};
+use passerelle_core::service::referrals::{PlacementInput, ReferralInput};
 use passerelle_core::{Actor, Services};
 
 pub const DEMO_PASSWORD: &str = "passerelle-demo";
@@ -293,8 +300,189 @@ pub async fn seed(services: &Services) -> anyhow::Result<Vec<DemoAccount>> {
                 .await
                 .map_err(e)?;
         }
+        if owner.role == passerelle_core::domain::Role::Advocate {
+            seed_identification(services, owner, r.as_str(), stage, i)
+                .await
+                .map_err(e)?;
+        }
+    }
+    // A shelter referral answered by the shelter, with a placement.
+    if let Some(sophie) = by_email("sophie@tilleuls.example") {
+        let candidates = services
+            .caseload(
+                &amelie,
+                passerelle_core::service::cases::Scope::Mine,
+                Some(Stage::Protection),
+                1,
+                3,
+                ROUTE,
+            )
+            .await
+            .map_err(e)?;
+        for c in candidates.items.iter().take(2) {
+            let consent = services
+                .record_consent(
+                    &amelie,
+                    &c.reference,
+                    &ConsentInput {
+                        purpose: "shelter".into(),
+                        given_by: "person".into(),
+                        language: "English".into(),
+                        form_version: "consent-form-2026-1".into(),
+                        consented_on: None,
+                    },
+                    ROUTE,
+                )
+                .await
+                .map_err(e)?;
+            let id = services
+                .refer(
+                    &amelie,
+                    &c.reference,
+                    &ReferralInput {
+                        to_org_id: org_ids[2],
+                        service: "shelter".into(),
+                        sections: vec!["services".into(), "placement".into()],
+                        consent_id: Some(consent),
+                    },
+                    ROUTE,
+                )
+                .await
+                .map_err(e)?;
+            services
+                .answer_referral(&sophie, id, true, None, ROUTE)
+                .await
+                .map_err(e)?;
+            services
+                .add_placement(
+                    &sophie,
+                    &c.reference,
+                    &PlacementInput {
+                        shelter_org_id: org_ids[2],
+                        location: "Foyer Les Tilleuls, room 4 (fictional)".into(),
+                        from_on: chrono::Utc::now().date_naive().to_string(),
+                        until_on: None,
+                    },
+                    ROUTE,
+                )
+                .await
+                .map_err(e)?;
+        }
     }
     Ok(accounts)
+}
+
+/// Interviews, elements and determinations for the demo cases past referral.
+async fn seed_identification(
+    services: &Services,
+    owner: &Actor,
+    reference: &str,
+    stage: Stage,
+    i: usize,
+) -> Result<(), passerelle_core::ServiceError> {
+    if stage == Stage::Referred {
+        return Ok(());
+    }
+    let interview = services
+        .start_interview(
+            owner,
+            reference,
+            &InterviewInput {
+                held_on: None,
+                interviewer_kind: if i % 3 == 0 { "police" } else { "ngo" }.into(),
+                language: "English".into(),
+                interpreter: i % 2 == 0,
+                mode: Some("all".into()),
+                sets: vec![],
+            },
+            ROUTE,
+        )
+        .await?;
+    let answers: std::collections::BTreeMap<String, String> = [
+        (
+            "t-work",
+            "Cleaning and cooking in a private house (invented).",
+        ),
+        (
+            "t-paid",
+            "No. The madam keeps the money for a debt (invented).",
+        ),
+        (
+            "t-documents",
+            "Yes, my passport was taken on arrival (invented).",
+        ),
+        (
+            "s-cost",
+            "I was told the journey was free, to be repaid later (invented).",
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    services
+        .answer_interview(owner, reference, &interview, &answers, ROUTE)
+        .await?;
+    if stage == Stage::Screening {
+        return Ok(());
+    }
+    let elements = Elements {
+        acts: [Act::Recruitment, Act::Transportation].into(),
+        means: [Means::Deception].into(),
+        purposes: [if i % 2 == 0 {
+            Exploitation::Servitude
+        } else {
+            Exploitation::SexualExploitation
+        }]
+        .into(),
+        controls: [Control::DebtBondage, Control::WithholdsDocuments].into(),
+        smuggling: if i % 5 == 0 {
+            [
+                SmugglingElement::IrregularEntryProcured,
+                SmugglingElement::FinancialOrMaterialBenefit,
+            ]
+            .into()
+        } else {
+            Default::default()
+        },
+    };
+    services
+        .set_elements(owner, reference, 1, &elements, None, ROUTE)
+        .await?;
+    let today = chrono::Utc::now().date_naive();
+    let decided = today
+        .checked_sub_days(chrono::Days::new((i % 40) as u64))
+        .unwrap_or(today);
+    services
+        .decide_trafficking(
+            owner,
+            reference,
+            &TraffickingDecisionInput {
+                status: "presumed".into(),
+                deciding_body: "police".into(),
+                decided_on: decided.to_string(),
+                basis: "Screening interview and the advocate's findings (invented).".into(),
+            },
+            ROUTE,
+        )
+        .await?;
+    if i % 5 == 0 {
+        services
+            .decide_smuggling(
+                owner,
+                reference,
+                &SmugglingDecisionInput {
+                    status: "smuggled_migrant".into(),
+                    victim_of_other_crimes: true,
+                    witness: false,
+                    deciding_body: "prosecution".into(),
+                    decided_on: today.to_string(),
+                    basis: "Account of the journey (invented).".into(),
+                },
+                ROUTE,
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 pub async fn is_demo(services: &Services) -> anyhow::Result<bool> {

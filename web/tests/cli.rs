@@ -365,6 +365,22 @@ fn the_demo_world_seeds_once_and_the_key_file_is_private() {
             )
             .await;
         assert!(s.is_ok());
+        // The demo has identification work under way: deadlines, some overdue, and a referral.
+        let amelie = services
+            .user_by_email("amelie@passage.example")
+            .await
+            .unwrap()
+            .unwrap();
+        let deadlines = services.my_deadlines(&amelie, "test").await.unwrap();
+        assert!(deadlines.len() >= 5, "{}", deadlines.len());
+        assert!(deadlines.iter().any(|d| d.overdue) && deadlines.iter().any(|d| !d.overdue));
+        let sophie = services
+            .user_by_email("sophie@tilleuls.example")
+            .await
+            .unwrap()
+            .unwrap();
+        let (inbox, _) = services.referral_lists(&sophie, "test").await.unwrap();
+        assert_eq!(inbox.iter().filter(|r| r.status == "accepted").count(), 2);
     });
     #[cfg(unix)]
     {
