@@ -10,6 +10,8 @@ use reqwest::Client;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
+pub mod webdriver;
+
 pub const PASSWORD: &str = "correct horse battery";
 
 /// Is an outside program required (CI), so that its absence fails instead of skipping?

@@ -2,10 +2,7 @@
 //! switch the page to French, sign out.
 //!
 //! The test starts its own `chromedriver` on a free local port and drives Chromium through
-//! the W3C WebDriver protocol. It speaks that protocol with `reqwest` (a small client at the
-//! bottom of this file) rather than with `fantoccini`: fantoccini 0.22 built without its TLS
-//! features can only be given a connector of a `hyper-util` type, and `hyper-util` is not a
-//! dependency of this package.
+//! the W3C WebDriver protocol with the small client of `passerelle_tests::webdriver`.
 //!
 //! Environment:
 //! - `PASSERELLE_CHROMEDRIVER`: path of the chromedriver program (default: `/usr/bin/chromedriver`,
@@ -19,34 +16,22 @@
 //! (Debian: `apt-get install chromium chromium-driver`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use anyhow::{Context, Result, anyhow, bail};
-use passerelle_tests::{PASSWORD, TestApp, skip_or_fail, spawn_app};
-use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use anyhow::{Context, Result, bail};
+use passerelle_tests::webdriver::{ChromeDriver, Programs, WebDriver, expect_eq};
+use passerelle_tests::{PASSWORD, TestApp, spawn_app};
+use serde_json::json;
+use std::path::Path;
+use std::time::Duration;
 
-/// How long an explicit wait may take before the test fails.
-const WAIT: Duration = Duration::from_secs(15);
 /// The whole browser scenario must finish within this time.
 const SCENARIO_LIMIT: Duration = Duration::from_secs(60);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_sign_in_create_case_caseload_french_sign_out() {
-    let Some(chromedriver) = find_chromedriver() else {
-        skip_or_fail("chromium/chromedriver");
+    let Some(programs) = Programs::find_or_skip() else {
         return;
     };
-    let chromium = std::env::var_os("PASSERELLE_CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    if !chromium.is_file() {
-        skip_or_fail("chromium/chromedriver");
-        return;
-    }
-
-    let started = Instant::now();
-    let driver = ChromeDriver::start(&chromedriver)
+    let driver = ChromeDriver::start(&programs.chromedriver)
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
     let app = spawn_app().await;
@@ -54,21 +39,11 @@ async fn browser_sign_in_create_case_caseload_french_sign_out() {
     let email = "advocate@browser.test";
     app.user(org, email, "advocate").await;
 
-    let wd = WebDriver::new_session(&driver, &chromium)
+    let wd = WebDriver::new_session(&driver, &programs.chromium)
         .await
         .unwrap_or_else(|e| panic!("cannot open a Chromium session: {e:#}\n{}", driver.log()));
-    let outcome = tokio::time::timeout(SCENARIO_LIMIT, scenario(&wd, &app, email)).await;
-    // Close the browser whatever happened; chromedriver itself is killed by its guard.
-    let _ = wd.quit().await;
-    match outcome {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => panic!("browser scenario failed: {e:#}"),
-        Err(_) => panic!("browser scenario took longer than {SCENARIO_LIMIT:?}"),
-    }
-    eprintln!(
-        "browser scenario passed in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    // Closes the browser whatever happened; chromedriver itself is killed by its guard.
+    wd.run(SCENARIO_LIMIT, scenario(&wd, &app, email)).await;
 }
 
 async fn scenario(wd: &WebDriver, app: &TestApp, email: &str) -> Result<()> {
@@ -105,7 +80,7 @@ async fn scenario(wd: &WebDriver, app: &TestApp, email: &str) -> Result<()> {
     // Typing into <input type=date> depends on the browser's locale; set the value instead.
     wd.execute(
         "arguments[0].value = arguments[1];",
-        vec![birth.clone(), json!("1994-03-02")],
+        vec![birth.to_json(), json!("1994-03-02")],
     )
     .await?;
     expect_eq(
@@ -195,9 +170,7 @@ async fn scenario(wd: &WebDriver, app: &TestApp, email: &str) -> Result<()> {
         bail!("#lang-fr is still a link although French is the current language");
     }
     if let Some(path) = std::env::var_os("PASSERELLE_SCREENSHOT") {
-        let png = wd.screenshot().await?;
-        std::fs::write(&path, png)
-            .with_context(|| format!("writing {}", Path::new(&path).display()))?;
+        wd.save_screenshot(Path::new(&path)).await?;
         eprintln!(
             "screenshot of the French caseload written to {}",
             Path::new(&path).display()
@@ -236,358 +209,4 @@ async fn scenario(wd: &WebDriver, app: &TestApp, email: &str) -> Result<()> {
         bail!("after signing out, /cases still shows a signed-in page");
     }
     Ok(())
-}
-
-fn expect_eq(what: &str, got: &str, want: &str) -> Result<()> {
-    if got == want {
-        Ok(())
-    } else {
-        Err(anyhow!("{what}: got {got:?}, expected {want:?}"))
-    }
-}
-
-/// The chromedriver to use, if it exists.
-fn find_chromedriver() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("PASSERELLE_CHROMEDRIVER") {
-        let p = PathBuf::from(p);
-        return p.is_file().then_some(p);
-    }
-    let default = PathBuf::from("/usr/bin/chromedriver");
-    if default.is_file() {
-        return Some(default);
-    }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("chromedriver"))
-            .find(|p| p.is_file())
-    })
-}
-
-fn free_port() -> Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?.port())
-}
-
-fn temp_dir(prefix: &str) -> Result<PathBuf> {
-    let mut b = [0u8; 8];
-    getrandom::fill(&mut b).map_err(|e| anyhow!("random: {e}"))?;
-    let p = std::env::temp_dir().join(format!("{prefix}-{}", hex::encode(b)));
-    std::fs::create_dir_all(&p)?;
-    Ok(p)
-}
-
-/// A running chromedriver; killed (and its temporary directory removed) on drop, so also
-/// when the test panics.
-struct ChromeDriver {
-    child: Child,
-    url: String,
-    dir: PathBuf,
-}
-
-impl ChromeDriver {
-    async fn start(program: &Path) -> Result<Self> {
-        let port = free_port()?;
-        let dir = temp_dir("passerelle-chromedriver")?;
-        let log = std::fs::File::create(dir.join("chromedriver.log"))?;
-        let child = Command::new(program)
-            .arg(format!("--port={port}"))
-            .arg("--allowed-ips=127.0.0.1")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("cannot start {}", program.display()))?;
-        let mut driver = ChromeDriver {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            dir,
-        };
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()?;
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Ok(r) = http.get(format!("{}/status", driver.url)).send().await
-                && let Ok(v) = r.json::<Value>().await
-                && v["value"]["ready"].as_bool() == Some(true)
-            {
-                return Ok(driver);
-            }
-            if let Some(status) = driver.child.try_wait()? {
-                bail!(
-                    "chromedriver exited at start-up ({status}):\n{}",
-                    driver.log()
-                );
-            }
-            if Instant::now() > deadline {
-                bail!(
-                    "chromedriver did not become ready on {}:\n{}",
-                    driver.url,
-                    driver.log()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("chromedriver.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for ChromeDriver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// The W3C identifier of element references in WebDriver JSON.
-const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
-
-/// A minimal W3C WebDriver client over one session.
-struct WebDriver {
-    http: reqwest::Client,
-    session: String,
-    _profile: ProfileDir,
-}
-
-/// The browser's fresh profile directory, removed on drop.
-struct ProfileDir(PathBuf);
-
-impl Drop for ProfileDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-impl WebDriver {
-    async fn new_session(driver: &ChromeDriver, chromium: &Path) -> Result<Self> {
-        let profile = ProfileDir(temp_dir("passerelle-chromium")?);
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()?;
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "pageLoadStrategy": "normal",
-            "goog:chromeOptions": {
-                "binary": chromium.to_string_lossy(),
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--disable-extensions",
-                    "--disable-default-apps", "--no-default-browser-check", "--lang=en-US",
-                    "--window-size=1280,900",
-                    format!("--user-data-dir={}", profile.0.display()),
-                ],
-                "prefs": {"intl.accept_languages": "en-US,en"},
-            },
-        }}});
-        let r = http
-            .post(format!("{}/session", driver.url))
-            .json(&caps)
-            .send()
-            .await?;
-        let v: Value = r.json().await?;
-        let id = v["value"]["sessionId"]
-            .as_str()
-            .ok_or_else(|| anyhow!("no session in the answer: {v}"))?;
-        Ok(WebDriver {
-            http,
-            session: format!("{}/session/{id}", driver.url),
-            _profile: profile,
-        })
-    }
-
-    /// Send one command; returns its `value`, or the WebDriver error as an `Err`.
-    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value> {
-        let mut req = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.session));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req
-            .send()
-            .await
-            .with_context(|| format!("WebDriver {method} {path}"))?;
-        let status = r.status();
-        let v: Value = r
-            .json()
-            .await
-            .with_context(|| format!("WebDriver {method} {path}: answer"))?;
-        let value = v.get("value").cloned().unwrap_or(Value::Null);
-        if status.is_success() {
-            Ok(value)
-        } else {
-            Err(WdError {
-                code: value["error"].as_str().unwrap_or("unknown").to_owned(),
-                message: value["message"].to_string(),
-            })
-            .with_context(|| format!("WebDriver {method} {path}"))
-        }
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Result<Value> {
-        self.cmd(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    async fn get(&self, path: &str) -> Result<Value> {
-        self.cmd(reqwest::Method::GET, path, None).await
-    }
-
-    async fn goto(&self, url: &str) -> Result<()> {
-        self.post("/url", json!({"url": url})).await.map(drop)
-    }
-
-    async fn path(&self) -> Result<String> {
-        let url = self.get("/url").await?;
-        let url = url.as_str().unwrap_or_default();
-        let after_scheme = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-        let path = after_scheme
-            .find('/')
-            .map(|i| &after_scheme[i..])
-            .unwrap_or("/");
-        Ok(path.split(['?', '#']).next().unwrap_or("/").to_owned())
-    }
-
-    /// The element matching `css` now, if any.
-    async fn find(&self, css: &str) -> Result<Option<Value>> {
-        match self
-            .post("/element", json!({"using": "css selector", "value": css}))
-            .await
-        {
-            Ok(v) => Ok(Some(v)),
-            Err(e)
-                if e.downcast_ref::<WdError>()
-                    .is_some_and(|w| w.code == "no such element") =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Explicit wait: poll until an element matches `css`.
-    async fn wait_for(&self, css: &str) -> Result<Value> {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(el) = self.find(css).await? {
-                return Ok(el);
-            }
-            if Instant::now() > deadline {
-                let path = self.path().await.unwrap_or_default();
-                let title = self.get("/title").await.unwrap_or_default();
-                let source = self.get("/source").await.unwrap_or_default();
-                let source: String = source
-                    .as_str()
-                    .unwrap_or_default()
-                    .chars()
-                    .take(2000)
-                    .collect();
-                bail!(
-                    "no element matches {css:?} after {WAIT:?} (page {path}, title {title}); page source:\n{source}"
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    fn id(el: &Value) -> Result<&str> {
-        el[ELEMENT_KEY]
-            .as_str()
-            .ok_or_else(|| anyhow!("not an element: {el}"))
-    }
-
-    async fn click(&self, el: &Value) -> Result<()> {
-        self.post(&format!("/element/{}/click", Self::id(el)?), json!({}))
-            .await
-            .map(drop)
-    }
-
-    async fn send_keys(&self, el: &Value, text: &str) -> Result<()> {
-        self.post(
-            &format!("/element/{}/value", Self::id(el)?),
-            json!({"text": text}),
-        )
-        .await
-        .map(drop)
-    }
-
-    async fn text(&self, el: &Value) -> Result<String> {
-        let v = self
-            .get(&format!("/element/{}/text", Self::id(el)?))
-            .await?;
-        Ok(v.as_str().unwrap_or_default().to_owned())
-    }
-
-    async fn property(&self, el: &Value, name: &str) -> Result<String> {
-        let v = self
-            .get(&format!("/element/{}/property/{name}", Self::id(el)?))
-            .await?;
-        Ok(v.as_str().unwrap_or_default().to_owned())
-    }
-
-    async fn attribute_of(&self, css: &str, name: &str) -> Result<String> {
-        let el = self.wait_for(css).await?;
-        let v = self
-            .get(&format!("/element/{}/attribute/{name}", Self::id(&el)?))
-            .await?;
-        Ok(v.as_str().unwrap_or_default().to_owned())
-    }
-
-    async fn execute(&self, script: &str, args: Vec<Value>) -> Result<Value> {
-        self.post("/execute/sync", json!({"script": script, "args": args}))
-            .await
-    }
-
-    async fn screenshot(&self) -> Result<Vec<u8>> {
-        let v = self.get("/screenshot").await?;
-        base64_decode(v.as_str().unwrap_or_default())
-    }
-
-    async fn quit(&self) -> Result<()> {
-        self.cmd(reqwest::Method::DELETE, "", None).await.map(drop)
-    }
-}
-
-/// A WebDriver error answer (`no such element`, ...).
-#[derive(Debug)]
-struct WdError {
-    code: String,
-    message: String,
-}
-
-impl std::fmt::Display for WdError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)
-    }
-}
-
-impl std::error::Error for WdError {}
-
-/// Standard base64 (screenshots arrive base64-encoded; the package has no base64 crate).
-fn base64_decode(s: &str) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' | b'\n' | b'\r' => continue,
-            _ => bail!("invalid base64 byte {c}"),
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Ok(out)
 }

@@ -371,3 +371,6 @@ field-shelter_org_id = Shelter
 field-answer = Answer
 what-referral = No such referral for your organisation.
 what-service = No such service on this case.
+colon = {": "}
+jurisdiction-builtin = built-in defaults (seed §35 questions, 30-day recovery period)
+choose = — choose —

@@ -429,3 +429,6 @@ msg-cannot-be-before-the-start-of-the-placement = ne peut pas précéder le déb
 msg-you-can-only-record-the-services-your-own-organisation-provides = vous ne pouvez enregistrer que les services fournis par votre organisation
 msg-a-shelter-records-only-its-own-placements = un centre n'enregistre que ses propres hébergements
 msg-your-role-or-organisation-cannot-see-the-services-of-this-case = votre rôle ou votre organisation ne permet pas de voir les services de ce dossier
+colon = {" : "}
+jurisdiction-builtin = règles par défaut (questions du §35, délai de rétablissement de 30 jours)
+choose = — choisir —

@@ -389,9 +389,9 @@ async fn seed_identification(
             reference,
             &InterviewInput {
                 held_on: None,
-                interviewer_kind: if i % 3 == 0 { "police" } else { "ngo" }.into(),
+                interviewer_kind: if i.is_multiple_of(3) { "police" } else { "ngo" }.into(),
                 language: "English".into(),
-                interpreter: i % 2 == 0,
+                interpreter: i.is_multiple_of(2),
                 mode: Some("all".into()),
                 sets: vec![],
             },
@@ -428,14 +428,14 @@ async fn seed_identification(
     let elements = Elements {
         acts: [Act::Recruitment, Act::Transportation].into(),
         means: [Means::Deception].into(),
-        purposes: [if i % 2 == 0 {
+        purposes: [if i.is_multiple_of(2) {
             Exploitation::Servitude
         } else {
             Exploitation::SexualExploitation
         }]
         .into(),
         controls: [Control::DebtBondage, Control::WithholdsDocuments].into(),
-        smuggling: if i % 5 == 0 {
+        smuggling: if i.is_multiple_of(5) {
             [
                 SmugglingElement::IrregularEntryProcured,
                 SmugglingElement::FinancialOrMaterialBenefit,
@@ -465,7 +465,7 @@ async fn seed_identification(
             ROUTE,
         )
         .await?;
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         services
             .decide_smuggling(
                 owner,

@@ -310,7 +310,14 @@ fn reasons(s: &Signed, list: &[passerelle_core::identification::Reason]) -> Vec<
         .collect()
 }
 
-fn view_json(s: &Signed, v: &IdentificationView) -> Value {
+fn view_json(s: &Signed, v: &IdentificationView, org_kind: &str) -> Value {
+    use passerelle_core::ports::Jurisdiction as _;
+    // Who usually interviews, by the kind of the caller's organisation.
+    let default_interviewer = match org_kind {
+        "law_enforcement" => "police",
+        "state_authority" => "immigration",
+        _ => "ngo",
+    };
     let t = |k: &str| s.page.t(k);
     let sel = |xs: Vec<&'static str>| xs;
     let acts = sel(v.elements.acts.iter().map(|x| x.as_str()).collect());
@@ -358,7 +365,12 @@ fn view_json(s: &Signed, v: &IdentificationView) -> Value {
         "tstatuses": options(s, "tstatus", TraffickingStatus::ALL, TraffickingStatus::as_str, &[]),
         "sstatuses": options(s, "sstatus", SmugglingStatus::ALL, SmugglingStatus::as_str, &[]),
         "bodies": options(s, "body", DecidingBody::ALL, DecidingBody::as_str, &[]),
-        "interviewer_kinds": options(s, "interviewer", InterviewerKind::ALL, InterviewerKind::as_str, &[]),
+        "interviewer_kinds": options(s, "interviewer", InterviewerKind::ALL, InterviewerKind::as_str, &[default_interviewer]),
+        "jurisdiction_label": if v.jurisdiction == passerelle_core::ports::DefaultJurisdiction.describe() {
+            t("jurisdiction-builtin")
+        } else {
+            v.jurisdiction.clone()
+        },
         "today": chrono::Utc::now().date_naive().to_string(),
     })
 }
@@ -373,9 +385,14 @@ async fn page(
         .identification(s.actor(), &reference, s.page.lang, &route(&req))
         .await
         .map_err(|e| s.page.service_error(e))?;
+    let org = s
+        .services()
+        .org(s.actor().org_id)
+        .await
+        .map_err(|e| s.page.service_error(e))?;
     let mut data = s.page.base("identification-title");
     if let Some(o) = data.as_object_mut() {
-        o.insert("id".into(), view_json(&s, &v));
+        o.insert("id".into(), view_json(&s, &v, org.kind.as_str()));
     }
     Ok(s.page.ok("identification", &data))
 }
