@@ -15,7 +15,11 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let app = spawn_app().await;
+    // The answer time comes from configuration.
+    let app = passerelle_tests::spawn_app_with(passerelle_tests::postgres_admin_url(), |s| {
+        s.workflow.referral_answer_days = 3
+    })
+    .await;
     let w = app.world().await;
     let legal = app.org("Legal Aid Clinic", "victim_advocacy", "FR").await;
     app.user(w.shelter, "coord@shelter.test", "shelter_coordinator")
@@ -146,6 +150,16 @@ async fn a_referral_needs_consent_and_opens_exactly_the_named_sections() {
         .await
         .unwrap();
     assert_eq!(out["outbox"][0]["status"], "pending");
+    let created =
+        chrono::DateTime::parse_from_rfc3339(out["outbox"][0]["created_at"].as_str().unwrap())
+            .unwrap();
+    let due =
+        chrono::DateTime::parse_from_rfc3339(out["outbox"][0]["due_at"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (due - created).num_days(),
+        3,
+        "answer time from configuration"
+    );
 
     // Accept: the named sections open, and only them (JSON and HTML).
     assert_eq!(

@@ -13,6 +13,12 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub security: SecuritySettings,
     pub ui: UiSettings,
+    pub workflow: WorkflowSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkflowSettings {
+    pub referral_answer_days: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -51,7 +51,12 @@ pub fn auth_policy(settings: &Settings) -> AuthPolicy {
 pub async fn build_services(settings: &Settings) -> anyhow::Result<Services> {
     let db = open_store(settings).await?;
     let keys = Arc::new(load_keys(settings)?);
-    Ok(Services::new(db, keys, auth_policy(settings)))
+    if settings.workflow.referral_answer_days < 1 {
+        anyhow::bail!("configuration: workflow.referral_answer_days must be at least 1");
+    }
+    let mut services = Services::new(db, keys, auth_policy(settings));
+    services.referral_answer_days = settings.workflow.referral_answer_days;
+    Ok(services)
 }
 
 pub struct Application {
