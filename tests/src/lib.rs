@@ -3,7 +3,7 @@
 //! `PASSERELLE_TEST_DATABASE_URL` names a server), and an HTTP client with a cookie jar.
 
 use passerelle::config::Settings;
-use passerelle::startup::{Application, build_services};
+use passerelle::startup::Application;
 use passerelle_core::Services;
 use passerelle_core::service::admin::{NewOrg, NewUser};
 use reqwest::Client;
@@ -41,6 +41,8 @@ pub struct TestApp {
     pub settings: Settings,
     pub backend: Backend,
     pub data_dir: PathBuf,
+    /// The plugin registry, when the test configured a plugin directory.
+    pub plugins: Option<std::sync::Arc<passerelle::plugins::PluginAdapters>>,
     _dir: tempdir::Dir,
 }
 
@@ -126,10 +128,10 @@ pub async fn spawn_app_with(
         }
         None => Backend::Sqlite,
     };
-    let services = build_services(&settings)
+    let (services, plugins) = passerelle::startup::build_services_with_plugins(&settings, false)
         .await
         .unwrap_or_else(|e| panic!("start-up: {e:#}"));
-    let app = Application::build(&settings, services.clone(), false)
+    let app = Application::build_with_plugins(&settings, services.clone(), false, plugins.clone())
         .unwrap_or_else(|e| panic!("build: {e:#}"));
     let port = app.port;
     tokio::spawn(app.server);
@@ -140,6 +142,7 @@ pub async fn spawn_app_with(
         data_dir: dir.0.clone(),
         settings,
         backend,
+        plugins,
         _dir: dir,
     }
 }

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::Utc;
-use passerelle_tests::{contains, spawn_app};
+use passerelle_tests::contains;
 use serde_json::{Value, json};
 
 struct Setup {

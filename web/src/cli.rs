@@ -53,6 +53,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Plugins: run a hook against a JSON input, or check a plugin directory.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
     /// Write a consistent copy of the SQLite database to FILE while the server runs.
     Backup { file: PathBuf },
     /// Replace the SQLite database with a backup FILE (the server must be stopped).
@@ -100,6 +105,21 @@ pub enum UserCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum PluginCommand {
+    /// Run HOOK of the plugin in DIR on the JSON in INPUT; prints the output, the fuel
+    /// used and the time. Hooks: questions, recovery-period, decision-rules,
+    /// protective-measures, return-requirements, follow-up-schedule, guard-transition,
+    /// format-request, read-status.
+    Run {
+        dir: PathBuf,
+        hook: String,
+        input: PathBuf,
+    },
+    /// Check a plugin directory: manifest, digest, API version, compilation.
+    Check { dir: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum AuditCommand {
     /// Check the hash chain; exits 1 and names the first broken entry.
     Verify,
@@ -140,14 +160,15 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(b) = bind {
                 settings.server.bind = b;
             }
-            let services = build_services(&settings).await?;
+            let (services, plugins) =
+                crate::startup::build_services_with_plugins(&settings, demo).await?;
             if demo {
                 let accounts = crate::demo::seed(&services).await?;
                 crate::demo::banner(&accounts, &settings.server.bind);
             } else if crate::demo::is_demo(&services).await? {
                 println!("note: this database holds the fictional demo world");
             }
-            let app = Application::build(&settings, services, demo)?;
+            let app = Application::build_with_plugins(&settings, services, demo, plugins)?;
             println!(
                 "Passerelle listening on http://{}",
                 display_bind(&settings.server.bind, app.port)
@@ -250,6 +271,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Plugin { command } => plugin_command(command),
         Command::Backup { file } => {
             if !settings.is_sqlite() {
                 anyhow::bail!(
@@ -326,5 +348,52 @@ fn display_bind(bind: &str, port: u16) -> String {
     match bind.rsplit_once(':') {
         Some((host, _)) => format!("{host}:{port}"),
         None => format!("{bind}:{port}"),
+    }
+}
+
+fn plugin_command(command: PluginCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        PluginCommand::Run { dir, hook, input } => {
+            let json = std::fs::read_to_string(&input)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", input.display()))?;
+            match passerelle_plugins::runner::run(&dir, &hook, &json) {
+                Ok(r) => {
+                    println!("{}", r.output_json);
+                    println!("fuel used: {}", r.fuel_used);
+                    println!("time: {:.3} ms", r.elapsed.as_secs_f64() * 1000.0);
+                    if !r.log.is_empty() {
+                        println!("log:\n{}", r.log);
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    println!("plugin call failed: {e}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        PluginCommand::Check { dir } => {
+            let r = passerelle_plugins::runner::check(&dir);
+            if let Some(m) = &r.manifest {
+                println!(
+                    "plugin {} {} (API {}, world {:?})",
+                    m.id, m.version, m.api_version, m.world
+                );
+            }
+            println!("supported API: {}", r.supported_api);
+            if let Some(d) = &r.sha256 {
+                println!("sha256: {d}");
+            }
+            println!("load: {} ms", r.load_ms);
+            for p in &r.problems {
+                println!("problem: {p}");
+            }
+            println!("{}", if r.ok { "ok" } else { "NOT OK" });
+            Ok(if r.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
     }
 }

@@ -14,6 +14,22 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub ui: UiSettings,
     pub workflow: WorkflowSettings,
+    pub plugins: PluginSettings,
+}
+
+/// `[plugins]`: which plugins, which countries and partners they serve, their bounds.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PluginSettings {
+    pub dir: String,
+    #[serde(default)]
+    pub jurisdictions: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub partners: std::collections::BTreeMap<String, String>,
+    /// Organisation name → partner id.
+    #[serde(default)]
+    pub organisations: std::collections::BTreeMap<String, String>,
+    pub limits: passerelle_plugins::limits::Limits,
+    pub engine: passerelle_plugins::limits::EngineSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -22,6 +22,8 @@ pub struct AppState {
     pub i18n: Arc<I18n>,
     pub secure_cookies: bool,
     pub demo: bool,
+    /// The plugin registry, when plugins are configured (administration page).
+    pub plugins: Option<Arc<crate::plugins::PluginAdapters>>,
 }
 
 pub type State = web::Data<AppState>;

@@ -5,6 +5,7 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod i18n;
+pub mod plugins;
 pub mod render;
 pub mod routes;
 pub mod startup;

@@ -35,6 +35,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("deadlines", include_str!("../templates/deadlines.hbs")),
     ("care", include_str!("../templates/care.hbs")),
     ("referrals", include_str!("../templates/referrals.hbs")),
+    (
+        "admin_plugins",
+        include_str!("../templates/admin_plugins.hbs"),
+    ),
 ];
 
 pub struct Renderer {

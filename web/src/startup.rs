@@ -48,6 +48,19 @@ pub fn auth_policy(settings: &Settings) -> AuthPolicy {
     }
 }
 
+/// The services with the plugin registry as adapters, when plugins are configured.
+pub async fn build_services_with_plugins(
+    settings: &Settings,
+    demo: bool,
+) -> anyhow::Result<(Services, Option<Arc<crate::plugins::PluginAdapters>>)> {
+    let services = build_services(settings).await?;
+    let plugins = crate::plugins::load(settings, demo)?;
+    Ok(match plugins {
+        Some(p) => (services.with_adapters(p.clone()), Some(p)),
+        None => (services, None),
+    })
+}
+
 pub async fn build_services(settings: &Settings) -> anyhow::Result<Services> {
     let db = open_store(settings).await?;
     let keys = Arc::new(load_keys(settings)?);
@@ -67,6 +80,15 @@ pub struct Application {
 impl Application {
     /// Bind and build the server (not yet running: await `server`).
     pub fn build(settings: &Settings, services: Services, demo: bool) -> anyhow::Result<Self> {
+        Self::build_with_plugins(settings, services, demo, None)
+    }
+
+    pub fn build_with_plugins(
+        settings: &Settings,
+        services: Services,
+        demo: bool,
+        plugins: Option<Arc<crate::plugins::PluginAdapters>>,
+    ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(&settings.server.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.server.bind))?;
         let port = listener.local_addr()?.port();
@@ -78,6 +100,7 @@ impl Application {
             i18n,
             secure_cookies: settings.secure_cookies(),
             demo,
+            plugins,
         });
         let limit = settings.server.max_body_bytes;
         let mut server = HttpServer::new(move || {

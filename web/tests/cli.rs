@@ -396,3 +396,57 @@ fn the_demo_world_seeds_once_and_the_key_file_is_private() {
         );
     }
 }
+
+#[test]
+fn plugin_check_and_run_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let fr =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/examples/fr-jurisdiction/plugin");
+    let fr = fr.to_str().unwrap();
+    let o = run(dir.path(), None, &["plugin", "check", fr], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("fr-jurisdiction") && text(&o).contains("ok"),
+        "{}",
+        text(&o)
+    );
+    let input = dir.path().join("child.json");
+    std::fs::write(
+        &input,
+        r#"{"child": true, "stateless": false, "nationality": "NG"}"#,
+    )
+    .unwrap();
+    let o = run(
+        dir.path(),
+        None,
+        &[
+            "plugin",
+            "run",
+            fr,
+            "recovery-period",
+            input.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.lines().next().unwrap_or("").contains("45"), "{out}");
+    assert!(out.contains("fuel used:") && out.contains("time:"), "{out}");
+    // A bad hook and a bad directory are explained.
+    let o = run(
+        dir.path(),
+        None,
+        &["plugin", "run", fr, "teleport", input.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("unknown hook"), "{}", text(&o));
+    let o = run(
+        dir.path(),
+        None,
+        &["plugin", "check", dir.path().to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("NOT OK"));
+}

@@ -15,6 +15,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/users", web::get().to(users))
         .route("/admin/users", web::post().to(create_user))
         .route("/admin/users/{id}", web::post().to(update_user))
+        .route("/admin/plugins", web::get().to(plugins_page))
+        .route("/admin/plugins/reload", web::post().to(reload_plugins))
         .route("/account", web::get().to(account))
         .route("/account", web::post().to(update_account));
 }
@@ -285,4 +287,71 @@ async fn update_account(f: SignedForm<AccountForm>) -> Result<HttpResponse, Page
         .await
         .map_err(|e| s.page.service_error(e))?;
     Ok(see_other("/account"))
+}
+
+/// Loaded plugins, their versions, status and last errors (system administrator).
+async fn plugins_page(s: Signed) -> Result<HttpResponse, PageError> {
+    if s.actor().role != Role::SystemAdmin {
+        return Err(forbid(&s));
+    }
+    let statuses = s
+        .page
+        .state
+        .plugins
+        .as_ref()
+        .map(|p| p.registry.statuses())
+        .unwrap_or_default();
+    let mut data = s.page.base("plugins-title");
+    if let Some(o) = data.as_object_mut() {
+        o.insert("configured".into(), json!(s.page.state.plugins.is_some()));
+        o.insert(
+            "plugins".into(),
+            json!(statuses
+                .iter()
+                .map(|p| json!({
+                    "id": p.id, "version": p.version, "world": p.world, "serves": p.serves.join(", "),
+                    "loaded": p.state == "loaded", "error": p.error, "since": p.since,
+                    "calls": p.calls, "failures": p.failures,
+                    "last_error": p.last_error.as_ref().map(|(m, t)| format!("{t}: {m}")),
+                }))
+                .collect::<Vec<_>>()),
+        );
+    }
+    Ok(s.page.ok("admin_plugins", &data))
+}
+
+/// Load the plugin directory again; calls in flight finish on the plugins they hold.
+async fn reload_plugins(
+    f: SignedForm<crate::routes::session::CsrfOnly>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    if s.actor().role != Role::SystemAdmin {
+        return Err(forbid(s));
+    }
+    let Some(p) = s.page.state.plugins.clone() else {
+        return Err(s.page.fail(
+            StatusCode::CONFLICT,
+            "error-conflict",
+            s.page.t("plugins-none-configured"),
+        ));
+    };
+    let registry = p.registry.clone();
+    let result = actix_web::web::block(move || registry.reload())
+        .await
+        .map_err(|e| {
+            s.page.fail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error-internal",
+                e.to_string(),
+            )
+        })?;
+    if let Err(e) = result {
+        return Err(s.page.fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "error-refused",
+            e.to_string(),
+        ));
+    }
+    tracing::info!(by = s.actor().user_id, "plugins reloaded");
+    Ok(see_other("/admin/plugins"))
 }
