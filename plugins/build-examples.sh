@@ -11,8 +11,8 @@
 #                                      from the committed one (nothing is changed)
 #
 # Builds are reproducible: pinned toolchain (PASSERELLE_GUEST_TOOLCHAIN, default 1.95.0),
-# locked dependencies (each guest's Cargo.lock is committed), paths remapped, no
-# timestamps in the components, one codegen unit. Set PASSERELLE_GUEST_TARGET_DIR to
+# locked dependencies (each guest's Cargo.lock is committed), built from a copy at a
+# fixed path with paths remapped, no timestamps in the components, one codegen unit. Set PASSERELLE_GUEST_TARGET_DIR to
 # choose where cargo builds (default: $CARGO_TARGET_DIR/guests, else plugins/target).
 set -euo pipefail
 
@@ -33,11 +33,21 @@ if ! rustup +"$toolchain" target list --installed 2>/dev/null | grep -qx wasm32-
   run rustup target add --toolchain "$toolchain" wasm32-wasip2
 fi
 
+# Build from a copy at a fixed path: the absolute path of a path dependency enters
+# rustc's crate hashes (and so the component), whatever --remap-path-prefix does, so a
+# build must not depend on where the repository is checked out.
+stage_root="${PASSERELLE_GUEST_STAGE:-/tmp/passerelle-guest-build}"
+stage="$stage_root/plugins"
+rm -rf "$stage"
+mkdir -p "$stage/tests"
+cp -r "$here/wit" "$here/sdk" "$here/examples" "$stage/"
+cp -r "$here/tests/hostile" "$stage/tests/"
+
 sysroot="$(rustup run "$toolchain" rustc --print sysroot)"
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"
 export CARGO_TARGET_DIR="$target_dir"
 export SOURCE_DATE_EPOCH=0
-export RUSTFLAGS="--remap-path-prefix=$here=/passerelle/plugins --remap-path-prefix=$cargo_home=/cargo --remap-path-prefix=$sysroot=/rustc --remap-path-prefix=$target_dir=/target"
+export RUSTFLAGS="--remap-path-prefix=$stage=/passerelle/plugins --remap-path-prefix=$cargo_home=/cargo --remap-path-prefix=$sysroot=/rustc --remap-path-prefix=$target_dir=/target"
 unset CARGO_BUILD_RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
 
 status=0
@@ -46,7 +56,7 @@ build() {
   local crate="$1" wasm="$2" dest="$3" manifest="$4"
   echo "== $crate"
   run rustup run "$toolchain" cargo build --release --locked --target wasm32-wasip2 \
-    --manifest-path "$here/$crate/Cargo.toml"
+    --manifest-path "$stage/$crate/Cargo.toml"
   local fresh="$target_dir/wasm32-wasip2/release/$wasm"
   local committed="$here/$dest/$wasm"
   local sha
