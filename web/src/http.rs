@@ -624,3 +624,19 @@ pub fn percent_encode(s: &str) -> String {
     }
     out
 }
+
+/// The route pattern of a request, for the audit log ("GET /cases/{reference}").
+pub fn route(req: &HttpRequest) -> String {
+    format!(
+        "{} {}",
+        req.method(),
+        req.match_pattern().unwrap_or_else(|| "?".into())
+    )
+}
+
+/// A JSON answer carrying case data: never cached.
+pub fn ok<T: serde::Serialize>(status: StatusCode, v: &T) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(v)
+}

@@ -4,7 +4,7 @@
 //! cross-site without a CORS preflight that this server never grants; the session
 //! cookie is also `SameSite=Strict`.
 
-use crate::http::{ApiAuth, ApiError, State, error_json};
+use crate::http::{ApiAuth, ApiError, State, error_json, ok, route};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use passerelle_core::domain::Stage;
@@ -60,20 +60,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
             })),
     );
-}
-
-fn route(req: &HttpRequest) -> String {
-    format!(
-        "{} {}",
-        req.method(),
-        req.match_pattern().unwrap_or_else(|| "?".into())
-    )
-}
-
-fn ok<T: Serialize>(status: StatusCode, v: &T) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header(("Cache-Control", "no-store"))
-        .json(v)
 }
 
 #[derive(OpenApi)]

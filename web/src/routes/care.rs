@@ -1,6 +1,6 @@
 //! Referrals between organisations (inbox and outbox), services and shelter placements.
 
-use crate::http::{ApiAuth, ApiError, PageError, Pairs, Signed, SignedForm, see_other};
+use crate::http::{ApiAuth, ApiError, PageError, Pairs, Signed, SignedForm, ok, route, see_other};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use passerelle_core::domain::{Invalid, Section};
@@ -75,20 +75,6 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
             "/cases/{reference}/placements",
             web::post().to(api_placement),
         );
-}
-
-fn route(req: &HttpRequest) -> String {
-    format!(
-        "{} {}",
-        req.method(),
-        req.match_pattern().unwrap_or_else(|| "?".into())
-    )
-}
-
-fn ok<T: Serialize>(status: StatusCode, v: &T) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header(("Cache-Control", "no-store"))
-        .json(v)
 }
 
 #[derive(Serialize, ToSchema)]

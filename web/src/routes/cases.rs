@@ -1,6 +1,6 @@
 //! Case pages: caseload, new case, case file, edit, consents, shares, audit trail, search.
 
-use crate::http::{HasCsrf, PageError, Signed, SignedForm, see_other};
+use crate::http::{HasCsrf, PageError, Signed, SignedForm, route, see_other};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use passerelle_core::domain::{ConsentGiver, Purpose, Stage};
@@ -28,14 +28,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(end_share),
         )
         .route("/cases/{reference}/audit", web::get().to(audit_trail));
-}
-
-fn route(req: &HttpRequest) -> String {
-    format!(
-        "{} {}",
-        req.method(),
-        req.match_pattern().unwrap_or_else(|| "?".into())
-    )
 }
 
 fn stages(s: &Signed, selected: Option<Stage>) -> Vec<Value> {

@@ -1,7 +1,7 @@
 //! Identification pages and API: screening interviews, elements and the suggested
 //! assessment, trafficking and smuggling determinations, deadlines.
 
-use crate::http::{ApiAuth, ApiError, PageError, Pairs, Signed, SignedForm, see_other};
+use crate::http::{ApiAuth, ApiError, PageError, Pairs, Signed, SignedForm, ok, route, see_other};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use passerelle_core::domain::Invalid;
@@ -86,14 +86,6 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
         );
 }
 
-fn route(req: &HttpRequest) -> String {
-    format!(
-        "{} {}",
-        req.method(),
-        req.match_pattern().unwrap_or_else(|| "?".into())
-    )
-}
-
 fn api_lang(req: &HttpRequest) -> &'static str {
     match req
         .headers()
@@ -103,12 +95,6 @@ fn api_lang(req: &HttpRequest) -> &'static str {
         Some(v) if v.trim_start().starts_with("fr") => "fr",
         _ => "en",
     }
-}
-
-fn ok<T: Serialize>(status: StatusCode, v: &T) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header(("Cache-Control", "no-store"))
-        .json(v)
 }
 
 // ---------- API ----------
