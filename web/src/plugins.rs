@@ -57,6 +57,10 @@ pub fn load(settings: &Settings, demo: bool) -> anyhow::Result<Option<Arc<Plugin
             .display()
             .to_string();
     }
+    // wasmtime wants an absolute cache directory; the data directory is often relative.
+    let cache = std::path::absolute(engine.cache_dir.trim())
+        .map_err(|e| anyhow::anyhow!("plugin cache directory {}: {e}", engine.cache_dir))?;
+    engine.cache_dir = cache.display().to_string();
     let host =
         PluginHost::new(p.limits, engine).map_err(|e| anyhow::anyhow!("plugin host: {e}"))?;
     let registry = Registry::load(

@@ -450,3 +450,50 @@ fn plugin_check_and_run_from_the_command_line() {
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("NOT OK"));
 }
+
+#[test]
+fn the_demo_server_starts_with_its_plugins_from_a_relative_data_dir() {
+    // `cargo run --release -- serve --demo` runs from the repository root with ./data.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let data = format!("target-demo-test-{}", std::process::id());
+    let mut child = Command::new(BIN)
+        .current_dir(&root)
+        .args([
+            "--data-dir",
+            &data,
+            "serve",
+            "--demo",
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .env_remove("PASSERELLE__DATABASE__URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the banner line that says it listens, or for an early exit.
+    use std::io::{BufRead, BufReader};
+    let stdout = child.stdout.take().unwrap();
+    let mut listening = false;
+    let mut seen = String::new();
+    for line in BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .take(40)
+    {
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.starts_with("Passerelle listening on") {
+            listening = true;
+            break;
+        }
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_dir_all(root.join(&data));
+    assert!(listening, "{seen}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        seen.contains("passerelle-demo") && seen.contains("amelie@passage.example"),
+        "{seen}"
+    );
+}
