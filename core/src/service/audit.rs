@@ -112,6 +112,13 @@ pub async fn append_in<C: ConnectionTrait>(txn: &C, entries: &[NewEntry]) -> Res
     Ok(())
 }
 
+/// Append one entry inside a write transaction and commit both together.
+pub async fn commit_audited(txn: sea_orm::DatabaseTransaction, entry: NewEntry) -> Result<()> {
+    append_in(&txn, &[entry]).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 type Job = (Vec<NewEntry>, oneshot::Sender<Result<(), String>>);
 
 /// Group-commit writer for the audit entries of reads.

@@ -1,7 +1,7 @@
 //! Persons and cases: creation, reading (audited, per section), editing with version
 //! checks, the caseload, search by exact name, consents and shares.
 
-use super::audit::{NewEntry, TrailRow, append_in};
+use super::audit::{NewEntry, TrailRow, append_in, commit_audited};
 use super::{Actor, Result, Route, ServiceError, Services};
 use crate::crypto::{FieldLocation, random_token};
 use crate::domain::{
@@ -516,18 +516,17 @@ impl Services {
         }
         .insert(&txn)
         .await?;
-        append_in(
-            &txn,
-            &[NewEntry::by(
+        commit_audited(
+            txn,
+            NewEntry::by(
                 actor,
                 Some(reference.as_str()),
                 Section::Person,
                 AuditAction::Create,
                 route,
-            )],
+            ),
         )
         .await?;
-        txn.commit().await?;
         Ok(reference)
     }
 
@@ -724,18 +723,17 @@ impl Services {
         row.created_at = sea_orm::ActiveValue::Unchanged(existing.created_at);
         row.id = sea_orm::ActiveValue::Unchanged(c.person_id.clone());
         row.update(&txn).await?;
-        append_in(
-            &txn,
-            &[NewEntry::by(
+        commit_audited(
+            txn,
+            NewEntry::by(
                 actor,
                 Some(&c.reference),
                 Section::Person,
                 AuditAction::Update,
                 route,
-            )],
+            ),
         )
         .await?;
-        txn.commit().await?;
         Ok(expected_version + 1)
     }
 
@@ -762,18 +760,17 @@ impl Services {
             .filter(case::Column::Id.eq(c.id))
             .exec(&txn)
             .await?;
-        append_in(
-            &txn,
-            &[NewEntry::by(
+        commit_audited(
+            txn,
+            NewEntry::by(
                 actor,
                 Some(&c.reference),
                 Section::Summary,
                 AuditAction::Update,
                 route,
-            )],
+            ),
         )
         .await?;
-        txn.commit().await?;
         Ok(expected_version + 1)
     }
 
@@ -977,18 +974,17 @@ impl Services {
         }
         .insert(&txn)
         .await?;
-        append_in(
-            &txn,
-            &[NewEntry::by(
+        commit_audited(
+            txn,
+            NewEntry::by(
                 actor,
                 Some(&c.reference),
                 Section::Consents,
                 AuditAction::Create,
                 route,
-            )],
+            ),
         )
         .await?;
-        txn.commit().await?;
         Ok(m.id)
     }
 
@@ -1127,18 +1123,17 @@ impl Services {
         }
         .insert(&txn)
         .await?;
-        append_in(
-            &txn,
-            &[NewEntry::by(
+        commit_audited(
+            txn,
+            NewEntry::by(
                 actor,
                 Some(&c.reference),
                 Section::Shares,
                 AuditAction::Create,
                 route,
-            )],
+            ),
         )
         .await?;
-        txn.commit().await?;
         Ok(m.id)
     }
 
@@ -1168,18 +1163,17 @@ impl Services {
         a.ended_at = Set(Some(Utc::now()));
         a.ended_by = Set(Some(actor.user_id));
         a.update(&txn).await?;
-        append_in(
-            &txn,
-            &[NewEntry::by(
+        commit_audited(
+            txn,
+            NewEntry::by(
                 actor,
                 Some(&c.reference),
                 Section::Shares,
                 AuditAction::End,
                 route,
-            )],
+            ),
         )
         .await?;
-        txn.commit().await?;
         Ok(())
     }
 

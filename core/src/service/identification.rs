@@ -3,7 +3,7 @@
 //! and the legal clocks they start. Question sets, the recovery period and the decision
 //! steps come from the jurisdiction of the owning organisation's country.
 
-use super::audit::{NewEntry, append_in};
+use super::audit::{NewEntry, commit_audited};
 use super::{Actor, Result, Route, ServiceError, Services};
 use crate::crypto::{FieldLocation, random_token};
 use crate::domain::{self, AuditAction, CaseAction, Invalid, Relation, Section, may};
@@ -344,18 +344,17 @@ impl Services {
                 .await?;
             }
         }
-        append_in(
-            &txn,
-            &[NewEntry::by(
+        commit_audited(
+            txn,
+            NewEntry::by(
                 actor,
                 Some(&c.reference),
                 Section::Identification,
                 AuditAction::Create,
                 route,
-            )],
+            ),
         )
         .await?;
-        txn.commit().await?;
         Ok(id)
     }
 
@@ -428,18 +427,17 @@ impl Services {
         a.answers_enc = Set(Some(sealed));
         a.answered = Set(answered);
         a.update(&txn).await?;
-        append_in(
-            &txn,
-            &[NewEntry::by(
+        commit_audited(
+            txn,
+            NewEntry::by(
                 actor,
                 Some(&c.reference),
                 Section::Identification,
                 AuditAction::Update,
                 route,
-            )],
+            ),
         )
         .await?;
-        txn.commit().await?;
         Ok(next)
     }
 
@@ -486,18 +484,17 @@ impl Services {
         } else {
             model.insert(&txn).await?;
         }
-        append_in(
-            &txn,
-            &[NewEntry::by(
+        commit_audited(
+            txn,
+            NewEntry::by(
                 actor,
                 Some(&c.reference),
                 Section::Identification,
                 AuditAction::Update,
                 route,
-            )],
+            ),
         )
         .await?;
-        txn.commit().await?;
         Ok(expected_version + 1)
     }
 
@@ -594,18 +591,17 @@ impl Services {
             .insert(&txn)
             .await?;
         }
-        append_in(
-            &txn,
-            &[NewEntry::by(
+        commit_audited(
+            txn,
+            NewEntry::by(
                 actor,
                 Some(&c.reference),
                 Section::Identification,
                 AuditAction::Create,
                 route,
-            )],
+            ),
         )
         .await?;
-        txn.commit().await?;
         Ok(id)
     }
 
@@ -644,18 +640,17 @@ impl Services {
         }
         .insert(&txn)
         .await?;
-        append_in(
-            &txn,
-            &[NewEntry::by(
+        commit_audited(
+            txn,
+            NewEntry::by(
                 actor,
                 Some(&c.reference),
                 Section::Identification,
                 AuditAction::Create,
                 route,
-            )],
+            ),
         )
         .await?;
-        txn.commit().await?;
         Ok(id)
     }
 

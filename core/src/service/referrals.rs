@@ -2,7 +2,7 @@
 //! services planned and delivered, and shelter placements (location encrypted, seen only
 //! by the shelter, the advocate and the owning organisation).
 
-use super::audit::{NewEntry, append_in};
+use super::audit::{NewEntry, commit_audited};
 use super::{Actor, Result, Route, ServiceError, Services};
 use crate::crypto::{FieldLocation, random_token};
 use crate::domain::{
@@ -282,18 +282,17 @@ impl Services {
         }
         .insert(&txn)
         .await?;
-        append_in(
-            &txn,
-            &[NewEntry::by(
+        commit_audited(
+            txn,
+            NewEntry::by(
                 actor,
                 Some(&c.reference),
                 Section::Referrals,
                 AuditAction::Create,
                 route,
-            )],
+            ),
         )
         .await?;
-        txn.commit().await?;
         Ok(m.id)
     }
 
@@ -393,18 +392,17 @@ impl Services {
         a.answered_by = Set(Some(actor.user_id));
         a.answered_at = Set(Some(Utc::now()));
         a.update(&txn).await?;
-        append_in(
-            &txn,
-            &[NewEntry::by(
+        commit_audited(
+            txn,
+            NewEntry::by(
                 actor,
                 Some(&c.reference),
                 Section::Referrals,
                 AuditAction::Update,
                 route,
-            )],
+            ),
         )
         .await?;
-        txn.commit().await?;
         Ok(())
     }
 
@@ -628,18 +626,17 @@ impl Services {
         }
         .insert(&txn)
         .await?;
-        append_in(
-            &txn,
-            &[NewEntry::by(
+        commit_audited(
+            txn,
+            NewEntry::by(
                 actor,
                 Some(&c.reference),
                 Section::Services,
                 AuditAction::Create,
                 route,
-            )],
+            ),
         )
         .await?;
-        txn.commit().await?;
         Ok(id)
     }
 
@@ -693,18 +690,17 @@ impl Services {
         a.delivered_on = Set(Some(delivered_on));
         a.outcome_enc = Set(sealed);
         a.update(&txn).await?;
-        append_in(
-            &txn,
-            &[NewEntry::by(
+        commit_audited(
+            txn,
+            NewEntry::by(
                 actor,
                 Some(&c.reference),
                 Section::Services,
                 AuditAction::Update,
                 route,
-            )],
+            ),
         )
         .await?;
-        txn.commit().await?;
         Ok(())
     }
 
@@ -763,18 +759,17 @@ impl Services {
         }
         .insert(&txn)
         .await?;
-        append_in(
-            &txn,
-            &[NewEntry::by(
+        commit_audited(
+            txn,
+            NewEntry::by(
                 actor,
                 Some(&c.reference),
                 Section::Placement,
                 AuditAction::Create,
                 route,
-            )],
+            ),
         )
         .await?;
-        txn.commit().await?;
         Ok(id)
     }
 
