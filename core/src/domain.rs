@@ -52,6 +52,8 @@ macro_rules! str_enum {
     };
 }
 
+pub(crate) use str_enum;
+
 str_enum!(
     /// The kinds of organisation that share a deployment.
     OrgKind, "kind" {
@@ -130,11 +132,12 @@ str_enum!(
         Services => "services",
         Placement => "placement",
         Deadlines => "deadlines",
+        Proceedings => "proceedings",
     }
 );
 
 impl Section {
-    fn bit(self) -> u16 {
+    fn bit(self) -> u32 {
         let i = Section::ALL.iter().position(|s| *s == self).unwrap_or(0);
         1 << i
     }
@@ -149,7 +152,7 @@ impl Section {
 
 /// A set of sections (what a share or referral opens to another organisation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Sections(u16);
+pub struct Sections(u32);
 
 impl Sections {
     pub fn of(list: &[Section]) -> Self {
@@ -255,6 +258,8 @@ pub enum CaseAction {
     EditServices,
     /// Record a shelter placement.
     EditPlacement,
+    /// Record proceedings, hearings and protective measures.
+    EditProceedings,
 }
 
 /// The access rule, in one place. Deny by default.
@@ -265,7 +270,11 @@ pub enum CaseAction {
 ///   organisation administrator and the auditor see the summary and the audit trail
 ///   but not the person.
 /// - In an organisation the case was shared with (on an active consent), caseworkers see
-///   the summary and the person, and nothing else; they change nothing.
+///   the summary and the sections the share or referral opened (a share opens the
+///   person, and the proceedings too when its purpose is criminal proceedings); they
+///   change nothing, except services and placements their referral asked of them.
+/// - The person's advocate from another organisation sees and records identification,
+///   deadlines, services, placements and proceedings.
 pub fn may(role: Role, relation: Relation, action: CaseAction) -> bool {
     use CaseAction::*;
     use Section as S;
@@ -282,24 +291,28 @@ pub fn may(role: Role, relation: Relation, action: CaseAction) -> bool {
             EditPerson | EditServices | EditPlacement => {
                 matches!(role, Role::Advocate | Role::ShelterCoordinator)
             }
-            ManageConsent | Share | Refer | EditIdentification => role == Role::Advocate,
+            ManageConsent | Share | Refer | EditIdentification | EditProceedings => {
+                role == Role::Advocate
+            }
             Assign => matches!(role, Role::Advocate | Role::OrgAdmin),
         },
         Relation::SharedWith { sections, advocate } => {
             let advocate = advocate && role == Role::Advocate;
             match action {
                 ViewSection(S::Summary | S::Caseload) => role.is_caseworker(),
-                ViewSection(S::Identification | S::Deadlines | S::Services | S::Placement)
-                    if advocate =>
-                {
-                    true
-                }
+                ViewSection(
+                    S::Identification | S::Deadlines | S::Services | S::Placement | S::Proceedings,
+                ) if advocate => true,
                 ViewSection(S::Deadlines) => false,
-                ViewSection(s @ (S::Person | S::Identification | S::Services | S::Placement)) => {
-                    role.is_caseworker() && sections.has(s)
-                }
+                ViewSection(
+                    s @ (S::Person
+                    | S::Identification
+                    | S::Services
+                    | S::Placement
+                    | S::Proceedings),
+                ) => role.is_caseworker() && sections.has(s),
                 ViewSection(_) => false,
-                EditIdentification => advocate,
+                EditIdentification | EditProceedings => advocate,
                 EditServices => role.is_caseworker() && sections.has(S::Services),
                 EditPlacement => role == Role::ShelterCoordinator && sections.has(S::Placement),
                 EditPerson | ManageConsent | Share | Assign | Refer => false,

@@ -8,5 +8,6 @@ pub mod identification;
 pub mod ports;
 pub mod service;
 pub mod store;
+pub mod trial;
 
 pub use service::{Actor, ServiceError, Services};

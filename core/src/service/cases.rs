@@ -343,7 +343,7 @@ impl Services {
             .filter(share::Column::OrgId.eq(org_id))
             .filter(share::Column::EndedAt.is_null())
             .filter(share::Column::ConsentId.in_subquery(live_consents.clone()))
-            .count(db)
+            .all(db)
             .await?;
         let referrals = referral::Entity::find()
             .filter(referral::Column::CaseId.eq(case_id))
@@ -352,12 +352,18 @@ impl Services {
             .filter(referral::Column::ConsentId.in_subquery(live_consents))
             .all(db)
             .await?;
-        if shares == 0 && referrals.is_empty() {
+        if shares.is_empty() && referrals.is_empty() {
             return Ok(None);
         }
         let mut open = Sections::of(&[Section::Summary]);
-        if shares > 0 {
+        if !shares.is_empty() {
             open = open.union(Sections::of(&[Section::Person]));
+        }
+        if shares
+            .iter()
+            .any(|s| s.purpose == Purpose::CriminalProceedings.as_str())
+        {
+            open = open.union(Sections::of(&[Section::Proceedings]));
         }
         for r in referrals {
             open = open.union(Sections::parse(&r.sections).unwrap_or_default());
@@ -1269,6 +1275,9 @@ pub(crate) fn forbidden_message(action: CaseAction) -> &'static str {
         CaseAction::EditServices => "your role or organisation cannot record services on this case",
         CaseAction::EditPlacement => {
             "your role or organisation cannot record a shelter placement on this case"
+        }
+        CaseAction::EditProceedings => {
+            "only the person's advocate records proceedings, hearings and protective measures"
         }
     }
 }

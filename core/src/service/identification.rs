@@ -29,6 +29,9 @@ use std::sync::Arc;
 /// Deadline kinds.
 pub const RECOVERY_PERIOD_END: &str = "recovery_reflection_period_end";
 pub const REASONABLE_GROUNDS_DUE: &str = "reasonable_grounds_decision_due";
+/// A computed deadline: a hearing that needs the person after their planned departure
+/// (see `crate::trial::conflicts`); due when the first alternative must be requested.
+pub const HEARING_CONFLICT: &str = "hearing_conflict";
 
 fn at<'a>(table: &'static str, column: &'static str, row: &'a str) -> FieldLocation<'a> {
     FieldLocation { table, column, row }
@@ -862,12 +865,20 @@ impl Services {
             cases.iter().map(|c| (c.id, c.reference.clone())).collect();
         // Only cases whose deadlines the caller may see.
         let mut visible = Vec::new();
+        let mut with_proceedings: Vec<&case::Model> = Vec::new();
         for c in &cases {
             let rel = self.relation(&self.db, actor, c).await?;
             if rel != Relation::None
                 && may(actor.role, rel, CaseAction::ViewSection(Section::Deadlines))
             {
                 visible.push(c.id);
+                if may(
+                    actor.role,
+                    rel,
+                    CaseAction::ViewSection(Section::Proceedings),
+                ) {
+                    with_proceedings.push(c);
+                }
             }
         }
         let today = Utc::now().date_naive();
@@ -881,7 +892,7 @@ impl Services {
                 .all(&self.db)
                 .await?
         };
-        let out: Vec<DeadlineView> = rows
+        let mut out: Vec<DeadlineView> = rows
             .iter()
             .map(|d| {
                 deadline_view(
@@ -891,15 +902,47 @@ impl Services {
                 )
             })
             .collect();
-        self.audit
-            .record(vec![NewEntry::by(
-                actor,
-                None,
-                Section::Deadlines,
-                AuditAction::Read,
-                route,
-            )])
-            .await?;
+        // Conflicts between a planned departure and a hearing, where the caller may see
+        // the proceedings: due when the first alternative must be requested.
+        let conflicts = self.conflicts_of_cases(&with_proceedings).await?;
+        let read_proceedings = !conflicts.is_empty();
+        for (case_id, c) in conflicts {
+            let days_left = (c.act_by - today).num_days();
+            out.push(DeadlineView {
+                id: 0,
+                reference: refs.get(&case_id).cloned().unwrap_or_default(),
+                kind: HEARING_CONFLICT.into(),
+                starts_on: c.departure_on,
+                due_on: c.act_by,
+                days_left,
+                overdue: days_left < 0,
+                open: true,
+            });
+        }
+        out.sort_by_key(|d| d.due_on);
+        let mut entries = vec![NewEntry::by(
+            actor,
+            None,
+            Section::Deadlines,
+            AuditAction::Read,
+            route,
+        )];
+        if read_proceedings {
+            let mut seen = Vec::new();
+            for d in out.iter().filter(|d| d.kind == HEARING_CONFLICT) {
+                if !seen.contains(&d.reference) {
+                    seen.push(d.reference.clone());
+                    entries.push(NewEntry::by(
+                        actor,
+                        Some(&d.reference),
+                        Section::Proceedings,
+                        AuditAction::Read,
+                        route,
+                    ));
+                }
+            }
+        }
+        self.audit.record(entries).await?;
         Ok(out)
     }
 }
