@@ -138,10 +138,9 @@ pub enum DecisionRefused {
 impl fmt::Display for DecisionRefused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DecisionRefused::BeforeRequest { requested_on } => write!(
-                f,
-                "a decision cannot be dated before its request ({requested_on})"
-            ),
+            DecisionRefused::BeforeRequest { requested_on } => {
+                write!(f, "cannot be dated before its request: {requested_on}")
+            }
             DecisionRefused::NotPending { current, decision } => match decision {
                 MeasureDecision::Withdraw => write!(
                     f,

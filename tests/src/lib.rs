@@ -147,6 +147,35 @@ pub async fn spawn_app_with(
     }
 }
 
+/// Start the app with both example plugins (copied into its data directory): the French
+/// jurisdiction for FR organisations, and the IOM-style partner for the organisation
+/// named "Retour".
+pub async fn spawn_app_with_example_plugins() -> TestApp {
+    spawn_app_with(postgres_admin_url(), |s| {
+        let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/examples");
+        let dir = s.server.data_dir.join("plugins");
+        for (name, src) in [("fr", "fr-jurisdiction"), ("iom", "iom-partner")] {
+            let src = examples.join(src).join("plugin");
+            let dst = dir.join(name);
+            std::fs::create_dir_all(&dst).unwrap_or_else(|e| panic!("{e}"));
+            for f in std::fs::read_dir(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display())) {
+                let f = f.unwrap_or_else(|e| panic!("{e}"));
+                std::fs::copy(f.path(), dst.join(f.file_name())).unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+        s.plugins.dir = dir.display().to_string();
+        // Cranelift takes seconds per component in a debug build: share its cache.
+        s.plugins.engine.cache_dir = std::env::temp_dir()
+            .join("passerelle-test-plugin-cache")
+            .display()
+            .to_string();
+        s.plugins
+            .organisations
+            .insert("Retour".into(), "iom-style-return".into());
+    })
+    .await
+}
+
 /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
 pub fn client() -> Client {
     Client::builder()

@@ -405,7 +405,18 @@ impl Page {
     pub fn translate(&self, english: &str) -> String {
         let key = message_key(english);
         let msg = self.state.i18n.t(self.lang, &key, None);
-        if msg == key { english.to_owned() } else { msg }
+        if msg != key {
+            return msg;
+        }
+        // "fixed words: values" — translate the words, keep the values (ids, dates).
+        if let Some((head, tail)) = english.split_once(": ") {
+            let hkey = message_key(head);
+            let h = self.state.i18n.t(self.lang, &hkey, None);
+            if h != hkey {
+                return format!("{h}{}{tail}", self.t("colon"));
+            }
+        }
+        english.to_owned()
     }
 
     pub fn invalid_detail(&self, i: &passerelle_core::domain::Invalid) -> String {

@@ -35,6 +35,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("deadlines", include_str!("../templates/deadlines.hbs")),
     ("care", include_str!("../templates/care.hbs")),
     ("referrals", include_str!("../templates/referrals.hbs")),
+    ("proceedings", include_str!("../templates/proceedings.hbs")),
     (
         "admin_plugins",
         include_str!("../templates/admin_plugins.hbs"),

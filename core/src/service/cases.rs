@@ -168,6 +168,7 @@ pub struct Permissions {
     pub assign: bool,
     pub view_audit: bool,
     pub view_identification: bool,
+    pub view_proceedings: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -560,6 +561,7 @@ impl Services {
             assign: can(CaseAction::Assign),
             view_audit: can(CaseAction::ViewSection(Section::Audit)),
             view_identification: can(CaseAction::ViewSection(Section::Identification)),
+            view_proceedings: can(CaseAction::ViewSection(Section::Proceedings)),
         };
         let mut sections = vec![Section::Summary];
         let person = if can(CaseAction::ViewSection(Section::Person)) {

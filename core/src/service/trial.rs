@@ -849,11 +849,10 @@ impl Services {
         let (c0, _) = self
             .load_for(&self.db, actor, reference, CaseAction::EditProceedings)
             .await?;
-        let (jurisdiction, catalogue) = self.catalogue_of(&self.db, &c0).await?;
+        let (_, catalogue) = self.catalogue_of(&self.db, &c0).await?;
         let Some(entry) = catalogue.iter().find(|m| m.id == measure_id) else {
             return Err(ServiceError::Refused(format!(
-                "the measure '{}' is not available in this jurisdiction ({jurisdiction}); it allows: {}",
-                measure_id.chars().take(64).collect::<String>(),
+                "this measure is not available in this jurisdiction; it allows: {}",
                 catalogue
                     .iter()
                     .map(|m| m.id.as_str())
@@ -950,7 +949,7 @@ impl Services {
             .one(&txn)
             .await?
             .filter(|m| m.case_id == c.id)
-            .ok_or(ServiceError::NotFound("measure request"))?;
+            .ok_or(ServiceError::NotFound("measure_request"))?;
         self.proceeding_for_edit(&txn, actor, reference, &m.proceeding_id)
             .await?;
         let current = MeasureStatus::parse(&m.status)?;

@@ -51,6 +51,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/users/{id}", web::patch().to(update_user))
             .configure(crate::routes::identification::configure_api)
             .configure(crate::routes::care::configure_api)
+            .configure(crate::routes::trial::configure_api)
             .default_service(web::to(|| async {
                 error_json(
                     StatusCode::NOT_FOUND,
@@ -128,6 +129,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::routes::identification::Doc::openapi());
     doc.merge(crate::routes::care::Doc::openapi());
+    doc.merge(crate::routes::trial::Doc::openapi());
     doc
 }
 

@@ -285,6 +285,17 @@ async fn show(
             })
             .collect()
     });
+    // Conflicts between the planned departure and a hearing, for those who may see
+    // the proceedings (read and audited only when the case has proceedings).
+    let conflicts = if v.permissions.view_proceedings {
+        s.services()
+            .case_conflicts(s.actor(), &v.summary.reference, &route(&req))
+            .await
+            .map_err(|e| s.page.service_error(e))?
+            .unwrap_or_default()
+    } else {
+        vec![]
+    };
     let targets = if v.permissions.share {
         s.services()
             .share_targets(v.summary.owner_org_id)
@@ -351,6 +362,19 @@ async fn show(
             shares.map(Value::from).unwrap_or(Value::Null),
         );
         o.insert("can".into(), json!(v.permissions));
+        o.insert(
+            "conflicts".into(),
+            json!(
+                conflicts
+                    .iter()
+                    .map(|c| json!({
+                        "hearing_on": c.hearing_on.to_string(),
+                        "departure_on": c.departure_on.to_string(),
+                        "act_by": c.act_by.to_string(),
+                    }))
+                    .collect::<Vec<_>>()
+            ),
+        );
         o.insert(
             "targets".into(),
             json!(

@@ -10,7 +10,7 @@ use passerelle_core::identification::{
     SmugglingStatus, TraffickingStatus,
 };
 use passerelle_core::service::identification::{
-    DeadlineView, IdentificationView, InterviewInput, SmugglingDecisionInput,
+    DeadlineView, HEARING_CONFLICT, IdentificationView, InterviewInput, SmugglingDecisionInput,
     TraffickingDecisionInput,
 };
 use serde::{Deserialize, Serialize};
@@ -258,6 +258,7 @@ fn options<T: Copy>(
 fn deadline_json(s: &Signed, d: &DeadlineView) -> Value {
     json!({
         "reference": d.reference,
+        "link": if d.kind == HEARING_CONFLICT { "proceedings" } else { "identification" },
         "kind": s.page.t(&format!("deadline-{}", d.kind)),
         "due_on": d.due_on.to_string(),
         "days_left": d.days_left,

@@ -6,6 +6,7 @@ pub mod care;
 pub mod cases;
 pub mod identification;
 pub mod session;
+pub mod trial;
 
 use actix_web::{HttpResponse, web};
 
@@ -31,5 +32,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cases::configure(cfg);
     identification::configure(cfg);
     care::configure(cfg);
+    trial::configure(cfg);
     admin::configure(cfg);
 }

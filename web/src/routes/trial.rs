@@ -1,0 +1,638 @@
+//! Protection at trial: the proceedings page with its hearing calendar, measure
+//! requests and decisions, the planned departure and the conflicts; and the same in
+//! `/api/v1`.
+
+use crate::http::{ApiAuth, ApiError, PageError, Pairs, Signed, SignedForm, ok, route, see_other};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use passerelle_core::ports::Measure;
+use passerelle_core::service::trial::{
+    CooperationInput, DepartureInput, DepartureView, HearingInput, HearingView,
+    MeasureDecisionInput, MeasureRequestInput, MeasureView, ProceedingInput, ProceedingView,
+    ProceedingsView,
+};
+use passerelle_core::trial::{
+    Alternative, Charge, Conflict, HearingKind, MeasureStatus, PersonRole,
+};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use utoipa::{OpenApi, ToSchema};
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        api_view,
+        api_add_proceeding,
+        api_cooperation,
+        api_close,
+        api_add_hearing,
+        api_cancel_hearing,
+        api_request_measure,
+        api_decide_measure,
+        api_departure
+    ),
+    components(schemas(
+        ProceedingsView,
+        ProceedingView,
+        HearingView,
+        MeasureView,
+        DepartureView,
+        Conflict,
+        Alternative,
+        Measure,
+        ProceedingInput,
+        CooperationInput,
+        HearingInput,
+        MeasureRequestInput,
+        MeasureDecisionInput,
+        DepartureInput,
+        Created,
+        StatusBody
+    ))
+)]
+pub struct Doc;
+
+/// A created record's id.
+#[derive(Serialize, ToSchema)]
+pub struct Created {
+    id: String,
+}
+
+/// A measure request's status after a decision.
+#[derive(Serialize, ToSchema)]
+pub struct StatusBody {
+    status: MeasureStatus,
+}
+
+const P: &str = "/cases/{reference}/proceedings";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(P, web::get().to(page))
+        .route(P, web::post().to(add_proceeding_page))
+        .route(
+            "/cases/{reference}/proceedings/{id}/cooperation",
+            web::post().to(cooperation_page),
+        )
+        .route(
+            "/cases/{reference}/proceedings/{id}/close",
+            web::post().to(close_page),
+        )
+        .route(
+            "/cases/{reference}/proceedings/{id}/hearings",
+            web::post().to(add_hearing_page),
+        )
+        .route(
+            "/cases/{reference}/hearings/{id}/cancel",
+            web::post().to(cancel_hearing_page),
+        )
+        .route(
+            "/cases/{reference}/proceedings/{id}/measures",
+            web::post().to(request_measure_page),
+        )
+        .route(
+            "/cases/{reference}/measures/{id}/decision",
+            web::post().to(decide_measure_page),
+        )
+        .route(
+            "/cases/{reference}/departure",
+            web::post().to(departure_page),
+        );
+}
+
+pub fn configure_api(cfg: &mut web::ServiceConfig) {
+    cfg.route(P, web::get().to(api_view))
+        .route(P, web::post().to(api_add_proceeding))
+        .route(
+            "/cases/{reference}/proceedings/{id}/cooperation",
+            web::put().to(api_cooperation),
+        )
+        .route(
+            "/cases/{reference}/proceedings/{id}/close",
+            web::post().to(api_close),
+        )
+        .route(
+            "/cases/{reference}/proceedings/{id}/hearings",
+            web::post().to(api_add_hearing),
+        )
+        .route(
+            "/cases/{reference}/hearings/{id}/cancel",
+            web::post().to(api_cancel_hearing),
+        )
+        .route(
+            "/cases/{reference}/proceedings/{id}/measures",
+            web::post().to(api_request_measure),
+        )
+        .route(
+            "/cases/{reference}/measures/{id}/decision",
+            web::post().to(api_decide_measure),
+        )
+        .route("/cases/{reference}/departure", web::put().to(api_departure));
+}
+
+// ---------- API ----------
+
+/// The legal track of a case: proceedings, hearings, measures, the planned departure
+/// and the conflicts between them. `lang` picks the measure labels (en, fr).
+#[utoipa::path(get, path = "/api/v1/cases/{reference}/proceedings", params(("reference" = String, Path), ("lang" = Option<String>, Query)),
+    responses((status = 200, body = ProceedingsView), (status = 403), (status = 404)))]
+pub async fn api_view(
+    a: ApiAuth,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    q: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let lang = match q.get("lang").map(String::as_str) {
+        Some("fr") => "fr",
+        _ => "en",
+    };
+    Ok(ok(
+        StatusCode::OK,
+        &a.services()
+            .proceedings(a.actor(), &reference, lang, &route(&req))
+            .await?,
+    ))
+}
+
+/// Link the case to criminal proceedings.
+#[utoipa::path(post, path = "/api/v1/cases/{reference}/proceedings", params(("reference" = String, Path)), request_body = ProceedingInput,
+    responses((status = 201, body = Created), (status = 403), (status = 422)))]
+pub async fn api_add_proceeding(
+    a: ApiAuth,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    body: web::Json<ProceedingInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = a
+        .services()
+        .add_proceeding(a.actor(), &reference, &body, &route(&req))
+        .await?;
+    Ok(ok(StatusCode::CREATED, &Created { id }))
+}
+
+/// Record whether the person's cooperation is required, and who decided (§36).
+#[utoipa::path(put, path = "/api/v1/cases/{reference}/proceedings/{id}/cooperation", params(("reference" = String, Path), ("id" = String, Path)),
+    request_body = CooperationInput, responses((status = 204), (status = 404), (status = 409), (status = 422)))]
+pub async fn api_cooperation(
+    a: ApiAuth,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Json<CooperationInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (reference, id) = path.into_inner();
+    a.services()
+        .record_cooperation(a.actor(), &reference, &id, &body, &route(&req))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Close a proceeding.
+#[utoipa::path(post, path = "/api/v1/cases/{reference}/proceedings/{id}/close", params(("reference" = String, Path), ("id" = String, Path)),
+    responses((status = 204), (status = 404), (status = 409)))]
+pub async fn api_close(
+    a: ApiAuth,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (reference, id) = path.into_inner();
+    a.services()
+        .close_proceeding(a.actor(), &reference, &id, &route(&req))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Add a hearing to an open proceeding.
+#[utoipa::path(post, path = "/api/v1/cases/{reference}/proceedings/{id}/hearings", params(("reference" = String, Path), ("id" = String, Path)),
+    request_body = HearingInput, responses((status = 201, body = Created), (status = 404), (status = 409), (status = 422)))]
+pub async fn api_add_hearing(
+    a: ApiAuth,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Json<HearingInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (reference, id) = path.into_inner();
+    let id = a
+        .services()
+        .add_hearing(a.actor(), &reference, &id, &body, &route(&req))
+        .await?;
+    Ok(ok(StatusCode::CREATED, &Created { id }))
+}
+
+/// Cancel a hearing.
+#[utoipa::path(post, path = "/api/v1/cases/{reference}/hearings/{id}/cancel", params(("reference" = String, Path), ("id" = String, Path)),
+    responses((status = 204), (status = 404), (status = 409)))]
+pub async fn api_cancel_hearing(
+    a: ApiAuth,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (reference, id) = path.into_inner();
+    a.services()
+        .cancel_hearing(a.actor(), &reference, &id, &route(&req))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Request a protective measure from the jurisdiction's catalogue.
+#[utoipa::path(post, path = "/api/v1/cases/{reference}/proceedings/{id}/measures", params(("reference" = String, Path), ("id" = String, Path)),
+    request_body = MeasureRequestInput, responses((status = 201, body = Created), (status = 404), (status = 409), (status = 422)))]
+pub async fn api_request_measure(
+    a: ApiAuth,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Json<MeasureRequestInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (reference, id) = path.into_inner();
+    let id = a
+        .services()
+        .request_measure(a.actor(), &reference, &id, &body, &route(&req))
+        .await?;
+    Ok(ok(StatusCode::CREATED, &Created { id }))
+}
+
+/// Grant, refuse or withdraw a requested measure.
+#[utoipa::path(post, path = "/api/v1/cases/{reference}/measures/{id}/decision", params(("reference" = String, Path), ("id" = String, Path)),
+    request_body = MeasureDecisionInput, responses((status = 200, body = StatusBody), (status = 404), (status = 409), (status = 422)))]
+pub async fn api_decide_measure(
+    a: ApiAuth,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Json<MeasureDecisionInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (reference, id) = path.into_inner();
+    let status = a
+        .services()
+        .decide_measure(a.actor(), &reference, &id, &body, &route(&req))
+        .await?;
+    Ok(ok(StatusCode::OK, &StatusBody { status }))
+}
+
+/// Set (or clear, with an empty date) the person's planned departure.
+#[utoipa::path(put, path = "/api/v1/cases/{reference}/departure", params(("reference" = String, Path)),
+    request_body = DepartureInput, responses((status = 204), (status = 403), (status = 422)))]
+pub async fn api_departure(
+    a: ApiAuth,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    body: web::Json<DepartureInput>,
+) -> Result<HttpResponse, ApiError> {
+    a.services()
+        .set_planned_departure(a.actor(), &reference, &body, &route(&req))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// ---------- pages ----------
+
+fn alternative_json(s: &Signed, labels: &HashMap<String, String>, a: &Alternative) -> Value {
+    json!({
+        "measure": a.measure,
+        "label": labels.get(&a.measure).cloned().unwrap_or_else(|| a.measure.clone()),
+        "request_by": a.request_by.to_string(),
+        "late": a.late,
+        "pending": a.pending_request.is_some(),
+        "refused": a.refused,
+        "state": if a.pending_request.is_some() { s.page.t("conflict-pending") }
+            else if a.refused { s.page.t("conflict-refused") } else { String::new() },
+    })
+}
+
+/// Conflicts as the case and proceedings pages show them.
+pub fn conflicts_json(s: &Signed, labels: &HashMap<String, String>, list: &[Conflict]) -> Value {
+    json!(
+        list.iter()
+            .map(|c| json!({
+                "hearing_id": c.hearing_id,
+                "proceeding_id": c.proceeding_id,
+                "hearing_on": c.hearing_on.to_string(),
+                "kind": s.page.t(&format!("hearing-kind-{}", c.hearing_kind.as_str())),
+                "departure_on": c.departure_on.to_string(),
+                "act_by": c.act_by.to_string(),
+                "alternatives": c.alternatives.iter().map(|a| alternative_json(s, labels, a)).collect::<Vec<_>>(),
+                "no_alternative": c.alternatives.is_empty(),
+            }))
+            .collect::<Vec<_>>()
+    )
+}
+
+async fn page(
+    s: Signed,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let v = s
+        .services()
+        .proceedings(s.actor(), &reference, s.page.lang, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    let t = |k: &str| s.page.t(k);
+    let labels: HashMap<String, String> = v
+        .catalogue
+        .iter()
+        .map(|m| {
+            (
+                m.id.clone(),
+                m.label
+                    .get(s.page.lang)
+                    .or_else(|| m.label.get("en"))
+                    .cloned()
+                    .unwrap_or_else(|| m.id.clone()),
+            )
+        })
+        .collect();
+    let label = |id: &str| labels.get(id).cloned().unwrap_or_else(|| id.to_owned());
+    let hearing_json = |h: &HearingView, court: &str| {
+        json!({
+            "id": h.id, "proceeding_id": h.proceeding_id, "court": court,
+            "held_on": h.held_on.to_string(),
+            "kind": t(&format!("hearing-kind-{}", h.kind.as_str())),
+            "needs": match (h.testimony_required, h.presence_required) {
+                (true, true) => t("hearing-needs-both"),
+                (true, false) => t("hearing-needs-testimony"),
+                (false, true) => t("hearing-needs-presence"),
+                (false, false) => t("hearing-needs-none"),
+            },
+            "mode": t(&format!("testimony-mode-{}", h.testimony_mode.as_str())),
+            "measures": h.measures.iter().map(|m| label(m)).collect::<Vec<_>>().join(", "),
+            "notes": h.notes, "cancelled": h.cancelled, "past": h.past, "conflict": h.conflict,
+        })
+    };
+    let mut calendar: Vec<(chrono::NaiveDate, Value)> = Vec::new();
+    let proceedings: Vec<Value> = v
+        .proceedings
+        .iter()
+        .map(|p| {
+            for h in &p.hearings {
+                calendar.push((h.held_on, hearing_json(h, &p.court)));
+            }
+            json!({
+                "id": p.id, "open": p.open, "court": p.court, "jurisdiction": p.jurisdiction,
+                "case_number": p.case_number,
+                "charges": p.charges.iter().map(|c| t(&format!("charge-{}", c.as_str()))).collect::<Vec<_>>().join(", "),
+                "person_role": t(&format!("person-role-{}", p.person_role.as_str())),
+                "prosecutor": p.prosecutor, "investigator": p.investigator,
+                "cooperation": match p.cooperation_required {
+                    None => t("cooperation-unknown"),
+                    Some(true) => t("cooperation-required"),
+                    Some(false) => t("cooperation-not-required"),
+                },
+                "cooperation_decided_by": p.cooperation_decided_by,
+                "cooperation_decided_on": p.cooperation_decided_on.map(|d| d.to_string()),
+                "advocate_at_first_interview": p.advocate_at_first_interview,
+                "hearings": p.hearings.iter().map(|h| hearing_json(h, &p.court)).collect::<Vec<_>>(),
+                "open_hearings": p.hearings.iter().filter(|h| !h.cancelled).map(|h| json!({
+                    "id": h.id,
+                    "label": format!("{} — {}", h.held_on, t(&format!("hearing-kind-{}", h.kind.as_str()))),
+                })).collect::<Vec<_>>(),
+                "measures": p.measures.iter().map(|m| {
+                    let hearing = m.hearing_id.as_ref().and_then(|hid| p.hearings.iter().find(|h| &h.id == hid));
+                    json!({
+                        "id": m.id, "label": m.label,
+                        "scope": match hearing {
+                            Some(h) => format!("{} — {}", h.held_on, t(&format!("hearing-kind-{}", h.kind.as_str()))),
+                            None => t("measure-whole-proceeding"),
+                        },
+                        "status": t(&format!("measure-status-{}", m.status.as_str())),
+                        "pending": m.status == MeasureStatus::Requested,
+                        "granted": m.status == MeasureStatus::Granted,
+                        "requested_on": m.requested_on.to_string(),
+                        "requested_by": m.requested_by,
+                        "decided_on": m.decided_on.map(|d| d.to_string()),
+                        "reason": m.reason,
+                    })
+                }).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    calendar.sort_by_key(|(d, _)| *d);
+    let mut data = s.page.base("proceedings-title");
+    if let Some(o) = data.as_object_mut() {
+        o.insert("reference".into(), json!(v.reference));
+        o.insert("jurisdiction".into(), json!(v.jurisdiction));
+        o.insert("can_edit".into(), json!(v.can_edit));
+        o.insert(
+            "departure".into(),
+            match &v.departure {
+                Some(d) => json!({"on": d.departure_on.to_string(), "note": d.note}),
+                None => Value::Null,
+            },
+        );
+        o.insert(
+            "conflicts".into(),
+            conflicts_json(&s, &labels, &v.conflicts),
+        );
+        o.insert(
+            "calendar".into(),
+            json!(calendar.into_iter().map(|(_, h)| h).collect::<Vec<_>>()),
+        );
+        o.insert("proceedings".into(), json!(proceedings));
+        o.insert(
+            "catalogue".into(),
+            json!(
+                v.catalogue
+                    .iter()
+                    .map(|m| json!({"id": m.id, "label": label(&m.id), "replaces_presence": m.replaces_presence}))
+                    .collect::<Vec<_>>()
+            ),
+        );
+        o.insert(
+            "kinds".into(),
+            json!(
+                HearingKind::ALL
+                    .iter()
+                    .map(|k| json!({"value": k.as_str(), "label": t(&format!("hearing-kind-{}", k.as_str()))}))
+                    .collect::<Vec<_>>()
+            ),
+        );
+        o.insert(
+            "roles".into(),
+            json!(
+                PersonRole::ALL
+                    .iter()
+                    .map(|k| json!({"value": k.as_str(), "label": t(&format!("person-role-{}", k.as_str()))}))
+                    .collect::<Vec<_>>()
+            ),
+        );
+        o.insert(
+            "charges".into(),
+            json!(
+                Charge::ALL
+                    .iter()
+                    .map(|k| json!({"value": k.as_str(), "label": t(&format!("charge-{}", k.as_str()))}))
+                    .collect::<Vec<_>>()
+            ),
+        );
+        o.insert(
+            "today".into(),
+            json!(chrono::Utc::now().date_naive().to_string()),
+        );
+    }
+    Ok(s.page.ok("proceedings", &data))
+}
+
+fn back(reference: &str, anchor: &str) -> HttpResponse {
+    see_other(&format!("/cases/{reference}/proceedings#{anchor}"))
+}
+
+fn text(f: &Pairs, key: &str) -> String {
+    f.get(key).unwrap_or("").to_owned()
+}
+
+fn opt(f: &Pairs, key: &str) -> Option<String> {
+    f.get(key).map(str::to_owned)
+}
+
+fn checked(f: &Pairs, key: &str) -> bool {
+    matches!(f.get(key), Some("on" | "true" | "1" | "yes"))
+}
+
+async fn add_proceeding_page(
+    f: SignedForm<Pairs>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let input = ProceedingInput {
+        court: text(&f.form, "court"),
+        jurisdiction: text(&f.form, "jurisdiction"),
+        case_number: text(&f.form, "case_number"),
+        charges: f.form.all("charges"),
+        person_role: text(&f.form, "person_role"),
+        prosecutor: opt(&f.form, "prosecutor"),
+        investigator: opt(&f.form, "investigator"),
+    };
+    let id = s
+        .services()
+        .add_proceeding(s.actor(), &reference, &input, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    Ok(back(&reference, &format!("p-{id}")))
+}
+
+async fn cooperation_page(
+    f: SignedForm<Pairs>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let (reference, id) = path.into_inner();
+    let input = CooperationInput {
+        required: f.form.get("required") == Some("yes"),
+        decided_by: text(&f.form, "decided_by"),
+        decided_on: opt(&f.form, "decided_on"),
+        advocate_at_first_interview: checked(&f.form, "advocate_at_first_interview"),
+    };
+    s.services()
+        .record_cooperation(s.actor(), &reference, &id, &input, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    Ok(back(&reference, &format!("p-{id}")))
+}
+
+async fn close_page(
+    f: SignedForm<Pairs>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let (reference, id) = path.into_inner();
+    s.services()
+        .close_proceeding(s.actor(), &reference, &id, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    Ok(back(&reference, &format!("p-{id}")))
+}
+
+async fn add_hearing_page(
+    f: SignedForm<Pairs>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let (reference, id) = path.into_inner();
+    let input = HearingInput {
+        kind: text(&f.form, "kind"),
+        held_on: text(&f.form, "held_on"),
+        testimony_required: checked(&f.form, "testimony_required"),
+        presence_required: checked(&f.form, "presence_required"),
+        notes: opt(&f.form, "notes"),
+    };
+    s.services()
+        .add_hearing(s.actor(), &reference, &id, &input, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    Ok(back(&reference, "calendar"))
+}
+
+async fn cancel_hearing_page(
+    f: SignedForm<Pairs>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let (reference, id) = path.into_inner();
+    s.services()
+        .cancel_hearing(s.actor(), &reference, &id, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    Ok(back(&reference, "calendar"))
+}
+
+async fn request_measure_page(
+    f: SignedForm<Pairs>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let (reference, id) = path.into_inner();
+    let input = MeasureRequestInput {
+        measure: text(&f.form, "measure"),
+        hearing_id: opt(&f.form, "hearing_id"),
+        requested_on: opt(&f.form, "requested_on"),
+    };
+    s.services()
+        .request_measure(s.actor(), &reference, &id, &input, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    Ok(back(&reference, &format!("p-{id}")))
+}
+
+async fn decide_measure_page(
+    f: SignedForm<Pairs>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let (reference, id) = path.into_inner();
+    let input = MeasureDecisionInput {
+        decision: text(&f.form, "decision"),
+        decided_on: opt(&f.form, "decided_on"),
+        reason: opt(&f.form, "reason"),
+    };
+    s.services()
+        .decide_measure(s.actor(), &reference, &id, &input, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    Ok(back(&reference, "conflicts"))
+}
+
+async fn departure_page(
+    f: SignedForm<Pairs>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let input = DepartureInput {
+        departure_on: if f.form.get("clear").is_some() {
+            None
+        } else {
+            opt(&f.form, "departure_on")
+        },
+        note: opt(&f.form, "note"),
+    };
+    s.services()
+        .set_planned_departure(s.actor(), &reference, &input, &route(&req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    Ok(back(&reference, "departure"))
+}
