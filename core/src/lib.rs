@@ -6,6 +6,7 @@ pub mod crypto;
 pub mod domain;
 pub mod identification;
 pub mod ports;
+pub mod returns;
 pub mod service;
 pub mod store;
 pub mod trial;
