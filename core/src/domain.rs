@@ -133,6 +133,7 @@ str_enum!(
         Placement => "placement",
         Deadlines => "deadlines",
         Proceedings => "proceedings",
+        Return => "return",
     }
 );
 
@@ -147,6 +148,7 @@ impl Section {
         Section::Identification,
         Section::Services,
         Section::Placement,
+        Section::Return,
     ];
 }
 
@@ -226,8 +228,13 @@ pub enum Relation {
     Owner,
     /// The case was shared with (or referred to) the user's organisation on an active
     /// consent, opening these sections; `advocate` when the user is the person's
-    /// assigned advocate from another organisation.
-    SharedWith { sections: Sections, advocate: bool },
+    /// assigned advocate from another organisation; `agency` when the user's
+    /// organisation is the return agency of a live return of the case.
+    SharedWith {
+        sections: Sections,
+        advocate: bool,
+        agency: bool,
+    },
     /// Neither: the case does not exist for this user.
     None,
 }
@@ -238,6 +245,7 @@ impl Relation {
         Relation::SharedWith {
             sections: Sections::of(&[Section::Summary, Section::Person]),
             advocate: false,
+            agency: false,
         }
     }
 }
@@ -260,6 +268,10 @@ pub enum CaseAction {
     EditPlacement,
     /// Record proceedings, hearings and protective measures.
     EditProceedings,
+    /// Work on a return: consent, assessment, citizenship, travel, stages.
+    EditReturn,
+    /// Approve a return (a return officer's decision).
+    ApproveReturn,
 }
 
 /// The access rule, in one place. Deny by default.
@@ -295,13 +307,25 @@ pub fn may(role: Role, relation: Relation, action: CaseAction) -> bool {
                 role == Role::Advocate
             }
             Assign => matches!(role, Role::Advocate | Role::OrgAdmin),
+            EditReturn => matches!(role, Role::Advocate | Role::ReturnOfficer),
+            ApproveReturn => role == Role::ReturnOfficer,
         },
-        Relation::SharedWith { sections, advocate } => {
+        Relation::SharedWith {
+            sections,
+            advocate,
+            agency,
+        } => {
             let advocate = advocate && role == Role::Advocate;
+            let agency_officer = agency && role == Role::ReturnOfficer;
             match action {
                 ViewSection(S::Summary | S::Caseload) => role.is_caseworker(),
                 ViewSection(
-                    S::Identification | S::Deadlines | S::Services | S::Placement | S::Proceedings,
+                    S::Identification
+                    | S::Deadlines
+                    | S::Services
+                    | S::Placement
+                    | S::Proceedings
+                    | S::Return,
                 ) if advocate => true,
                 ViewSection(S::Deadlines) => false,
                 ViewSection(
@@ -309,10 +333,13 @@ pub fn may(role: Role, relation: Relation, action: CaseAction) -> bool {
                     | S::Identification
                     | S::Services
                     | S::Placement
-                    | S::Proceedings),
+                    | S::Proceedings
+                    | S::Return),
                 ) => role.is_caseworker() && sections.has(s),
                 ViewSection(_) => false,
                 EditIdentification | EditProceedings => advocate,
+                EditReturn => advocate || agency_officer,
+                ApproveReturn => agency_officer,
                 EditServices => role.is_caseworker() && sections.has(S::Services),
                 EditPlacement => role == Role::ShelterCoordinator && sections.has(S::Placement),
                 EditPerson | ManageConsent | Share | Assign | Refer => false,

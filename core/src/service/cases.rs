@@ -10,7 +10,7 @@ use crate::domain::{
 };
 use crate::store::begin_write;
 use crate::store::entity::{
-    audit_log, case, consent, organisation, person, ref_counter, referral, share, user,
+    audit_log, case, consent, organisation, person, ref_counter, referral, return_case, share, user,
 };
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
@@ -317,22 +317,24 @@ impl Services {
         }
         let sections = self.sections_open_to(db, c.id, actor.org_id).await?;
         Ok(match sections {
-            Some(sections) => Relation::SharedWith {
+            Some((sections, agency)) => Relation::SharedWith {
                 sections,
                 advocate: c.advocate_user_id == Some(actor.user_id),
+                agency,
             },
             None => Relation::None,
         })
     }
 
-    /// The sections open to `org_id` through shares and accepted referrals whose consent
-    /// is in force; None when nothing is.
+    /// The sections open to `org_id` through shares, accepted referrals and live
+    /// returns it is the agency of, whose consent is in force, and whether it is such an
+    /// agency; None when nothing is open.
     pub(crate) async fn sections_open_to<C: ConnectionTrait>(
         &self,
         db: &C,
         case_id: i64,
         org_id: i64,
-    ) -> Result<Option<Sections>> {
+    ) -> Result<Option<(Sections, bool)>> {
         let live_consents = Query::select()
             .column(consent::Column::Id)
             .from(consent::Entity)
@@ -350,10 +352,18 @@ impl Services {
             .filter(referral::Column::CaseId.eq(case_id))
             .filter(referral::Column::ToOrgId.eq(org_id))
             .filter(referral::Column::Status.eq("accepted"))
-            .filter(referral::Column::ConsentId.in_subquery(live_consents))
+            .filter(referral::Column::ConsentId.in_subquery(live_consents.clone()))
             .all(db)
             .await?;
-        if shares.is_empty() && referrals.is_empty() {
+        let agency = return_case::Entity::find()
+            .filter(return_case::Column::CaseId.eq(case_id))
+            .filter(return_case::Column::AgencyOrgId.eq(org_id))
+            .filter(return_case::Column::Stage.ne("cancelled"))
+            .filter(return_case::Column::ConsentId.in_subquery(live_consents))
+            .count(db)
+            .await?
+            > 0;
+        if shares.is_empty() && referrals.is_empty() && !agency {
             return Ok(None);
         }
         let mut open = Sections::of(&[Section::Summary]);
@@ -369,7 +379,11 @@ impl Services {
         for r in referrals {
             open = open.union(Sections::parse(&r.sections).unwrap_or_default());
         }
-        Ok(Some(open))
+        if agency {
+            // The agency arranges travel documents: it needs the person and the return.
+            open = open.union(Sections::of(&[Section::Person, Section::Return]));
+        }
+        Ok(Some((open, agency)))
     }
 
     /// Load a case the actor may act on. Invisible cases are "not found", whatever the reason.
@@ -1038,26 +1052,36 @@ impl Services {
             .filter(referral::Column::Status.is_in(["pending", "accepted"]))
             .exec(&txn)
             .await?;
-        append_in(
-            &txn,
-            &[
-                NewEntry::by(
-                    actor,
-                    Some(&c.reference),
-                    Section::Consents,
-                    AuditAction::Withdraw,
-                    route,
-                ),
-                NewEntry::by(
-                    actor,
-                    Some(&c.reference),
-                    Section::Shares,
-                    AuditAction::End,
-                    route,
-                ),
-            ],
-        )
-        .await?;
+        // A return resting on it stops, and what was booked is released.
+        let stopped = self
+            .stop_returns_on_consent(&txn, consent_id, actor.user_id, now)
+            .await?;
+        let mut entries = vec![
+            NewEntry::by(
+                actor,
+                Some(&c.reference),
+                Section::Consents,
+                AuditAction::Withdraw,
+                route,
+            ),
+            NewEntry::by(
+                actor,
+                Some(&c.reference),
+                Section::Shares,
+                AuditAction::End,
+                route,
+            ),
+        ];
+        if stopped {
+            entries.push(NewEntry::by(
+                actor,
+                Some(&c.reference),
+                Section::Return,
+                AuditAction::End,
+                route,
+            ));
+        }
+        append_in(&txn, &entries).await?;
         txn.commit().await?;
         Ok(ended)
     }
@@ -1281,6 +1305,10 @@ pub(crate) fn forbidden_message(action: CaseAction) -> &'static str {
         CaseAction::EditProceedings => {
             "only the person's advocate records proceedings, hearings and protective measures"
         }
+        CaseAction::EditReturn => {
+            "only the person's advocate and the return officers of the owning organisation or of the return agency work on a return"
+        }
+        CaseAction::ApproveReturn => "only a return officer approves a return",
     }
 }
 

@@ -8,6 +8,7 @@ pub mod cases;
 pub mod demo;
 pub mod identification;
 pub mod referrals;
+pub mod returns;
 pub mod trial;
 
 use crate::crypto::{CryptoError, KeyRing};
