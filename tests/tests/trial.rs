@@ -228,7 +228,7 @@ async fn a_departure_before_a_trial_session_conflicts_until_a_live_link_is_grant
     assert_eq!(r.status(), 200);
     let page = r.text().await.unwrap();
     assert!(page.contains("Conflits avec le départ prévu"), "{page}");
-    assert!(page.contains("class=\"conflict overdue\""), "{page}");
+    assert!(page.contains("class=\"conflict\""), "{page}");
     assert!(
         page.contains("Liaison vidéo en direct depuis le pays d&#x27;origine")
             || page.contains("Liaison vidéo en direct depuis le pays d'origine"),

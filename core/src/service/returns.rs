@@ -899,7 +899,12 @@ impl Services {
                 id: d.id.clone(),
                 kind: DocumentKind::parse(&d.kind)?,
                 issued_by: d.issued_by.clone(),
-                number: self.unseal_at("travel_documents", "number", &d.id, d.number_enc.as_ref())?,
+                number: self.unseal_at(
+                    "travel_documents",
+                    "number",
+                    &d.id,
+                    d.number_enc.as_ref(),
+                )?,
                 valid_until: d.valid_until,
             });
         }
@@ -1417,8 +1422,12 @@ impl Services {
         }
         if let (Some(on), Some(by)) = (bid_on, &bid_by) {
             am.best_interests_on = Set(Some(on));
-            am.best_interests_by_enc =
-                Set(Some(self.seal_at("returns", "best_interests_by", &rid, by)?));
+            am.best_interests_by_enc = Set(Some(self.seal_at(
+                "returns",
+                "best_interests_by",
+                &rid,
+                by,
+            )?));
         }
         am.update(&txn).await?;
         Self::commit_return(txn, actor, &l, AuditAction::Update, route).await

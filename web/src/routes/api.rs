@@ -52,6 +52,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(crate::routes::identification::configure_api)
             .configure(crate::routes::care::configure_api)
             .configure(crate::routes::trial::configure_api)
+            .configure(crate::routes::returns::configure_api)
             .default_service(web::to(|| async {
                 error_json(
                     StatusCode::NOT_FOUND,
@@ -130,6 +131,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::routes::identification::Doc::openapi());
     doc.merge(crate::routes::care::Doc::openapi());
     doc.merge(crate::routes::trial::Doc::openapi());
+    doc.merge(crate::routes::returns::Doc::openapi());
     doc
 }
 

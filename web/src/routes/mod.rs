@@ -5,6 +5,7 @@ pub mod api;
 pub mod care;
 pub mod cases;
 pub mod identification;
+pub mod returns;
 pub mod session;
 pub mod trial;
 

@@ -594,7 +594,13 @@ async fn request_measure_page(
         .request_measure(s.actor(), &reference, &id, &input, &route(&req))
         .await
         .map_err(|e| s.page.service_error(e))?;
-    Ok(back(&reference, &format!("p-{id}")))
+    // From a conflict's quick request, back to the conflict; else to the proceeding.
+    let anchor = if f.form.get("from") == Some("conflict") {
+        "conflicts".to_owned()
+    } else {
+        format!("p-{id}")
+    };
+    Ok(back(&reference, &anchor))
 }
 
 async fn decide_measure_page(
@@ -634,5 +640,5 @@ async fn departure_page(
         .set_planned_departure(s.actor(), &reference, &input, &route(&req))
         .await
         .map_err(|e| s.page.service_error(e))?;
-    Ok(back(&reference, "departure"))
+    Ok(back(&reference, "conflicts"))
 }
