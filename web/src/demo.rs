@@ -11,6 +11,10 @@ use passerelle_core::service::identification::{
     InterviewInput, SmugglingDecisionInput, TraffickingDecisionInput,
 };
 use passerelle_core::service::referrals::{PlacementInput, ReferralInput};
+use passerelle_core::service::returns::{CitizenshipInput, ReturnRequestInput, RiskInput};
+use passerelle_core::service::trial::{
+    DepartureInput, HearingInput, MeasureDecisionInput, MeasureRequestInput, ProceedingInput,
+};
 use passerelle_core::{Actor, Services};
 
 pub const DEMO_PASSWORD: &str = "passerelle-demo";
@@ -369,7 +373,186 @@ pub async fn seed(services: &Services) -> anyhow::Result<Vec<DemoAccount>> {
                 .map_err(e)?;
         }
     }
+    seed_trial_and_return(services, &amelie, &karim, org_ids[3])
+        .await
+        .map_err(e)?;
     Ok(accounts)
+}
+
+fn in_days(n: i64) -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(n)).to_string()
+}
+
+/// Proceedings for two protected persons (one with a departure that conflicts with a
+/// trial session, one whose conflict a granted live link cleared), and a return under
+/// way with an overdue citizenship request.
+async fn seed_trial_and_return(
+    services: &Services,
+    amelie: &Actor,
+    karim: &Actor,
+    agency_org_id: i64,
+) -> Result<(), passerelle_core::ServiceError> {
+    use passerelle_core::service::cases::Scope;
+    let protected = services
+        .caseload(amelie, Scope::Mine, Some(Stage::Protection), 1, 5, ROUTE)
+        .await?;
+    for (n, c) in protected.items.iter().skip(2).take(2).enumerate() {
+        let reference = c.reference.as_str();
+        let pid = services
+            .add_proceeding(
+                amelie,
+                reference,
+                &ProceedingInput {
+                    court: "Tribunal judiciaire de Lyon (fictional)".into(),
+                    jurisdiction: "Lyon".into(),
+                    case_number: format!("DEMO-26/{:04}", 310 + n),
+                    charges: vec!["trafficking".into(), "related_offence".into()],
+                    person_role: "victim_witness".into(),
+                    prosecutor: Some("Parquet de Lyon, JIRS (fictional)".into()),
+                    investigator: Some("Brigade anti-traite (fictional)".into()),
+                },
+                ROUTE,
+            )
+            .await?;
+        services
+            .add_hearing(
+                amelie,
+                reference,
+                &pid,
+                &HearingInput {
+                    kind: "deposition".into(),
+                    held_on: in_days(12),
+                    testimony_required: true,
+                    presence_required: false,
+                    notes: None,
+                },
+                ROUTE,
+            )
+            .await?;
+        let trial = services
+            .add_hearing(
+                amelie,
+                reference,
+                &pid,
+                &HearingInput {
+                    kind: "trial_session".into(),
+                    held_on: in_days(75),
+                    testimony_required: true,
+                    presence_required: false,
+                    notes: Some("Three days booked by the court (fictional).".into()),
+                },
+                ROUTE,
+            )
+            .await?;
+        services
+            .set_planned_departure(
+                amelie,
+                reference,
+                &DepartureInput {
+                    departure_on: Some(in_days(40)),
+                    note: Some("The person asked to go home before the trial.".into()),
+                },
+                ROUTE,
+            )
+            .await?;
+        if n == 1 {
+            let mid = services
+                .request_measure(
+                    amelie,
+                    reference,
+                    &pid,
+                    &MeasureRequestInput {
+                        measure: "video_recorded_testimony".into(),
+                        hearing_id: Some(trial),
+                        requested_on: Some(in_days(-6)),
+                    },
+                    ROUTE,
+                )
+                .await?;
+            services
+                .decide_measure(
+                    amelie,
+                    reference,
+                    &mid,
+                    &MeasureDecisionInput {
+                        decision: "grant".into(),
+                        decided_on: Some(in_days(-1)),
+                        reason: None,
+                    },
+                    ROUTE,
+                )
+                .await?;
+        }
+    }
+    let planning = services
+        .caseload(
+            karim,
+            Scope::Mine,
+            Some(Stage::SolutionPlanning),
+            1,
+            1,
+            ROUTE,
+        )
+        .await?;
+    if let Some(c) = planning.items.first() {
+        let reference = c.reference.as_str();
+        let consent = services
+            .record_consent(
+                karim,
+                reference,
+                &ConsentInput {
+                    purpose: "return_assistance".into(),
+                    given_by: "person".into(),
+                    language: "English".into(),
+                    form_version: "return-consent-2026-1".into(),
+                    consented_on: None,
+                },
+                ROUTE,
+            )
+            .await?;
+        services
+            .request_return(
+                karim,
+                reference,
+                &ReturnRequestInput {
+                    requested_by: "person".into(),
+                    consent_id: consent,
+                    explained_by: "Karim Benali with an interpreter (fictional)".into(),
+                    destination_country: "NG".into(),
+                    agency_org_id: Some(agency_org_id),
+                    requested_on: Some(in_days(-45)),
+                },
+                ROUTE,
+            )
+            .await?;
+        services
+            .assess_return(
+                karim,
+                reference,
+                &RiskInput {
+                    persecution: "low".into(),
+                    re_trafficking: "medium".into(),
+                    findings: "Family in Benin City willing to receive; debt to the recruiter unresolved (fictional).".into(),
+                    safety_plan: None,
+                    assessed_on: Some(in_days(-40)),
+                },
+                ROUTE,
+            )
+            .await?;
+        services
+            .request_citizenship(
+                karim,
+                reference,
+                &CitizenshipInput {
+                    authority: "Embassy of Nigeria, Paris (fictional)".into(),
+                    sent_on: Some(in_days(-38)),
+                    due_on: Some(in_days(-8)),
+                },
+                ROUTE,
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 /// Interviews, elements and determinations for the demo cases past referral.
