@@ -1,5 +1,5 @@
 //! The access matrix: every role × (owning organisation, other organisation, shared with
-//! consent, consent withdrawn) × every case endpoint, on the JSON API and the HTML pages.
+//! consent, consent withdrawn) × every case endpoint (and the proceedings), on the JSON API and the HTML pages.
 //! The expectations are written out here, independently of the core's rule.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -36,6 +36,7 @@ enum Ep {
     Share,
     EndShare,
     Audit,
+    Proceedings,
 }
 
 const EPS: &[Ep] = &[
@@ -47,6 +48,7 @@ const EPS: &[Ep] = &[
     Ep::Share,
     Ep::EndShare,
     Ep::Audit,
+    Ep::Proceedings,
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -68,6 +70,7 @@ fn expected(role: &str, rel: Rel, ep: Ep) -> Outcome {
     use Outcome::*;
     match rel {
         Rel::Other | Rel::Withdrawn => Hidden,
+        // Shared for return assistance: the proceedings stay closed to it.
         Rel::Shared => {
             if ep == Ep::View && caseworker(role) {
                 Allowed
@@ -82,6 +85,7 @@ fn expected(role: &str, rel: Rel, ep: Ep) -> Outcome {
                 Ep::Assign => matches!(role, "advocate" | "org_admin"),
                 Ep::Consent | Ep::Withdraw | Ep::Share | Ep::EndShare => role == "advocate",
                 Ep::Audit => matches!(role, "advocate" | "org_admin" | "auditor"),
+                Ep::Proceedings => caseworker(role),
             };
             if ok { Allowed } else { Forbidden }
         }
@@ -289,6 +293,7 @@ async fn json_call(
             c.post(app.url(&format!("/api/v1/cases/{case}/shares/{id}/end")))
         }
         Ep::Audit => c.get(app.url(&format!("/api/v1/cases/{case}/audit"))),
+        Ep::Proceedings => c.get(app.url(&format!("/api/v1/cases/{case}/proceedings"))),
     };
     let r = rb.send().await.unwrap();
     let status = r.status();
@@ -361,6 +366,7 @@ async fn html_call(
                 .form(&[("_csrf", csrf)])
         }
         Ep::Audit => c.get(app.url(&format!("/cases/{case}/audit"))),
+        Ep::Proceedings => c.get(app.url(&format!("/cases/{case}/proceedings"))),
     };
     let r = rb.send().await.unwrap();
     (r.status(), r.text().await.unwrap_or_default())
@@ -483,7 +489,7 @@ async fn every_role_relation_and_endpoint_follows_the_rules() {
             }
         }
     }
-    assert!(checked >= 4 * 7 * 8 * 2, "{checked}");
+    assert!(checked >= 4 * 7 * 9 * 2, "{checked}");
     assert!(
         failures.is_empty(),
         "{} access failures:\n{}",
