@@ -903,3 +903,123 @@ async fn bad_input_gets_a_clear_4xx_and_never_a_half_approved_return() {
     .await;
     assert_eq!(st, 409, "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hearing_that_still_needs_the_person_holds_the_approval_until_a_live_link_is_granted() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    app.user(w.ngo, "officer@ngo.test", "return_officer").await;
+    let adv = app.api_login("advocate@ngo.test").await;
+    let officer = app.api_login("officer@ngo.test").await;
+    let reference = app.create_case(&adv, "Needed Witness").await;
+    let ret = Ret {
+        app: &app,
+        reference: reference.clone(),
+    };
+    let url = |p: &str| app.url(&format!("/api/v1/cases/{reference}{p}"));
+    // A trial session in 60 days needs the person's testimony; departure planned in 30.
+    let (st, p) = send(
+        &adv,
+        "POST",
+        url("/proceedings"),
+        json!({"court": "TJ Lyon", "jurisdiction": "Lyon",
+        "case_number": "24/1", "charges": ["trafficking"], "person_role": "victim_witness"}),
+    )
+    .await;
+    assert_eq!(st, 201, "{p}");
+    let pid = p["id"].as_str().unwrap().to_owned();
+    let (st, h) = send(&adv, "POST", url(&format!("/proceedings/{pid}/hearings")),
+        json!({"kind": "trial_session", "held_on": in_days(60).to_string(), "testimony_required": true})).await;
+    assert_eq!(st, 201);
+    let hid = h["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        send(
+            &adv,
+            "PUT",
+            url("/departure"),
+            json!({"departure_on": in_days(30).to_string()})
+        )
+        .await
+        .0,
+        204
+    );
+    // A return ready for approval in every other respect.
+    let k = consent(&app, &adv, &reference, "return_assistance").await;
+    assert_eq!(
+        send(
+            &adv,
+            "POST",
+            ret.url(""),
+            json!({"requested_by": "person", "consent_id": k,
+        "explained_by": "counsellor", "destination_country": "NG"})
+        )
+        .await
+        .0,
+        201
+    );
+    assert_eq!(
+        send(
+            &adv,
+            "POST",
+            ret.url("/assessment"),
+            json!({"persecution": "low", "re_trafficking": "low", "findings": "f"})
+        )
+        .await
+        .0,
+        201
+    );
+    assert_eq!(ret.go(&adv, "assessed", json!({})).await.0, 200);
+    let (_, q) = send(
+        &adv,
+        "POST",
+        ret.url("/citizenship"),
+        json!({"authority": "Embassy"}),
+    )
+    .await;
+    let qid = q["id"].as_str().unwrap();
+    assert_eq!(
+        send(
+            &adv,
+            "POST",
+            ret.url(&format!("/citizenship/{qid}/answer")),
+            json!({"answer": "confirmed"})
+        )
+        .await
+        .0,
+        204
+    );
+    // The return plan shows the conflict, and the approval is refused by its rule.
+    let v = ret.view(&officer).await;
+    assert_eq!(v["conflicts"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["conflicts"][0]["hearing_id"], hid.as_str());
+    let (st, e) = ret.go(&officer, "approved", json!({})).await;
+    assert_eq!(
+        (st, rules_of(&e)),
+        (422, vec!["trial_conflict".to_owned()]),
+        "{e}"
+    );
+    // A live link from the country of origin, requested and granted, clears it.
+    let (st, m) = send(
+        &adv,
+        "POST",
+        url(&format!("/proceedings/{pid}/measures")),
+        json!({"measure": "live_video_link", "hearing_id": hid}),
+    )
+    .await;
+    assert_eq!(st, 201);
+    let mid = m["id"].as_str().unwrap();
+    assert_eq!(
+        send(
+            &adv,
+            "POST",
+            url(&format!("/measures/{mid}/decision")),
+            json!({"decision": "grant"})
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(ret.view(&officer).await["conflicts"], json!([]));
+    let (st, e) = ret.go(&officer, "approved", json!({})).await;
+    assert_eq!(st, 200, "{e}");
+}

@@ -73,8 +73,38 @@ async fn a_departure_before_a_trial_session_conflicts_until_a_live_link_is_grant
     let url = |p: &str| app.url(&format!("/api/v1/cases/{reference}{p}"));
     let (pid, hid) = proceeding_with_trial(&app, &api, &reference).await;
 
+    // The prosecutor needs the person's cooperation; the advocate attends the first interview.
+    let r = api
+        .put(url(&format!("/proceedings/{pid}/cooperation")))
+        .json(&json!({"required": true, "decided_by": "Public prosecutor, Lyon", "advocate_at_first_interview": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let r = api
+        .put(url(&format!("/proceedings/{pid}/cooperation")))
+        .json(&json!({"required": true, "decided_by": " ", "decided_on": in_days(2).to_string()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        422,
+        "who decided is required, and not in the future"
+    );
+
     // No departure planned: no conflict.
     let v = get(&api, url("/proceedings")).await;
+    assert_eq!(v["proceedings"][0]["cooperation_required"], true);
+    assert_eq!(
+        v["proceedings"][0]["cooperation_decided_by"],
+        "Public prosecutor, Lyon"
+    );
+    assert_eq!(
+        v["proceedings"][0]["cooperation_decided_on"],
+        in_days(0).to_string()
+    );
+    assert_eq!(v["proceedings"][0]["advocate_at_first_interview"], true);
     assert_eq!(v["conflicts"], json!([]));
     assert_eq!(v["proceedings"][0]["court"], "Tribunal judiciaire de Lyon");
     assert_eq!(
@@ -275,7 +305,7 @@ async fn a_departure_before_a_trial_session_conflicts_until_a_live_link_is_grant
         4,
         "proceeding, hearing, departure, measure"
     );
-    assert_eq!(count("update", None), 2, "grant, withdrawal");
+    assert_eq!(count("update", None), 3, "cooperation, grant, withdrawal");
     // Nothing of the court file is stored in clear.
     let raw = app.raw_database_bytes().await;
     for secret in ["Tribunal judiciaire de Lyon", "TJ-24/0917", "OCRTEH"] {
