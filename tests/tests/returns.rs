@@ -251,6 +251,18 @@ async fn a_full_return_from_request_to_reception_and_hand_over() {
     .await;
     assert_eq!(st, 204);
     assert_eq!(ret.go(&adv, "departed", json!({})).await.0, 200);
+    // Once departed, the return can no longer be stopped.
+    let (st, e) = send(&adv, "POST", ret.url("/withdraw-consent"), json!({})).await;
+    assert_eq!(st, 409, "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("already departed"),
+        "{e}"
+    );
+    assert_eq!(
+        ret.view(&adv).await["consent_active"],
+        true,
+        "nothing written"
+    );
 
     // Arrival needs the hand-over consent.
     let (st, e) = ret.go(&adv, "received", json!({})).await;

@@ -484,3 +484,200 @@ deadline-hearing_conflict = Hearing after the planned departure: request a measu
 what-proceeding = No such proceeding on this case.
 what-hearing = No such hearing on this case.
 what-measure_request = No such measure request on this case: request the measure first.
+# Voluntary return
+return-link = Return
+nav-returns = Returns
+section-return = the return
+what-return = This case has no return.
+what-citizenship_request = No such citizenship request on this return.
+return-title = Voluntary return
+return-none = This case has no return.
+return-stage-requested = Requested
+return-stage-assessed = Assessed
+return-stage-approved = Approved
+return-stage-documents_ready = Documents ready
+return-stage-travel_booked = Travel booked
+return-stage-departed = Departed
+return-stage-received = Received
+return-stage-cancelled = Cancelled
+return-stage-title = Stage:
+return-days-since-request = { $n ->
+    [one] { $n } day since the request
+   *[other] { $n } days since the request
+}
+return-days-in-stage = { $n ->
+    [one] { $n } day at this stage
+   *[other] { $n } days at this stage
+}
+return-stuck = stuck: over the target for this stage
+return-recovery-banner = Requested during the recovery and reflection period: the return goes ahead only because the person asked for it.
+return-withdrawn-banner = The person withdrew their consent to return: the return stops.
+return-cancelled-banner = This return was cancelled.
+return-received-banner = The person arrived on
+return-requested-by = Requested by
+return-destination = Country of return (ISO code)
+return-agency = Return agency
+return-no-agency = — no agency —
+return-explained-by = Explained to the person by
+return-consent-active = in force
+return-consent-withdrawn = withdrawn
+return-rules = Rules applied
+return-departed-on = Departed on
+return-checklist-title = Checklist
+return-checklist-hint = What the jurisdiction asks for before each stage. An item is met by recording it below.
+return-item = Item
+return-met = met
+return-missing = missing
+return-needed-for = Needed to reach
+return-next-heading = Next stage
+return-next-title = Next stage:
+return-blockers-intro = What holds it back:
+return-no-blocker = Nothing holds it back: the return may move on.
+return-no-next = This return has no next stage.
+return-blocker-trial-conflict = { $n ->
+    [one] A hearing still needs the person after the planned departure: obtain a recorded testimony or a live link, or move the departure.
+   *[other] { $n } hearings still need the person after the planned departure: obtain a recorded testimony or a live link, or move the departure.
+}
+return-move-to = Move to:
+return-approval-hint = Only a return officer approves a return.
+return-handover-consent = The person's consent to reintegration follow-up
+return-handover-sections = What the receiving organisation sees
+return-handover-hint = On arrival, the case is handed over to the receiving organisation: it sees only the sections ticked, on the person's consent.
+return-no-reintegration-consent = No consent to reintegration follow-up is in force.
+return-record-consent = Record a consent on the case page
+return-cancel = Cancel the return
+return-withdraw-consent = The person withdraws their consent
+return-withdraw-hint = Withdrawing the consent stops the return at once and releases what was booked.
+return-risk-title = Risk assessment
+return-risk-none = No risk assessment recorded.
+return-persecution = Risk of persecution or serious harm
+return-re-trafficking = Risk of re-trafficking
+return-findings = Findings (family situation, health)
+return-safety-plan = Safety plan
+return-assessed = Assessed
+return-assessed-on = Assessed on
+return-risk-record = Record the assessment
+return-risk-hint = A high risk of persecution rules the return out (non-refoulement); a high risk of re-trafficking needs a safety plan with the origin-country service.
+return-non-refoulement = no return (non-refoulement)
+risk-low = low
+risk-medium = medium
+risk-high = high
+return-child = Child
+return-child-title = A child's safeguards
+return-guardian = Guardian
+return-guardian-record = Record the guardian
+return-best-interests = Best-interests determination
+return-best-interests-on = Determined on
+return-best-interests-by = Determined by
+return-best-interests-record = Record the determination
+return-child-hint = A child's return needs a guardian and a best-interests determination, and an escort on every leg.
+return-citizenship-title = Citizenship confirmation
+return-citizenship-none = No citizenship request sent.
+return-citizenship-send = Send the request
+return-citizenship-hint = Without a due date, an answer is due 30 days after sending.
+return-authority = Authority asked
+return-sent-on = Sent on
+return-due-on = Answer due on
+return-reminders = Reminders
+return-remind = Record a reminder
+return-answered-on = Answered on
+return-answer-record = Record the answer
+return-age = { $n ->
+    [one] { $n } day ago
+   *[other] { $n } days ago
+}
+return-overdue = { $n ->
+    [one] overdue by { $n } day
+   *[other] overdue by { $n } days
+}
+citizenship-answer-pending = waiting for an answer
+citizenship-answer-confirmed = confirmed
+citizenship-answer-refused = refused
+citizenship-answer-no_answer = no answer
+return-stateless-intro = The person is stateless: there is no origin state to confirm citizenship. Follow the statelessness path instead:
+return-stateless-determination = a statelessness determination by the national authorities or by UNHCR;
+return-stateless-document = a travel document for stateless persons under the 1954 Convention relating to the Status of Stateless Persons;
+return-stateless-residence = a confirmation by the country of former habitual residence that it readmits the person.
+return-documents-title = Travel documents
+return-documents-none = No travel document recorded.
+return-issued-by = Issued by
+return-number = Number
+return-valid-until = Valid until
+return-document-record = Record the document
+document-kind-passport = Passport
+document-kind-laissez_passer = Laissez-passer
+document-kind-stateless_travel_document = Travel document for stateless persons
+return-itinerary-title = Itinerary
+return-legs-none = No leg recorded.
+return-leg-from = From (place)
+return-leg-to = To (place)
+return-escort = Escort
+return-leg-record = Record the leg
+return-leg-hint = The first leg is the planned departure: hearings are checked against it.
+leg-status-booked = booked
+leg-status-released = released
+return-counselling-title = Pre-departure counselling
+return-counselling-none = No counselling recorded.
+return-counselled-on = Counselled on
+return-counselled-by = Counselled by
+return-reception-title = Reception on arrival
+return-reception-none = No reception arranged.
+return-receiving-org = Receiving organisation
+return-reception-on = Reception on
+return-reception-hint = An origin-country service in the country of return:
+return-checks-title = The jurisdiction's own checks
+return-done-on = Done on
+return-check-record = Tick the check
+return-conflicts-title = Hearings after the departure
+return-conflicts-none = No hearing needs the person after the planned departure.
+return-partner-request = The request as the return agency receives it
+return-timeline-title = Timeline
+return-request-title = Request a return
+return-request-hint = A return starts only at the person's own request (for a child, their guardian's or representative's) and needs their recorded, informed consent to return assistance, explained in their language.
+return-no-consent = No consent to return assistance is in force on this case.
+return-request = Request the return
+returns-title = Returns
+returns-hint = My organisation's returns, by stage, with their service-level clocks. No personal data is shown here.
+returns-none = No return.
+returns-stuck-count = { $n ->
+    [one] { $n } return is over the target for its stage.
+   *[other] { $n } returns are over the target for their stage.
+}
+returns-days-since-request = Days since the request
+returns-days-in-stage = Days at this stage
+returns-overdue-citizenship = Overdue citizenship requests
+returns-oldest = { $n ->
+    [one] oldest sent { $n } day ago
+   *[other] oldest sent { $n } days ago
+}
+field-requested_by = Requested by
+field-consent_id = Consent
+field-explained_by = Explained by
+field-destination_country = Country of return
+field-agency_org_id = Return agency
+field-persecution = Risk of persecution
+field-re_trafficking = Risk of re-trafficking
+field-safety_plan = Safety plan
+field-assessed_on = Assessed on
+field-guardian = Guardian
+field-best_interests_on = Best-interests determination date
+field-best_interests_by = Best-interests determination by
+field-authority = Authority
+field-sent_on = Sent on
+field-due_on = Due on
+field-answered_on = Answered on
+field-issued_by = Issued by
+field-number = Number
+field-valid_until = Valid until
+field-travel_on = Travel date
+field-to = To
+field-escort = Escort
+field-counselled_on = Counselled on
+field-counselled_by = Counselled by
+field-receiving_org_id = Receiving organisation
+field-reception_on = Reception date
+field-requirement = Check
+field-done_on = Done on
+field-handover_consent_id = Consent to reintegration follow-up
+field-handover_sections = Sections handed over
+field-risk = Risk level

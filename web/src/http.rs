@@ -504,6 +504,18 @@ impl Pairs {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
+    /// A field as text; empty when absent (the use case says it is required).
+    pub fn text(&self, key: &str) -> String {
+        self.get(key).unwrap_or("").to_owned()
+    }
+    /// An optional field.
+    pub fn opt(&self, key: &str) -> Option<String> {
+        self.get(key).map(str::to_owned)
+    }
+    /// A checkbox: ticked when sent as "on" (or true/1/yes).
+    pub fn checked(&self, key: &str) -> bool {
+        matches!(self.get(key), Some("on" | "true" | "1" | "yes"))
+    }
 }
 
 impl HasCsrf for Pairs {

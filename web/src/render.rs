@@ -36,6 +36,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("care", include_str!("../templates/care.hbs")),
     ("referrals", include_str!("../templates/referrals.hbs")),
     ("proceedings", include_str!("../templates/proceedings.hbs")),
+    ("return", include_str!("../templates/return.hbs")),
+    ("returns", include_str!("../templates/returns.hbs")),
     (
         "admin_plugins",
         include_str!("../templates/admin_plugins.hbs"),

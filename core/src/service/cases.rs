@@ -169,6 +169,7 @@ pub struct Permissions {
     pub view_audit: bool,
     pub view_identification: bool,
     pub view_proceedings: bool,
+    pub view_return: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -576,6 +577,7 @@ impl Services {
             view_audit: can(CaseAction::ViewSection(Section::Audit)),
             view_identification: can(CaseAction::ViewSection(Section::Identification)),
             view_proceedings: can(CaseAction::ViewSection(Section::Proceedings)),
+            view_return: can(CaseAction::ViewSection(Section::Return)),
         };
         let mut sections = vec![Section::Summary];
         let person = if can(CaseAction::ViewSection(Section::Person)) {

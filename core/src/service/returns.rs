@@ -731,7 +731,12 @@ impl Services {
             .await?;
         if let Some(r) = self.latest_return(&txn, c.id).await? {
             let stage = ReturnStage::parse(&r.stage)?;
-            if stage.is_open() || stage == ReturnStage::Received {
+            if stage == ReturnStage::Received {
+                return Err(ServiceError::Conflict(
+                    "the person has already returned: a new return cannot be requested on this case".into(),
+                ));
+            }
+            if stage.is_open() {
                 return Err(ServiceError::Conflict(format!(
                     "this case already has a return ({stage}); cancel it before requesting another"
                 )));
@@ -808,6 +813,20 @@ impl Services {
         )
         .await?;
         Ok(id)
+    }
+
+    /// May the caller request a return on this case (when it has none, or only a
+    /// cancelled one)? Reads nothing of the case beyond its access.
+    pub async fn may_request_return(&self, actor: &Actor, reference: &str) -> Result<bool> {
+        let (_, rel) = self
+            .load_for(
+                &self.db,
+                actor,
+                reference,
+                CaseAction::ViewSection(Section::Return),
+            )
+            .await?;
+        Ok(may(actor.role, rel, CaseAction::EditReturn))
     }
 
     /// The return of a case, with its checklist, what holds the next stage back, the
@@ -1016,7 +1035,7 @@ impl Services {
                 today,
             ),
             can_edit: may(actor.role, rel, CaseAction::EditReturn) && stage.is_open(),
-            can_approve: may(actor.role, rel, CaseAction::ApproveReturn),
+            can_approve: may(actor.role, rel, CaseAction::ApproveReturn) && stage.is_open(),
         };
         self.audit
             .record(vec![NewEntry::by(
@@ -1237,6 +1256,11 @@ impl Services {
             .return_case_for(&txn, actor, reference, CaseAction::EditReturn)
             .await?;
         Self::require_open(&l)?;
+        if l.r.stage == ReturnStage::Departed.as_str() {
+            return Err(ServiceError::Conflict(
+                "the person has already departed: the return can no longer be stopped; record the arrival, and the follow-up service takes over".into(),
+            ));
+        }
         if l.consent.withdrawn_at.is_some() {
             return Err(ServiceError::Conflict(
                 "this consent was already withdrawn".into(),

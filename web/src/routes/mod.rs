@@ -5,6 +5,7 @@ pub mod api;
 pub mod care;
 pub mod cases;
 pub mod identification;
+pub mod return_pages;
 pub mod returns;
 pub mod session;
 pub mod trial;
@@ -34,5 +35,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     identification::configure(cfg);
     care::configure(cfg);
     trial::configure(cfg);
+    return_pages::configure(cfg);
     admin::configure(cfg);
 }

@@ -474,18 +474,6 @@ fn back(reference: &str, anchor: &str) -> HttpResponse {
     see_other(&format!("/cases/{reference}/proceedings#{anchor}"))
 }
 
-fn text(f: &Pairs, key: &str) -> String {
-    f.get(key).unwrap_or("").to_owned()
-}
-
-fn opt(f: &Pairs, key: &str) -> Option<String> {
-    f.get(key).map(str::to_owned)
-}
-
-fn checked(f: &Pairs, key: &str) -> bool {
-    matches!(f.get(key), Some("on" | "true" | "1" | "yes"))
-}
-
 async fn add_proceeding_page(
     f: SignedForm<Pairs>,
     req: HttpRequest,
@@ -493,13 +481,13 @@ async fn add_proceeding_page(
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
     let input = ProceedingInput {
-        court: text(&f.form, "court"),
-        jurisdiction: text(&f.form, "jurisdiction"),
-        case_number: text(&f.form, "case_number"),
+        court: f.form.text("court"),
+        jurisdiction: f.form.text("jurisdiction"),
+        case_number: f.form.text("case_number"),
         charges: f.form.all("charges"),
-        person_role: text(&f.form, "person_role"),
-        prosecutor: opt(&f.form, "prosecutor"),
-        investigator: opt(&f.form, "investigator"),
+        person_role: f.form.text("person_role"),
+        prosecutor: f.form.opt("prosecutor"),
+        investigator: f.form.opt("investigator"),
     };
     let id = s
         .services()
@@ -518,9 +506,9 @@ async fn cooperation_page(
     let (reference, id) = path.into_inner();
     let input = CooperationInput {
         required: f.form.get("required") == Some("yes"),
-        decided_by: text(&f.form, "decided_by"),
-        decided_on: opt(&f.form, "decided_on"),
-        advocate_at_first_interview: checked(&f.form, "advocate_at_first_interview"),
+        decided_by: f.form.text("decided_by"),
+        decided_on: f.form.opt("decided_on"),
+        advocate_at_first_interview: f.form.checked("advocate_at_first_interview"),
     };
     s.services()
         .record_cooperation(s.actor(), &reference, &id, &input, &route(&req))
@@ -551,11 +539,11 @@ async fn add_hearing_page(
     let s = &f.signed;
     let (reference, id) = path.into_inner();
     let input = HearingInput {
-        kind: text(&f.form, "kind"),
-        held_on: text(&f.form, "held_on"),
-        testimony_required: checked(&f.form, "testimony_required"),
-        presence_required: checked(&f.form, "presence_required"),
-        notes: opt(&f.form, "notes"),
+        kind: f.form.text("kind"),
+        held_on: f.form.text("held_on"),
+        testimony_required: f.form.checked("testimony_required"),
+        presence_required: f.form.checked("presence_required"),
+        notes: f.form.opt("notes"),
     };
     s.services()
         .add_hearing(s.actor(), &reference, &id, &input, &route(&req))
@@ -586,9 +574,9 @@ async fn request_measure_page(
     let s = &f.signed;
     let (reference, id) = path.into_inner();
     let input = MeasureRequestInput {
-        measure: text(&f.form, "measure"),
-        hearing_id: opt(&f.form, "hearing_id"),
-        requested_on: opt(&f.form, "requested_on"),
+        measure: f.form.text("measure"),
+        hearing_id: f.form.opt("hearing_id"),
+        requested_on: f.form.opt("requested_on"),
     };
     s.services()
         .request_measure(s.actor(), &reference, &id, &input, &route(&req))
@@ -611,9 +599,9 @@ async fn decide_measure_page(
     let s = &f.signed;
     let (reference, id) = path.into_inner();
     let input = MeasureDecisionInput {
-        decision: text(&f.form, "decision"),
-        decided_on: opt(&f.form, "decided_on"),
-        reason: opt(&f.form, "reason"),
+        decision: f.form.text("decision"),
+        decided_on: f.form.opt("decided_on"),
+        reason: f.form.opt("reason"),
     };
     s.services()
         .decide_measure(s.actor(), &reference, &id, &input, &route(&req))
@@ -632,9 +620,9 @@ async fn departure_page(
         departure_on: if f.form.get("clear").is_some() {
             None
         } else {
-            opt(&f.form, "departure_on")
+            f.form.opt("departure_on")
         },
-        note: opt(&f.form, "note"),
+        note: f.form.opt("note"),
     };
     s.services()
         .set_planned_departure(s.actor(), &reference, &input, &route(&req))
