@@ -557,6 +557,30 @@ async fn overdue_citizenship_requests_are_flagged_and_a_stateless_person_is_not_
     .await;
     assert_eq!((st, e["field"].as_str()), (422, Some("authority")), "{e}");
     assert!(e["message"].as_str().unwrap().contains("stateless"), "{e}");
+    // The page shows the statelessness path instead of the citizenship form.
+    let html = app.html_login("advocate@ngo.test").await;
+    let page = html
+        .get(app.url(&format!("/cases/{stateless}/return")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("id=\"stateless-path\"") && !page.contains("id=\"citizenship-form\""),
+        "{page}"
+    );
+    // And the overdue request of the first case is on its page, with the form.
+    let page = html
+        .get(app.url(&format!("/cases/{reference}/return")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"citizenship-form\""), "{page}");
+    assert!(page.contains("Consulate of Nigeria, Lyon"), "{page}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1034,4 +1058,156 @@ async fn a_hearing_that_still_needs_the_person_holds_the_approval_until_a_live_l
     assert_eq!(ret.view(&officer).await["conflicts"], json!([]));
     let (st, e) = ret.go(&officer, "approved", json!({})).await;
     assert_eq!(st, 200, "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_childs_return_needs_a_guardian_and_a_best_interests_determination() {
+    let app = spawn_app().await;
+    let w = app.world().await;
+    app.user(w.ngo, "officer@ngo.test", "return_officer").await;
+    let adv = app.api_login("advocate@ngo.test").await;
+    let officer = app.api_login("officer@ngo.test").await;
+    let r = adv
+        .post(app.url("/api/v1/cases"))
+        .json(&json!({"person": {"name": "Young Traveller", "birth_date": "2013-05-01", "nationality": "NG", "languages": "Edo"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let reference = r.json::<Value>().await.unwrap()["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ret = Ret {
+        app: &app,
+        reference: reference.clone(),
+    };
+    let k = consent(&app, &adv, &reference, "return_assistance").await;
+    // A child's return may be asked by the guardian.
+    let (st, e) = send(
+        &adv,
+        "POST",
+        ret.url(""),
+        json!({"requested_by": "guardian", "consent_id": k,
+        "explained_by": "counsellor, with the guardian", "destination_country": "NG"}),
+    )
+    .await;
+    assert_eq!(st, 201, "{e}");
+    let v = ret.view(&adv).await;
+    assert_eq!(v["child"], true);
+    let ids: Vec<String> = checklist(&v).into_iter().map(|(id, _)| id).collect();
+    assert!(
+        ids.contains(&"guardian_appointed".to_owned())
+            && ids.contains(&"best_interests_determination".to_owned()),
+        "{ids:?}"
+    );
+    assert_eq!(
+        send(
+            &adv,
+            "POST",
+            ret.url("/assessment"),
+            json!({"persecution": "low", "re_trafficking": "low", "findings": "aunt in Benin City"})
+        )
+        .await
+        .0,
+        201
+    );
+    assert_eq!(ret.go(&adv, "assessed", json!({})).await.0, 200);
+    let (_, q) = send(
+        &adv,
+        "POST",
+        ret.url("/citizenship"),
+        json!({"authority": "Embassy"}),
+    )
+    .await;
+    let qid = q["id"].as_str().unwrap();
+    assert_eq!(
+        send(
+            &adv,
+            "POST",
+            ret.url(&format!("/citizenship/{qid}/answer")),
+            json!({"answer": "confirmed"})
+        )
+        .await
+        .0,
+        204
+    );
+    let (st, e) = ret.go(&officer, "approved", json!({})).await;
+    let rules = rules_of(&e);
+    assert_eq!(st, 422);
+    for r in ["child_guardian", "best_interests"] {
+        assert!(rules.contains(&r.to_owned()), "{r}: {e}");
+    }
+    // Half an answer is refused; the whole one is recorded.
+    let (st, e) = send(
+        &adv,
+        "PUT",
+        ret.url("/child-safeguards"),
+        json!({"best_interests_on": in_days(-1).to_string()}),
+    )
+    .await;
+    assert_eq!(
+        (st, e["field"].as_str()),
+        (422, Some("best_interests_by")),
+        "{e}"
+    );
+    let (st, _) = send(&adv, "PUT", ret.url("/child-safeguards"), json!({"guardian": "Ms Eze, ad hoc administrator",
+        "best_interests_on": in_days(-1).to_string(), "best_interests_by": "Juge des enfants, Lyon"})).await;
+    assert_eq!(st, 204);
+    // The page renders the child's section.
+    let html = app.html_login("advocate@ngo.test").await;
+    let page = html
+        .get(app.url(&format!("/cases/{reference}/return")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("id=\"child-guardian\"") && page.contains("Ms Eze, ad hoc administrator"),
+        "{page}"
+    );
+    let (st, e) = ret.go(&officer, "approved", json!({})).await;
+    assert_eq!(st, 200, "{e}");
+    // An escort on every leg before booking.
+    assert_eq!(
+        send(
+            &adv,
+            "POST",
+            ret.url("/documents"),
+            json!({"kind": "passport", "issued_by": "NG", "valid_until": in_days(300).to_string()})
+        )
+        .await
+        .0,
+        201
+    );
+    assert_eq!(ret.go(&adv, "documents_ready", json!({})).await.0, 200);
+    assert_eq!(
+        send(
+            &adv,
+            "POST",
+            ret.url("/legs"),
+            json!({"travel_on": in_days(15).to_string(), "from": "Lyon", "to": "Lagos"})
+        )
+        .await
+        .0,
+        201
+    );
+    assert_eq!(
+        send(
+            &adv,
+            "PUT",
+            ret.url("/reception"),
+            json!({"receiving_org_id": w.origin, "reception_on": in_days(15).to_string()})
+        )
+        .await
+        .0,
+        204
+    );
+    let (st, e) = ret.go(&adv, "travel_booked", json!({})).await;
+    assert_eq!(
+        (st, rules_of(&e)),
+        (422, vec!["child_escort".to_owned()]),
+        "{e}"
+    );
 }
