@@ -176,6 +176,33 @@ pub async fn spawn_app_with_example_plugins() -> TestApp {
     .await
 }
 
+/// Today plus `n` days (negative: in the past).
+pub fn in_days(n: i64) -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive() + chrono::Duration::days(n)
+}
+
+/// Send a JSON body with `method`; the status and the JSON answer (Null if none).
+pub async fn send_json(c: &Client, method: &str, url: String, body: Value) -> (u16, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes())
+        .unwrap_or_else(|e| panic!("method {method}: {e}"));
+    let r = c
+        .request(method, url)
+        .json(&body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// GET a JSON answer: the status and the body (Null if none).
+pub async fn get_json(c: &Client, url: String) -> (u16, Value) {
+    let r = c.get(url).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
 /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
 pub fn client() -> Client {
     Client::builder()

@@ -3,37 +3,12 @@
 //! path; the return agency's partner format; bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use chrono::{Days, NaiveDate, Utc};
-use passerelle_tests::{TestApp, contains, spawn_app, spawn_app_with_example_plugins};
+use passerelle_tests::{
+    TestApp, contains, get_json as get, in_days, send_json as send, spawn_app,
+    spawn_app_with_example_plugins,
+};
 use reqwest::Client;
 use serde_json::{Value, json};
-
-fn in_days(n: i64) -> NaiveDate {
-    let today = Utc::now().date_naive();
-    if n >= 0 {
-        today.checked_add_days(Days::new(n as u64)).unwrap()
-    } else {
-        today.checked_sub_days(Days::new((-n) as u64)).unwrap()
-    }
-}
-
-async fn send(c: &Client, method: &str, url: String, body: Value) -> (u16, Value) {
-    let r = c
-        .request(method.parse().unwrap(), url)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-async fn get(c: &Client, url: String) -> (u16, Value) {
-    let r = c.get(url).send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
 
 async fn consent(app: &TestApp, c: &Client, reference: &str, purpose: &str) -> i64 {
     let (st, v) = send(

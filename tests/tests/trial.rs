@@ -3,35 +3,18 @@
 //! who may see and record the legal track.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use chrono::{Days, NaiveDate, Utc};
-use passerelle_tests::{TestApp, contains, spawn_app, spawn_app_with_example_plugins};
+use passerelle_tests::{
+    TestApp, contains, in_days, send_json, spawn_app, spawn_app_with_example_plugins,
+};
 use reqwest::Client;
 use serde_json::{Value, json};
 
-fn in_days(n: i64) -> NaiveDate {
-    let today = Utc::now().date_naive();
-    if n >= 0 {
-        today.checked_add_days(Days::new(n as u64)).unwrap()
-    } else {
-        today.checked_sub_days(Days::new((-n) as u64)).unwrap()
-    }
-}
-
 async fn post(c: &Client, url: String, body: Value) -> (u16, Value) {
-    let r = c.post(url).json(&body).send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    send_json(c, "POST", url, body).await
 }
 
 async fn put(c: &Client, url: String, body: Value) -> u16 {
-    c.put(url)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    send_json(c, "PUT", url, body).await.0
 }
 
 async fn get(c: &Client, url: String) -> Value {

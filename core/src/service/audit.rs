@@ -153,6 +153,25 @@ impl AuditSink {
         Self { tx }
     }
 
+    /// Record that `actor` read a section (of a case, or a list when `case_ref` is
+    /// None), and wait until it is durable.
+    pub async fn read(
+        &self,
+        actor: &Actor,
+        case_ref: Option<&str>,
+        section: Section,
+        route: &str,
+    ) -> Result<()> {
+        self.record(vec![NewEntry::by(
+            actor,
+            case_ref,
+            section,
+            AuditAction::Read,
+            route,
+        )])
+        .await
+    }
+
     /// Record entries and wait until they are durable.
     pub async fn record(&self, entries: Vec<NewEntry>) -> Result<()> {
         let (ack, done) = oneshot::channel();

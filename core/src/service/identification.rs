@@ -821,13 +821,7 @@ impl Services {
             .map(|d| deadline_view(d, &c.reference, today))
             .collect();
         self.audit
-            .record(vec![NewEntry::by(
-                actor,
-                Some(&c.reference),
-                Section::Identification,
-                AuditAction::Read,
-                route,
-            )])
+            .read(actor, Some(&c.reference), Section::Identification, route)
             .await?;
         Ok(IdentificationView {
             reference: c.reference.clone(),

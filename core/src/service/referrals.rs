@@ -459,13 +459,7 @@ impl Services {
             }
         }
         self.audit
-            .record(vec![NewEntry::by(
-                actor,
-                None,
-                Section::Referrals,
-                AuditAction::Read,
-                route,
-            )])
+            .read(actor, None, Section::Referrals, route)
             .await?;
         Ok((inbox, outbox))
     }

@@ -1038,13 +1038,7 @@ impl Services {
             can_approve: may(actor.role, rel, CaseAction::ApproveReturn) && stage.is_open(),
         };
         self.audit
-            .record(vec![NewEntry::by(
-                actor,
-                Some(&view.reference),
-                Section::Return,
-                AuditAction::Read,
-                route,
-            )])
+            .read(actor, Some(&view.reference), Section::Return, route)
             .await?;
         Ok(view)
     }
@@ -1896,15 +1890,7 @@ impl Services {
                 .cmp(&a.clock.days_in_stage)
                 .then(a.reference.cmp(&b.reference))
         });
-        self.audit
-            .record(vec![NewEntry::by(
-                actor,
-                None,
-                Section::Return,
-                AuditAction::Read,
-                route,
-            )])
-            .await?;
+        self.audit.read(actor, None, Section::Return, route).await?;
         Ok(out)
     }
 }

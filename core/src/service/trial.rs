@@ -468,13 +468,7 @@ impl Services {
             None => None,
         };
         self.audit
-            .record(vec![NewEntry::by(
-                actor,
-                Some(&c.reference),
-                Section::Proceedings,
-                AuditAction::Read,
-                route,
-            )])
+            .read(actor, Some(&c.reference), Section::Proceedings, route)
             .await?;
         Ok(ProceedingsView {
             reference: c.reference.clone(),
@@ -517,13 +511,7 @@ impl Services {
         let (_, catalogue) = self.catalogue_of(&self.db, &c).await?;
         let conflicts = track.conflicts(&catalogue, Utc::now().date_naive());
         self.audit
-            .record(vec![NewEntry::by(
-                actor,
-                Some(&c.reference),
-                Section::Proceedings,
-                AuditAction::Read,
-                route,
-            )])
+            .read(actor, Some(&c.reference), Section::Proceedings, route)
             .await?;
         Ok(Some(conflicts))
     }
