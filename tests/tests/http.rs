@@ -843,6 +843,16 @@ async fn the_openapi_document_lists_every_api_route() {
         "/api/v1/referrals/{id}/accept",
         "/api/v1/cases/{reference}/care",
         "/api/v1/cases/{reference}/placements",
+        "/api/v1/cases/{reference}/proceedings",
+        "/api/v1/cases/{reference}/proceedings/{id}/hearings",
+        "/api/v1/cases/{reference}/proceedings/{id}/measures",
+        "/api/v1/cases/{reference}/measures/{id}/decision",
+        "/api/v1/cases/{reference}/departure",
+        "/api/v1/returns",
+        "/api/v1/cases/{reference}/return",
+        "/api/v1/cases/{reference}/return/move",
+        "/api/v1/cases/{reference}/return/citizenship/{id}/answer",
+        "/api/v1/cases/{reference}/return/legs",
     ] {
         assert!(
             paths.contains_key(p),
@@ -887,6 +897,9 @@ async fn every_page_renders_for_every_role_in_both_languages() {
         "/referrals".to_owned(),
         format!("/cases/{reference}/identification"),
         format!("/cases/{reference}/care"),
+        format!("/cases/{reference}/proceedings"),
+        format!("/cases/{reference}/return"),
+        "/returns".to_owned(),
     ];
     let mut all = vec!["advocate".to_owned()];
     all.extend(roles.iter().map(|r| r.to_string()));
