@@ -268,6 +268,7 @@ async fn a_full_return_from_request_to_reception_and_hand_over() {
     let v = ret.view(&adv).await;
     assert_eq!(v["stage"], "received");
     assert_eq!(v["next"], Value::Null);
+    assert_eq!(v["handed_over"], json!(["person", "return"]));
     let stages: Vec<&str> = v["timeline"]
         .as_array()
         .unwrap()

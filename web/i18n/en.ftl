@@ -485,6 +485,7 @@ what-proceeding = No such proceeding on this case.
 what-hearing = No such hearing on this case.
 what-measure_request = No such measure request on this case: request the measure first.
 # Voluntary return
+return-handed-over = Handed over to the follow-up service
 return-link = Return
 nav-returns = Returns
 section-return = the return

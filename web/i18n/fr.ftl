@@ -558,6 +558,7 @@ msg-only-the-person-s-advocate-records-proceedings-hearings-and-protective-measu
 msg-this-measure-is-not-available-in-this-jurisdiction-it-allows = cette mesure n'est pas prévue par cette juridiction ; elle permet
 msg-cannot-be-dated-before-its-request = ne peut pas être antérieure à la demande
 # Voluntary return
+return-handed-over = Transmis au service de suivi
 return-link = Retour
 nav-returns = Retours
 section-return = le retour

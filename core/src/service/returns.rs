@@ -277,6 +277,8 @@ pub struct ReturnView {
     pub departed_on: Option<NaiveDate>,
     pub received_on: Option<NaiveDate>,
     pub cancelled_reason: Option<String>,
+    /// On arrival, the sections handed over to the receiving organisation.
+    pub handed_over: Vec<Section>,
     pub checklist: Vec<ChecklistItem>,
     /// The next stage and what holds it back (empty: it may go ahead).
     pub next: Option<ReturnStage>,
@@ -958,6 +960,14 @@ impl Services {
             });
         }
         let person = self.person_facts(&self.db, &l.c).await?;
+        let handed_over = match l.r.handover_referral_id {
+            Some(id) => referral::Entity::find_by_id(id)
+                .one(&self.db)
+                .await?
+                .map(|r| Sections::parse(&r.sections).unwrap_or_default().list())
+                .unwrap_or_default(),
+            None => vec![],
+        };
         let view = ReturnView {
             id: rid.clone(),
             reference: l.c.reference.clone(),
@@ -1013,6 +1023,7 @@ impl Services {
                 &rid,
                 l.r.cancelled_reason_enc.as_ref(),
             )?,
+            handed_over,
             checklist,
             next,
             blockers,

@@ -138,15 +138,19 @@ async fn consents_for(s: &Signed, reference: &str, purpose: Purpose, route: &str
         .collect()
 }
 
-/// Organisations of one kind, as select options (id, name).
-async fn orgs_of_kind(s: &Signed, kind: OrgKind) -> Result<Vec<Value>, PageError> {
+/// Active organisations of one kind (in one country when given), as select options.
+async fn orgs_of_kind(
+    s: &Signed,
+    kind: OrgKind,
+    country: Option<&str>,
+) -> Result<Vec<Value>, PageError> {
     Ok(s.services()
-        .referral_targets(-1)
+        .list_orgs()
         .await
         .map_err(|e| s.page.service_error(e))?
         .into_iter()
-        .filter(|(_, _, k)| k == kind.as_str())
-        .map(|(id, name, _)| json!({"id": id, "name": name}))
+        .filter(|o| o.active && o.kind == kind && country.is_none_or(|c| o.country == c))
+        .map(|o| json!({"id": o.id, "name": o.name}))
         .collect())
 }
 
@@ -207,7 +211,7 @@ async fn may_request(s: &Signed, reference: &str) -> Result<bool, PageError> {
 async fn request_form(s: &Signed, reference: &str, route: &str) -> Result<Value, PageError> {
     Ok(json!({
         "consents": consents_for(s, reference, Purpose::ReturnAssistance, route).await,
-        "agencies": orgs_of_kind(s, OrgKind::ReturnAgency).await?,
+        "agencies": orgs_of_kind(s, OrgKind::ReturnAgency, None).await?,
         "givers": options(s, ConsentGiver::ALL, |g| (g.as_str().to_owned(), format!("giver-{}", g.as_str()))),
     }))
 }
@@ -258,7 +262,7 @@ async fn return_page(
         vec![]
     };
     let origin_services = if v.can_edit {
-        orgs_of_kind(s, OrgKind::OriginService).await?
+        orgs_of_kind(s, OrgKind::OriginService, Some(&v.destination_country)).await?
     } else {
         vec![]
     };
@@ -407,6 +411,7 @@ async fn return_page(
                 "cancelled": cancelled,
                 "cancelled_reason": v.cancelled_reason,
                 "received": v.stage == ReturnStage::Received,
+                "handed_over": v.handed_over.iter().map(|x| t(&format!("section-{}", x.as_str()))).collect::<Vec<_>>().join(", "),
                 "clock": clock_json(&v.clock),
                 "next": v.next.map(|n| json!({"value": n.as_str(), "label": stage_label(s, n)})),
                 "next_needs_approval": v.next == Some(ReturnStage::Approved),
