@@ -1187,3 +1187,61 @@ async fn a_childs_return_needs_a_guardian_and_a_best_interests_determination() {
         "{e}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_return_during_the_recovery_period_says_so_and_goes_ahead_only_at_the_persons_request() {
+    let app = spawn_app().await;
+    app.world().await;
+    let adv = app.api_login("advocate@ngo.test").await;
+    let reference = app.create_case(&adv, "Still Recovering").await;
+    // Reasonable grounds two days ago: the recovery and reflection period runs.
+    let (st, e) = send(&adv, "POST", app.url(&format!("/api/v1/cases/{reference}/determinations/trafficking")),
+        json!({"status": "presumed", "deciding_body": "police", "decided_on": in_days(-2).to_string(), "basis": "interview"})).await;
+    assert_eq!(st, 201, "{e}");
+    let ret = Ret {
+        app: &app,
+        reference: reference.clone(),
+    };
+    let k = consent(&app, &adv, &reference, "return_assistance").await;
+    assert_eq!(
+        send(
+            &adv,
+            "POST",
+            ret.url(""),
+            json!({"requested_by": "person", "consent_id": k,
+        "explained_by": "counsellor", "destination_country": "NG"})
+        )
+        .await
+        .0,
+        201
+    );
+    let v = ret.view(&adv).await;
+    assert_eq!(v["during_recovery_period"], true, "the case says so");
+    assert_eq!(
+        send(
+            &adv,
+            "POST",
+            ret.url("/assessment"),
+            json!({"persecution": "low", "re_trafficking": "low", "findings": "f"})
+        )
+        .await
+        .0,
+        201
+    );
+    assert_eq!(
+        ret.go(&adv, "assessed", json!({})).await.0,
+        200,
+        "the person's own request goes ahead"
+    );
+    // The page says it too.
+    let html = app.html_login("advocate@ngo.test").await;
+    let page = html
+        .get(app.url(&format!("/cases/{reference}/return")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"recovery-banner\""), "{page}");
+}
