@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_foundation;
 mod m20261127_000002_identification;
+mod m20261127_000003_caseload_indexes;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_foundation::Migration),
             Box::new(m20261127_000002_identification::Migration),
+            Box::new(m20261127_000003_caseload_indexes::Migration),
         ]
     }
 }

@@ -61,12 +61,6 @@ const MAX_REQUESTS_PER_CONN: usize = 1_000_000;
 const P99_TARGET_MS: f64 = 20.0;
 const RAW_SHARE_TARGET: f64 = 0.5;
 
-/// `PASSERELLE_BENCH_WHATIF_INDEX=1`: an index matching the "mine" caseload's filter and
-/// order, so that a page reads 50 rows instead of all the advocate's rows plus a sort.
-/// Not part of the product schema; for measuring the effect only.
-const WHATIF_INDEX: &str = "CREATE INDEX bench_whatif_cases_advocate_updated \
-     ON cases (advocate_user_id, updated_at DESC, id DESC)";
-
 const ACTIVE: [Stage; 6] = [
     Stage::Referred,
     Stage::Screening,
@@ -102,8 +96,6 @@ struct Config {
     rounds: usize,
     /// Also time the parts of a request in process (no HTTP).
     breakdown: bool,
-    /// What-if: add an index the product schema does not have (see `WHATIF_INDEX`).
-    whatif_index: bool,
 }
 
 fn env_num(name: &str, default: u64) -> anyhow::Result<u64> {
@@ -124,7 +116,6 @@ impl Config {
             secs: env_num("PASSERELLE_BENCH_SECS", 5)?,
             rounds: usize::try_from(env_num("PASSERELLE_BENCH_ROUNDS", 2)?)?,
             breakdown: env_num("PASSERELLE_BENCH_BREAKDOWN", 1)? != 0,
-            whatif_index: env_num("PASSERELLE_BENCH_WHATIF_INDEX", 0)? != 0,
         };
         if c.cases < MEASURED_CASES * 2 {
             bail!(
@@ -218,10 +209,6 @@ async fn run(config: Config, load: tokio::runtime::Handle) -> anyhow::Result<()>
         config.cases,
         t.elapsed().as_secs_f64()
     );
-    if config.whatif_index {
-        app.services.db.execute_unprepared(WHATIF_INDEX).await?;
-        println!("WHAT-IF RUN: added an index the product schema does not have: {WHATIF_INDEX}");
-    }
     if backend == DbBackend::Sqlite {
         app.services
             .db
@@ -234,8 +221,7 @@ async fn run(config: Config, load: tokio::runtime::Handle) -> anyhow::Result<()>
         let plan = txn
             .query_all_raw(sea_orm::Statement::from_sql_and_values(
                 DbBackend::Sqlite,
-                "EXPLAIN QUERY PLAN SELECT * FROM cases WHERE advocate_user_id = ? \
-                 ORDER BY updated_at DESC, id DESC LIMIT 50",
+                format!("EXPLAIN QUERY PLAN {}", SQLITE_SQL.page),
                 [ids.measured.into()],
             ))
             .await?;
@@ -1251,9 +1237,6 @@ fn report(
         WARMUP.as_secs(),
         backend_name(backend)
     );
-    if config.whatif_index {
-        println!("WHAT-IF RUN (extra index, not the product schema): {WHATIF_INDEX}");
-    }
     println!();
     table(stats, "request", raw_rps);
     println!();
