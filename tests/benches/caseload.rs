@@ -1131,7 +1131,7 @@ async fn breakdown(
             Ok(())
         }
     };
-    out.push(part("session lookup (3 queries)", op, concurrency, d).await?);
+    out.push(part("session lookup (1 query)", op, concurrency, d).await?);
 
     let c = ctx.clone();
     let op = move || {
