@@ -1007,6 +1007,66 @@ async fn the_session_lookup_touches_at_most_once_a_minute_and_ends_with_its_orga
     assert!(app.services.session("not-a-token").await.unwrap().is_none());
 }
 
+/// The caseload page query reads the page's rows in index order (SQLite's plan has no
+/// sort step) for "mine" and for the organisation scope of a non-caseworker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_caseload_page_query_reads_in_index_order() {
+    use passerelle_core::Actor;
+    use passerelle_core::domain::{Role, Stage};
+    use passerelle_core::service::cases::{Scope, caseload_page_statement};
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+    let app = spawn_app().await;
+    let db = &app.services.db;
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return;
+    }
+    let w = app.world().await;
+    let actor = |role| Actor {
+        user_id: 1,
+        org_id: w.ngo,
+        role,
+        display_name: "x".into(),
+        email: "x@ngo.test".into(),
+    };
+    for (who, scope, stage, index) in [
+        (
+            actor(Role::Advocate),
+            Scope::Mine,
+            None,
+            "idx_cases_advocate_activity",
+        ),
+        (
+            actor(Role::Advocate),
+            Scope::Mine,
+            Some(Stage::Referred),
+            "idx_cases_advocate_activity",
+        ),
+        (
+            actor(Role::OrgAdmin),
+            Scope::Organisation,
+            None,
+            "idx_cases_owner_activity",
+        ),
+    ] {
+        let st = caseload_page_statement(&who, scope, stage, 2, 50, DbBackend::Sqlite);
+        let plan = db
+            .query_all_raw(Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                format!("EXPLAIN QUERY PLAN {}", st.sql),
+                st.values.map(|v| v.0).unwrap_or_default(),
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get::<String>("", "detail").unwrap())
+            .collect::<Vec<_>>()
+            .join(" / ");
+        assert!(plan.contains(index), "{scope:?} {stage:?}: {plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{scope:?} {stage:?}: {plan}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writes_all_succeed_with_unique_references() {
     let app = spawn_app().await;
