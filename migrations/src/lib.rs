@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_foundation;
 mod m20261127_000002_identification;
+mod m20261127_000003_caseload_indexes;
 mod m20261127_000004_trial;
 mod m20261127_000005_returns;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_foundation::Migration),
             Box::new(m20261127_000002_identification::Migration),
+            Box::new(m20261127_000003_caseload_indexes::Migration),
             Box::new(m20261127_000004_trial::Migration),
             Box::new(m20261127_000005_returns::Migration),
         ]

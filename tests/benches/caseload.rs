@@ -27,9 +27,9 @@ use passerelle_core::crypto::{FieldLocation, KeyRing, random_token};
 use passerelle_core::domain::{AuditAction, CaseRef, Section, Stage};
 use passerelle_core::service::admin::NewOrg;
 use passerelle_core::service::audit::NewEntry;
-use passerelle_core::service::cases::Scope;
+use passerelle_core::service::cases::{Scope, caseload_page_statement};
 use passerelle_core::store::begin_write;
-use passerelle_core::store::entity::{case, organisation, person, ref_counter, user};
+use passerelle_core::store::entity::{case, person, ref_counter, user};
 use passerelle_core::{Actor, Services};
 use passerelle_tests::{Backend, PASSWORD, TestApp, spawn_app};
 use reqwest::Client;
@@ -37,7 +37,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sqlx::{self, Row};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    QueryFilter, TransactionTrait,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -60,12 +60,6 @@ const MAX_REQUESTS_PER_CONN: usize = 1_000_000;
 /// The targets of the issue.
 const P99_TARGET_MS: f64 = 20.0;
 const RAW_SHARE_TARGET: f64 = 0.5;
-
-/// `PASSERELLE_BENCH_WHATIF_INDEX=1`: an index matching the "mine" caseload's filter and
-/// order, so that a page reads 50 rows instead of all the advocate's rows plus a sort.
-/// Not part of the product schema; for measuring the effect only.
-const WHATIF_INDEX: &str = "CREATE INDEX bench_whatif_cases_advocate_updated \
-     ON cases (advocate_user_id, updated_at DESC, id DESC)";
 
 const ACTIVE: [Stage; 6] = [
     Stage::Referred,
@@ -102,8 +96,6 @@ struct Config {
     rounds: usize,
     /// Also time the parts of a request in process (no HTTP).
     breakdown: bool,
-    /// What-if: add an index the product schema does not have (see `WHATIF_INDEX`).
-    whatif_index: bool,
 }
 
 fn env_num(name: &str, default: u64) -> anyhow::Result<u64> {
@@ -124,7 +116,6 @@ impl Config {
             secs: env_num("PASSERELLE_BENCH_SECS", 5)?,
             rounds: usize::try_from(env_num("PASSERELLE_BENCH_ROUNDS", 2)?)?,
             breakdown: env_num("PASSERELLE_BENCH_BREAKDOWN", 1)? != 0,
-            whatif_index: env_num("PASSERELLE_BENCH_WHATIF_INDEX", 0)? != 0,
         };
         if c.cases < MEASURED_CASES * 2 {
             bail!(
@@ -218,33 +209,29 @@ async fn run(config: Config, load: tokio::runtime::Handle) -> anyhow::Result<()>
         config.cases,
         t.elapsed().as_secs_f64()
     );
-    if config.whatif_index {
-        app.services.db.execute_unprepared(WHATIF_INDEX).await?;
-        println!("WHAT-IF RUN: added an index the product schema does not have: {WHATIF_INDEX}");
-    }
     if backend == DbBackend::Sqlite {
         app.services
             .db
             .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
             .await?;
-        // In a transaction (one connection) after a real read, so that the plan is made
-        // with the current schema (EXPLAIN alone does not notice a schema change).
-        let txn = app.services.db.begin().await?;
-        txn.execute_unprepared("SELECT count(*) FROM cases").await?;
-        let plan = txn
-            .query_all_raw(sea_orm::Statement::from_sql_and_values(
-                DbBackend::Sqlite,
-                "EXPLAIN QUERY PLAN SELECT * FROM cases WHERE advocate_user_id = ? \
-                 ORDER BY updated_at DESC, id DESC LIMIT 50",
-                [ids.measured.into()],
-            ))
-            .await?;
-        txn.commit().await?;
-        let steps: Vec<String> = plan
-            .iter()
-            .filter_map(|r| r.try_get::<String>("", "detail").ok())
-            .collect();
-        println!("page query plan: {}", steps.join(" / "));
+        let actor = app
+            .services
+            .user_by_email(&ids.measured_email)
+            .await?
+            .context("measured advocate")?;
+        let product =
+            caseload_page_statement(&actor, Scope::Mine, None, 1, PER_PAGE, DbBackend::Sqlite);
+        let raw = sea_orm::Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            SQLITE_SQL.page,
+            [ids.measured.into()],
+        );
+        for (name, st) in [("product", product), ("raw floor", raw)] {
+            println!(
+                "page query plan ({name}): {}",
+                query_plan(&app.services.db, st).await?
+            );
+        }
     }
 
     let raw = start_raw_server(&app, ids.measured, ids.measured_org)?;
@@ -322,6 +309,27 @@ async fn count(db: &DatabaseConnection, sql: &str) -> anyhow::Result<i64> {
         .await?
         .context("count returned no row")?;
     Ok(row.try_get::<i64>("", "n")?)
+}
+
+/// SQLite's plan of a statement, its steps joined with " / ". In a transaction (one
+/// connection) after a real read, so that the plan is made with the current schema
+/// (EXPLAIN alone does not notice a schema change).
+async fn query_plan(db: &DatabaseConnection, st: sea_orm::Statement) -> anyhow::Result<String> {
+    let txn = db.begin().await?;
+    txn.execute_unprepared("SELECT count(*) FROM cases").await?;
+    let plan = txn
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            format!("EXPLAIN QUERY PLAN {}", st.sql),
+            st.values.map(|v| v.0).unwrap_or_default(),
+        ))
+        .await?;
+    txn.commit().await?;
+    let steps: Vec<String> = plan
+        .iter()
+        .filter_map(|r| r.try_get::<String>("", "detail").ok())
+        .collect();
+    Ok(steps.join(" / "))
 }
 
 /// Organisations through the service; the measured advocate through the service (a real
@@ -1097,30 +1105,20 @@ async fn breakdown(
         async move {
             let (services, actor, _) = &*c;
             let db = &services.db;
-            let q = case::Entity::find().filter(case::Column::AdvocateUserId.eq(actor.user_id));
-            let total = q.clone().count(db).await?;
-            let rows = q
-                .order_by_desc(case::Column::UpdatedAt)
-                .order_by_desc(case::Column::Id)
-                .limit(PER_PAGE)
-                .offset(0)
-                .all(db)
+            let total = case::Entity::find()
+                .filter(case::Column::AdvocateUserId.eq(actor.user_id))
+                .count(db)
                 .await?;
-            let mut orgs: Vec<i64> = rows.iter().map(|r| r.owner_org_id).collect();
-            orgs.sort_unstable();
-            orgs.dedup();
-            let mut users: Vec<i64> = rows.iter().filter_map(|r| r.advocate_user_id).collect();
-            users.sort_unstable();
-            users.dedup();
-            let o = organisation::Entity::find()
-                .filter(organisation::Column::Id.is_in(orgs))
-                .all(db)
-                .await?;
-            let u = user::Entity::find()
-                .filter(user::Column::Id.is_in(users))
-                .all(db)
-                .await?;
-            if total != MEASURED_CASES as u64 || o.is_empty() || u.is_empty() {
+            let page = caseload_page_statement(
+                actor,
+                Scope::Mine,
+                None,
+                1,
+                PER_PAGE,
+                db.get_database_backend(),
+            );
+            let rows = db.query_all_raw(page).await?;
+            if total != MEASURED_CASES as u64 || rows.len() != PER_PAGE as usize {
                 bail!("unexpected caseload reads");
             }
             Ok(())
@@ -1128,7 +1126,7 @@ async fn breakdown(
     };
     out.push(
         part(
-            "sea-orm reads of the use case, no audit (4 q.)",
+            "sea-orm reads of the use case, no audit (2 q.)",
             op,
             concurrency,
             d,
@@ -1145,7 +1143,7 @@ async fn breakdown(
             Ok(())
         }
     };
-    out.push(part("session lookup (3 queries)", op, concurrency, d).await?);
+    out.push(part("session lookup (1 query)", op, concurrency, d).await?);
 
     let c = ctx.clone();
     let op = move || {
@@ -1251,9 +1249,6 @@ fn report(
         WARMUP.as_secs(),
         backend_name(backend)
     );
-    if config.whatif_index {
-        println!("WHAT-IF RUN (extra index, not the product schema): {WHATIF_INDEX}");
-    }
     println!();
     table(stats, "request", raw_rps);
     println!();

@@ -957,6 +957,130 @@ async fn sessions_end_after_the_idle_and_absolute_timeouts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_lookup_touches_at_most_once_a_minute_and_ends_with_its_organisation() {
+    use passerelle_core::store::entity::{organisation, session};
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let app = spawn_app().await;
+    let w = app.world().await;
+    let r = client()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": "advocate@ngo.test", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let token = r
+        .cookies()
+        .find(|c| c.name() == "passerelle")
+        .map(|c| c.value().to_owned())
+        .unwrap();
+    let db = &app.services.db;
+    let found = app.services.session(&token).await.unwrap().unwrap();
+    assert_eq!(found.actor.email, "advocate@ngo.test");
+    assert_eq!(found.actor.org_id, w.ngo);
+    assert_eq!(found.actor.role, passerelle_core::domain::Role::Advocate);
+    assert!(!found.csrf_token.is_empty());
+    let last_seen = || async {
+        session::Entity::find_by_id(found.session_id)
+            .one(db)
+            .await
+            .unwrap()
+            .map(|s| s.last_seen_at)
+    };
+    let set_last_seen = |at: chrono::DateTime<chrono::Utc>| async move {
+        session::Entity::update_many()
+            .col_expr(session::Column::LastSeenAt, Expr::value(at))
+            .filter(session::Column::Id.eq(found.session_id))
+            .exec(db)
+            .await
+            .unwrap();
+    };
+    // Seen 10 s ago: not touched. (Microseconds: what PostgreSQL keeps.)
+    let recent = chrono::Utc::now() - chrono::Duration::seconds(10);
+    let recent = chrono::DateTime::from_timestamp_micros(recent.timestamp_micros()).unwrap();
+    set_last_seen(recent).await;
+    assert!(app.services.session(&token).await.unwrap().is_some());
+    assert_eq!(last_seen().await, Some(recent));
+    // Seen 2 minutes ago: touched.
+    let before = chrono::Utc::now();
+    set_last_seen(before - chrono::Duration::minutes(2)).await;
+    assert!(app.services.session(&token).await.unwrap().is_some());
+    assert!(last_seen().await.unwrap() >= before);
+    // A disabled organisation ends its users' sessions.
+    organisation::Entity::update_many()
+        .col_expr(organisation::Column::Active, Expr::value(false))
+        .filter(organisation::Column::Id.eq(w.ngo))
+        .exec(db)
+        .await
+        .unwrap();
+    assert!(app.services.session(&token).await.unwrap().is_none());
+    assert_eq!(last_seen().await, None, "the session row is deleted");
+    assert!(app.services.session("not-a-token").await.unwrap().is_none());
+}
+
+/// The caseload page query reads the page's rows in index order (SQLite's plan has no
+/// sort step) for "mine" and for the organisation scope of a non-caseworker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_caseload_page_query_reads_in_index_order() {
+    use passerelle_core::Actor;
+    use passerelle_core::domain::{Role, Stage};
+    use passerelle_core::service::cases::{Scope, caseload_page_statement};
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+    let app = spawn_app().await;
+    let db = &app.services.db;
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return;
+    }
+    let w = app.world().await;
+    let actor = |role| Actor {
+        user_id: 1,
+        org_id: w.ngo,
+        role,
+        display_name: "x".into(),
+        email: "x@ngo.test".into(),
+    };
+    for (who, scope, stage, index) in [
+        (
+            actor(Role::Advocate),
+            Scope::Mine,
+            None,
+            "idx_cases_advocate_activity",
+        ),
+        (
+            actor(Role::Advocate),
+            Scope::Mine,
+            Some(Stage::Referred),
+            "idx_cases_advocate_activity",
+        ),
+        (
+            actor(Role::OrgAdmin),
+            Scope::Organisation,
+            None,
+            "idx_cases_owner_activity",
+        ),
+    ] {
+        let st = caseload_page_statement(&who, scope, stage, 2, 50, DbBackend::Sqlite);
+        let plan = db
+            .query_all_raw(Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                format!("EXPLAIN QUERY PLAN {}", st.sql),
+                st.values.map(|v| v.0).unwrap_or_default(),
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get::<String>("", "detail").unwrap())
+            .collect::<Vec<_>>()
+            .join(" / ");
+        assert!(plan.contains(index), "{scope:?} {stage:?}: {plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{scope:?} {stage:?}: {plan}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writes_all_succeed_with_unique_references() {
     let app = spawn_app().await;
     app.world().await;

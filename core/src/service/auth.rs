@@ -5,9 +5,10 @@ use crate::crypto::{self, random_token, sha256_hex};
 use crate::domain::{Email, Role};
 use crate::store::begin_write;
 use crate::store::entity::{login_throttle, organisation, session, user};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, FromQueryResult, IntoActiveModel,
+    JoinType, QueryFilter, QuerySelect,
 };
 use secrecy::SecretString;
 
@@ -33,6 +34,24 @@ pub struct CurrentSession {
     pub session_id: i64,
     pub csrf_token: String,
     pub actor: Actor,
+}
+
+/// A session row with its user's and organisation's columns; those are `None` when the
+/// user or organisation row is missing (left joins).
+#[derive(Debug, FromQueryResult)]
+struct SessionRow {
+    id: i64,
+    user_id: i64,
+    csrf_token: String,
+    created_at: DateTime<Utc>,
+    last_seen_at: DateTime<Utc>,
+    u_id: Option<i64>,
+    u_org_id: Option<i64>,
+    u_email: Option<String>,
+    u_display_name: Option<String>,
+    u_role: Option<String>,
+    u_active: Option<bool>,
+    org_active: Option<bool>,
 }
 
 /// A fixed Argon2id hash to verify against when the account does not exist,
@@ -171,11 +190,41 @@ impl Services {
     }
 
     /// Find the live session for a cookie token, applying idle and absolute timeouts.
-    /// A disabled user or organisation has no live session.
+    /// A disabled user or organisation has no live session. One query: the session with
+    /// its user and the user's organisation (left joins, so that a missing user or
+    /// organisation is told apart from a missing session, as before).
     pub async fn session(&self, token: &str) -> Result<Option<CurrentSession>> {
         let now = Utc::now();
         let Some(s) = session::Entity::find()
+            .select_only()
+            .column(session::Column::Id)
+            .column(session::Column::UserId)
+            .column(session::Column::CsrfToken)
+            .column(session::Column::CreatedAt)
+            .column(session::Column::LastSeenAt)
+            .column_as(user::Column::Id, "u_id")
+            .column_as(user::Column::OrgId, "u_org_id")
+            .column_as(user::Column::Email, "u_email")
+            .column_as(user::Column::DisplayName, "u_display_name")
+            .column_as(user::Column::Role, "u_role")
+            .column_as(user::Column::Active, "u_active")
+            .column_as(organisation::Column::Active, "org_active")
+            .join(
+                JoinType::LeftJoin,
+                session::Entity::belongs_to(user::Entity)
+                    .from(session::Column::UserId)
+                    .to(user::Column::Id)
+                    .into(),
+            )
+            .join(
+                JoinType::LeftJoin,
+                user::Entity::belongs_to(organisation::Entity)
+                    .from(user::Column::OrgId)
+                    .to(organisation::Column::Id)
+                    .into(),
+            )
             .filter(session::Column::TokenHash.eq(sha256_hex(token.as_bytes())))
+            .into_model::<SessionRow>()
             .one(&self.db)
             .await?
         else {
@@ -186,16 +235,20 @@ impl Services {
             session::Entity::delete_by_id(s.id).exec(&self.db).await?;
             return Ok(None);
         }
-        let Some(u) = user::Entity::find_by_id(s.user_id).one(&self.db).await? else {
+        let (Some(_), Some(org_id), Some(email), Some(display_name), Some(role), Some(active)) = (
+            s.u_id,
+            s.u_org_id,
+            s.u_email,
+            s.u_display_name,
+            s.u_role,
+            s.u_active,
+        ) else {
             return Ok(None);
         };
-        let org_active = organisation::Entity::find_by_id(u.org_id)
-            .one(&self.db)
-            .await?
-            .is_some_and(|o| o.active);
-        if !u.active || !org_active {
+        let org_active = s.org_active.unwrap_or(false);
+        if !active || !org_active {
             session::Entity::delete_many()
-                .filter(session::Column::UserId.eq(u.id))
+                .filter(session::Column::UserId.eq(s.user_id))
                 .exec(&self.db)
                 .await?;
             return Ok(None);
@@ -214,7 +267,13 @@ impl Services {
         Ok(Some(CurrentSession {
             session_id: s.id,
             csrf_token: s.csrf_token,
-            actor: actor_of(&u)?,
+            actor: Actor {
+                user_id: s.user_id,
+                org_id,
+                role: stored_role(&role)?,
+                display_name,
+                email,
+            },
         }))
     }
 
@@ -230,9 +289,12 @@ pub(crate) fn actor_of(u: &user::Model) -> Result<Actor> {
     Ok(Actor {
         user_id: u.id,
         org_id: u.org_id,
-        role: Role::parse(&u.role)
-            .map_err(|e| ServiceError::Unexpected(anyhow::anyhow!("stored role: {e}")))?,
+        role: stored_role(&u.role)?,
         display_name: u.display_name.clone(),
         email: u.email.clone(),
     })
+}
+
+fn stored_role(role: &str) -> Result<Role> {
+    Role::parse(role).map_err(|e| ServiceError::Unexpected(anyhow::anyhow!("stored role: {e}")))
 }
