@@ -252,6 +252,15 @@ fn is_wd_error(e: &anyhow::Error, codes: &[&str]) -> bool {
 /// Errors that mean "the page is changing under us: look again" in explicit waits.
 const TRANSIENT: &[&str] = &["no such element", "stale element reference"];
 
+/// A transient error, including Chromium's "unknown error" for an element of a page
+/// that was just replaced ("Node with given id does not belong to the document").
+fn is_transient(e: &anyhow::Error) -> bool {
+    is_wd_error(e, TRANSIENT)
+        || e.downcast_ref::<WdError>().is_some_and(|w| {
+            w.code == "unknown error" && w.message.contains("does not belong to the document")
+        })
+}
+
 /// The browser's fresh profile directory, removed on drop.
 struct ProfileDir(PathBuf);
 
@@ -446,7 +455,7 @@ impl WebDriver {
             match probe().await {
                 Ok(Some(v)) => return Ok(v),
                 Ok(None) => {}
-                Err(e) if is_wd_error(&e, TRANSIENT) => last_error = Some(e),
+                Err(e) if is_transient(&e) => last_error = Some(e),
                 Err(e) => return Err(e),
             }
             if Instant::now() > deadline {
@@ -501,7 +510,16 @@ impl WebDriver {
                     let last_text = &last_text;
                     async move {
                         for el in self.find_all(css).await? {
-                            let text = self.text(&el).await?;
+                            // The page may be replaced between finding the element
+                            // and reading it (after a form submits): a stale element
+                            // is "not yet", not a failure.
+                            let text = match self.text(&el).await {
+                                Ok(t) => t,
+                                Err(e) => {
+                                    *last_text.borrow_mut() = format!("(unreadable: {e})");
+                                    return Ok(None);
+                                }
+                            };
                             if text.contains(needle) {
                                 return Ok(Some((el, text)));
                             }

@@ -171,8 +171,17 @@ async fn expect_blockers(wd: &WebDriver, want: &[&str]) -> Result<()> {
     } else {
         wd.wait_for("#blockers li").await.context("blockers")?;
     }
-    let got = blockers(wd).await?;
-    expect_eq("blockers", &got.join(", "), &want.join(", "))
+    // Poll: right after a form is sent, the page may still be the previous one.
+    let want = want.join(", ");
+    let last = std::cell::RefCell::new(String::new());
+    wd.wait_until(&format!("the blockers {want:?}"), || async {
+        let got = blockers(wd).await?.join(", ");
+        let same = got == want;
+        *last.borrow_mut() = got;
+        Ok(same.then_some(()))
+    })
+    .await
+    .with_context(|| format!("blockers: got {:?}, want {want:?}", last.borrow()))
 }
 
 /// The next stage's French label, and the move button that goes there.
