@@ -489,6 +489,14 @@ async fn overdue_citizenship_requests_are_flagged_and_a_stateless_person_is_not_
     assert_eq!(item["overdue_citizenship"], 1);
     assert_eq!(item["oldest_overdue_days"], 40);
     assert_eq!(item["clock"]["days_since_request"], 45);
+    assert_eq!(
+        item["clock"]["days_in_stage"], 45,
+        "requested when the person asked"
+    );
+    assert_eq!(
+        item["clock"]["stuck"], true,
+        "over the 7 days a request may wait"
+    );
 
     // A stateless person: no citizenship item on the checklist, and no request possible.
     let r = adv

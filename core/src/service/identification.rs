@@ -136,6 +136,7 @@ pub struct SmugglingDecisionView {
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct DeadlineView {
+    /// The stored deadline's id; 0 for a computed one (a hearing conflict).
     pub id: i64,
     pub reference: String,
     pub kind: String,

@@ -758,7 +758,12 @@ impl Services {
             id: Set(id.clone()),
             case_id: Set(c.id),
             stage: Set(ReturnStage::Requested.as_str().into()),
-            stage_since: Set(now),
+            // The request stage began when the person asked (it may be recorded later).
+            stage_since: Set(if requested_on < today {
+                requested_on.and_time(chrono::NaiveTime::MIN).and_utc()
+            } else {
+                now
+            }),
             consent_id: Set(k.id),
             explained_by_enc: Set(self.seal_at("returns", "explained_by", &id, &explained_by)?),
             requested_by: Set(requested_by.as_str().into()),
