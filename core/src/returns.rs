@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 str_enum!(
-    /// The stages of a return. `Cancelled` can be reached from any stage before arrival.
+    /// The stages of a return. `Cancelled` can be reached from any stage before departure.
     ReturnStage, "stage" {
         Requested => "requested",
         Assessed => "assessed",
@@ -166,8 +166,8 @@ impl fmt::Display for Refusal {
 
 /// May the return move to `to`? Every rule that refuses says so; an empty list allows.
 ///
-/// Stages are taken in order, one at a time; cancelling is always possible before
-/// arrival. Each step forward needs the person's consent in force. Approval needs a
+/// Stages are taken in order, one at a time; cancelling is possible until
+/// departure. Each step forward needs the person's consent in force. Approval needs a
 /// risk assessment without a high risk of persecution (non-refoulement) and, for a
 /// high risk of re-trafficking, a safety plan; for a child, a guardian and a
 /// best-interests determination; no hearing that still needs the person; and every
@@ -180,7 +180,7 @@ pub fn check_move(to: ReturnStage, f: &ReturnFacts) -> Vec<Refusal> {
     use ReturnStage::*;
     let mut out = Vec::new();
     if to == Cancelled {
-        if !f.stage.is_open() {
+        if !f.stage.is_open() || f.stage == Departed {
             out.push(Refusal::new(
                 "stage_order",
                 format!("a return that is {} cannot be cancelled", f.stage),
@@ -622,6 +622,11 @@ mod tests {
         assert_eq!(
             rules(&check_move(Cancelled, &ready(Received))),
             ["stage_order"]
+        );
+        assert_eq!(
+            rules(&check_move(Cancelled, &ready(Departed))),
+            ["stage_order"],
+            "the person has left: record the arrival"
         );
     }
 

@@ -427,6 +427,10 @@ async fn return_page(
         o.insert("can_approve".into(), json!(v.can_approve));
         o.insert("can_move".into(), json!(can_move));
         o.insert(
+            "can_cancel".into(),
+            json!(v.can_edit && v.stage != ReturnStage::Departed),
+        );
+        o.insert(
             "can_withdraw".into(),
             json!(v.can_edit && v.consent_active && v.stage != ReturnStage::Departed),
         );
