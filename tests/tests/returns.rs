@@ -238,6 +238,14 @@ async fn a_full_return_from_request_to_reception_and_hand_over() {
         true,
         "nothing written"
     );
+    let (st, e) = ret
+        .go(&adv, "cancelled", json!({"reason": "changed her mind"}))
+        .await;
+    assert_eq!(
+        (st, rules_of(&e)),
+        (422, vec!["stage_order".to_owned()]),
+        "{e}"
+    );
 
     // Arrival needs the hand-over consent.
     let (st, e) = ret.go(&adv, "received", json!({})).await;
