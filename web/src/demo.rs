@@ -496,6 +496,13 @@ async fn seed_trial_and_return(
         .await?;
     if let Some(c) = planning.items.first() {
         let reference = c.reference.as_str();
+        // Home is the person's country of nationality.
+        let destination = services
+            .get_case(karim, reference, ROUTE)
+            .await?
+            .person
+            .and_then(|p| p.person.nationality)
+            .unwrap_or_else(|| "NG".to_owned());
         let consent = services
             .record_consent(
                 karim,
@@ -518,7 +525,7 @@ async fn seed_trial_and_return(
                     requested_by: "person".into(),
                     consent_id: consent,
                     explained_by: "Karim Benali with an interpreter (fictional)".into(),
-                    destination_country: "NG".into(),
+                    destination_country: destination,
                     agency_org_id: Some(agency_org_id),
                     requested_on: Some(in_days(-45)),
                 },
@@ -544,7 +551,7 @@ async fn seed_trial_and_return(
                 karim,
                 reference,
                 &CitizenshipInput {
-                    authority: "Embassy of Nigeria, Paris (fictional)".into(),
+                    authority: "Embassy of the country of origin, Paris (fictional)".into(),
                     sent_on: Some(in_days(-38)),
                     due_on: Some(in_days(-8)),
                 },
