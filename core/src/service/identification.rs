@@ -4,8 +4,8 @@
 //! steps come from the jurisdiction of the owning organisation's country.
 
 use super::audit::{NewEntry, commit_audited};
-use super::{Actor, Result, Route, ServiceError, Services};
-use crate::crypto::{FieldLocation, random_token};
+use super::{Actor, Result, Route, ServiceError, Services, at};
+use crate::crypto::random_token;
 use crate::domain::{self, AuditAction, CaseAction, Invalid, Relation, Section, may};
 use crate::identification::{
     self as rules, Assessment, DecidingBody, Elements, InterviewerKind, SmugglingStatus,
@@ -32,10 +32,6 @@ pub const REASONABLE_GROUNDS_DUE: &str = "reasonable_grounds_decision_due";
 /// A computed deadline: a hearing that needs the person after their planned departure
 /// (see `crate::trial::conflicts`); due when the first alternative must be requested.
 pub const HEARING_CONFLICT: &str = "hearing_conflict";
-
-fn at<'a>(table: &'static str, column: &'static str, row: &'a str) -> FieldLocation<'a> {
-    FieldLocation { table, column, row }
-}
 
 fn parse_date(field: &'static str, s: &str, today: NaiveDate) -> Result<NaiveDate, Invalid> {
     let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")

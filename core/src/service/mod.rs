@@ -146,6 +146,54 @@ impl Services {
     }
 }
 
+/// Where an encrypted field lives: its table, column and row are bound to it.
+pub(crate) fn at<'a>(
+    table: &'static str,
+    column: &'static str,
+    row: &'a str,
+) -> crate::crypto::FieldLocation<'a> {
+    crate::crypto::FieldLocation { table, column, row }
+}
+
+impl Services {
+    /// Encrypt a field bound to its table, column and row.
+    pub(crate) fn seal_field(
+        &self,
+        table: &'static str,
+        column: &'static str,
+        row: &str,
+        v: &str,
+    ) -> Result<Vec<u8>> {
+        Ok(self.keys.encrypt_str(at(table, column, row), v)?)
+    }
+
+    /// Encrypt an optional field.
+    pub(crate) fn seal_opt(
+        &self,
+        table: &'static str,
+        column: &'static str,
+        row: &str,
+        v: Option<&str>,
+    ) -> Result<Option<Vec<u8>>> {
+        v.map(|s| self.seal_field(table, column, row, s))
+            .transpose()
+    }
+
+    /// Decrypt an optional field (an integrity failure is an error, never garbage).
+    pub(crate) fn open_opt(
+        &self,
+        table: &'static str,
+        column: &'static str,
+        row: &str,
+        v: Option<&Vec<u8>>,
+    ) -> Result<Option<String>> {
+        Ok(match v {
+            Some(b) => Some(self.keys.decrypt_string(at(table, column, row), b)?),
+            None => None,
+        })
+    }
+}
+
 /// Which route an action came through, for the audit log (a route pattern, never a URL
 /// with values in it beyond the case reference).
 pub type Route<'a> = &'a str;

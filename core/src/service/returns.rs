@@ -5,8 +5,8 @@
 //! guard. A case has at most one live return; "the return" of a case is its latest.
 
 use super::audit::{NewEntry, append_in, commit_audited};
-use super::{Actor, Result, Route, ServiceError, Services};
-use crate::crypto::{FieldLocation, random_token};
+use super::{Actor, Result, Route, ServiceError, Services, at};
+use crate::crypto::random_token;
 use crate::domain::{
     self, AuditAction, CaseAction, ConsentGiver, CountryCode, Invalid, OrgKind, Purpose, Section,
     Sections, Stage, may,
@@ -30,10 +30,6 @@ use sea_orm::{
     EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
 };
 use std::collections::HashMap;
-
-fn at<'a>(table: &'static str, column: &'static str, row: &'a str) -> FieldLocation<'a> {
-    FieldLocation { table, column, row }
-}
 
 fn day(field: &'static str, s: &str) -> Result<NaiveDate, Invalid> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
@@ -352,29 +348,6 @@ impl Loaded {
 }
 
 impl Services {
-    fn seal_at(
-        &self,
-        table: &'static str,
-        column: &'static str,
-        row: &str,
-        v: &str,
-    ) -> Result<Vec<u8>> {
-        Ok(self.keys.encrypt_str(at(table, column, row), v)?)
-    }
-
-    fn unseal_at(
-        &self,
-        table: &'static str,
-        column: &'static str,
-        row: &str,
-        v: Option<&Vec<u8>>,
-    ) -> Result<Option<String>> {
-        Ok(match v {
-            Some(b) => Some(self.keys.decrypt_string(at(table, column, row), b)?),
-            None => None,
-        })
-    }
-
     async fn latest_return<C: ConnectionTrait>(
         &self,
         db: &C,
@@ -765,16 +738,23 @@ impl Services {
                 now
             }),
             consent_id: Set(k.id),
-            explained_by_enc: Set(self.seal_at("returns", "explained_by", &id, &explained_by)?),
+            explained_by_enc: Set(self.seal_field(
+                "returns",
+                "explained_by",
+                &id,
+                &explained_by,
+            )?),
             requested_by: Set(requested_by.as_str().into()),
             requested_on: Set(requested_on),
             during_recovery_period: Set(in_recovery),
             destination_country: Set(destination.as_str().into()),
             agency_org_id: Set(agency.as_ref().map(|a| a.id)),
-            partner_payload_enc: Set(match &payload {
-                Some(p) => Some(self.seal_at("returns", "partner_payload", &id, p)?),
-                None => None,
-            }),
+            partner_payload_enc: Set(self.seal_opt(
+                "returns",
+                "partner_payload",
+                &id,
+                payload.as_deref(),
+            )?),
             guardian_enc: Set(None),
             best_interests_on: Set(None),
             best_interests_by_enc: Set(None),
@@ -908,7 +888,7 @@ impl Services {
                 findings: self
                     .keys
                     .decrypt_string(at("risk_assessments", "findings", &a.id), &a.findings_enc)?,
-                safety_plan: self.unseal_at(
+                safety_plan: self.open_opt(
                     "risk_assessments",
                     "safety_plan",
                     &a.id,
@@ -925,7 +905,7 @@ impl Services {
                 id: d.id.clone(),
                 kind: DocumentKind::parse(&d.kind)?,
                 issued_by: d.issued_by.clone(),
-                number: self.unseal_at(
+                number: self.open_opt(
                     "travel_documents",
                     "number",
                     &d.id,
@@ -945,7 +925,7 @@ impl Services {
                 to: self
                     .keys
                     .decrypt_string(at("itinerary_legs", "to", &g.id), &g.to_enc)?,
-                escort: self.unseal_at("itinerary_legs", "escort", &g.id, g.escort_enc.as_ref())?,
+                escort: self.open_opt("itinerary_legs", "escort", &g.id, g.escort_enc.as_ref())?,
                 status: g.status.clone(),
             });
         }
@@ -993,15 +973,15 @@ impl Services {
                 .keys
                 .decrypt_string(at("returns", "explained_by", &rid), &l.r.explained_by_enc)?,
             agency: l.r.agency_org_id.and_then(|id| orgs.get(&id).cloned()),
-            partner_request: self.unseal_at(
+            partner_request: self.open_opt(
                 "returns",
                 "partner_payload",
                 &rid,
                 l.r.partner_payload_enc.as_ref(),
             )?,
-            guardian: self.unseal_at("returns", "guardian", &rid, l.r.guardian_enc.as_ref())?,
+            guardian: self.open_opt("returns", "guardian", &rid, l.r.guardian_enc.as_ref())?,
             best_interests_on: l.r.best_interests_on,
-            best_interests_by: self.unseal_at(
+            best_interests_by: self.open_opt(
                 "returns",
                 "best_interests_by",
                 &rid,
@@ -1012,7 +992,7 @@ impl Services {
             documents,
             legs,
             counselled_on: l.r.counselled_on,
-            counselled_by: self.unseal_at(
+            counselled_by: self.open_opt(
                 "returns",
                 "counselled_by",
                 &rid,
@@ -1022,7 +1002,7 @@ impl Services {
             reception_on: l.r.reception_on,
             departed_on: l.r.departed_on,
             received_on: l.r.received_on,
-            cancelled_reason: self.unseal_at(
+            cancelled_reason: self.open_opt(
                 "returns",
                 "cancelled_reason",
                 &rid,
@@ -1159,7 +1139,7 @@ impl Services {
                 }
             }
             ReturnStage::Cancelled => {
-                am.cancelled_reason_enc = Set(Some(self.seal_at(
+                am.cancelled_reason_enc = Set(Some(self.seal_field(
                     "returns",
                     "cancelled_reason",
                     &fresh.id,
@@ -1329,7 +1309,7 @@ impl Services {
             am.stage = Set(ReturnStage::Cancelled.as_str().into());
             am.stage_since = Set(now);
             am.version = Set(r.version + 1);
-            am.cancelled_reason_enc = Set(Some(self.seal_at(
+            am.cancelled_reason_enc = Set(Some(self.seal_field(
                 "returns",
                 "cancelled_reason",
                 &r.id,
@@ -1401,11 +1381,13 @@ impl Services {
             return_id: Set(l.r.id.clone()),
             persecution: Set(persecution.as_str().into()),
             re_trafficking: Set(re_trafficking.as_str().into()),
-            findings_enc: Set(self.seal_at("risk_assessments", "findings", &id, &findings)?),
-            safety_plan_enc: Set(match &plan {
-                Some(p) => Some(self.seal_at("risk_assessments", "safety_plan", &id, p)?),
-                None => None,
-            }),
+            findings_enc: Set(self.seal_field("risk_assessments", "findings", &id, &findings)?),
+            safety_plan_enc: Set(self.seal_opt(
+                "risk_assessments",
+                "safety_plan",
+                &id,
+                plan.as_deref(),
+            )?),
             assessed_on: Set(assessed_on),
             author_user_id: Set(actor.user_id),
             recorded_at: Set(Utc::now()),
@@ -1452,11 +1434,11 @@ impl Services {
         let rid = l.r.id.clone();
         let mut am = l.r.clone().into_active_model();
         if let Some(g) = &guardian {
-            am.guardian_enc = Set(Some(self.seal_at("returns", "guardian", &rid, g)?));
+            am.guardian_enc = Set(Some(self.seal_field("returns", "guardian", &rid, g)?));
         }
         if let (Some(on), Some(by)) = (bid_on, &bid_by) {
             am.best_interests_on = Set(Some(on));
-            am.best_interests_by_enc = Set(Some(self.seal_at(
+            am.best_interests_by_enc = Set(Some(self.seal_field(
                 "returns",
                 "best_interests_by",
                 &rid,
@@ -1615,10 +1597,7 @@ impl Services {
             return_id: Set(l.r.id.clone()),
             kind: Set(kind.as_str().into()),
             issued_by: Set(issued_by),
-            number_enc: Set(match &number {
-                Some(n) => Some(self.seal_at("travel_documents", "number", &id, n)?),
-                None => None,
-            }),
+            number_enc: Set(self.seal_opt("travel_documents", "number", &id, number.as_deref())?),
             valid_until: Set(valid_until),
             created_by: Set(actor.user_id),
             created_at: Set(Utc::now()),
@@ -1656,12 +1635,9 @@ impl Services {
             id: Set(id.clone()),
             return_id: Set(l.r.id.clone()),
             travel_on: Set(travel_on),
-            from_enc: Set(self.seal_at("itinerary_legs", "from", &id, &from)?),
-            to_enc: Set(self.seal_at("itinerary_legs", "to", &id, &to)?),
-            escort_enc: Set(match &escort {
-                Some(e) => Some(self.seal_at("itinerary_legs", "escort", &id, e)?),
-                None => None,
-            }),
+            from_enc: Set(self.seal_field("itinerary_legs", "from", &id, &from)?),
+            to_enc: Set(self.seal_field("itinerary_legs", "to", &id, &to)?),
+            escort_enc: Set(self.seal_opt("itinerary_legs", "escort", &id, escort.as_deref())?),
             status: Set("booked".into()),
             created_by: Set(actor.user_id),
             created_at: Set(now),
@@ -1709,7 +1685,12 @@ impl Services {
         let rid = l.r.id.clone();
         let mut am = l.r.clone().into_active_model();
         am.counselled_on = Set(Some(on));
-        am.counselled_by_enc = Set(Some(self.seal_at("returns", "counselled_by", &rid, &by)?));
+        am.counselled_by_enc = Set(Some(self.seal_field(
+            "returns",
+            "counselled_by",
+            &rid,
+            &by,
+        )?));
         am.update(&txn).await?;
         Self::commit_return(txn, actor, &l, AuditAction::Update, route).await
     }
@@ -1799,10 +1780,7 @@ impl Services {
             return_id: Set(l.r.id.clone()),
             requirement: Set(requirement),
             done_on: Set(on),
-            note_enc: Set(match &note {
-                Some(n) => Some(self.seal_at("return_checks", "note", &id, n)?),
-                None => None,
-            }),
+            note_enc: Set(self.seal_opt("return_checks", "note", &id, note.as_deref())?),
             by_user: Set(actor.user_id),
             created_at: Set(Utc::now()),
         }

@@ -5,8 +5,8 @@
 //! vocabulary values are not (they carry no name and the calendar needs them).
 
 use super::audit::{NewEntry, commit_audited};
-use super::{Actor, Result, Route, ServiceError, Services};
-use crate::crypto::{FieldLocation, random_token};
+use super::{Actor, Result, Route, ServiceError, Services, at};
+use crate::crypto::random_token;
 use crate::domain::{self, AuditAction, CaseAction, Invalid, Section, may};
 use crate::ports::Measure;
 use crate::store::begin_write;
@@ -21,10 +21,6 @@ use sea_orm::{
     QueryFilter, QueryOrder,
 };
 use std::collections::{BTreeMap, HashMap};
-
-fn at<'a>(table: &'static str, column: &'static str, row: &'a str) -> FieldLocation<'a> {
-    FieldLocation { table, column, row }
-}
 
 /// A date of the legal track: YYYY-MM-DD, between 1990 and ten years ahead.
 fn parse_day(field: &'static str, s: &str) -> Result<NaiveDate, Invalid> {
@@ -305,32 +301,6 @@ impl Services {
         let describe = j.describe();
         let measures = self.call_port(move || j.protective_measures()).await?;
         Ok((describe, measures))
-    }
-
-    fn open_opt(
-        &self,
-        table: &'static str,
-        column: &'static str,
-        row: &str,
-        v: Option<&Vec<u8>>,
-    ) -> Result<Option<String>> {
-        Ok(match v {
-            Some(b) => Some(self.keys.decrypt_string(at(table, column, row), b)?),
-            None => None,
-        })
-    }
-
-    fn seal_opt(
-        &self,
-        table: &'static str,
-        column: &'static str,
-        row: &str,
-        v: Option<&str>,
-    ) -> Result<Option<Vec<u8>>> {
-        Ok(match v {
-            Some(s) => Some(self.keys.encrypt_str(at(table, column, row), s)?),
-            None => None,
-        })
     }
 
     /// The legal track of a case, with the conflicts against the planned departure.
