@@ -96,6 +96,8 @@ struct Config {
     rounds: usize,
     /// Also time the parts of a request in process (no HTTP).
     breakdown: bool,
+    /// Only these targets (`raw`, `api`, `page`), e.g. to profile one of them.
+    only: Option<Vec<String>>,
 }
 
 fn env_num(name: &str, default: u64) -> anyhow::Result<u64> {
@@ -116,6 +118,19 @@ impl Config {
             secs: env_num("PASSERELLE_BENCH_SECS", 5)?,
             rounds: usize::try_from(env_num("PASSERELLE_BENCH_ROUNDS", 2)?)?,
             breakdown: env_num("PASSERELLE_BENCH_BREAKDOWN", 1)? != 0,
+            only: match std::env::var("PASSERELLE_BENCH_TARGETS") {
+                Ok(v) if !v.trim().is_empty() => {
+                    let picked: Vec<String> = v.split(',').map(|t| t.trim().to_owned()).collect();
+                    if let Some(bad) = picked
+                        .iter()
+                        .find(|t| !["raw", "api", "page"].contains(&t.as_str()))
+                    {
+                        bail!("PASSERELLE_BENCH_TARGETS: unknown target '{bad}' (raw, api, page)");
+                    }
+                    Some(picked)
+                }
+                _ => None,
+            },
         };
         if c.cases < MEASURED_CASES * 2 {
             bail!(
@@ -252,6 +267,17 @@ async fn run(config: Config, load: tokio::runtime::Handle) -> anyhow::Result<()>
             marker: "PSG-",
         },
     ];
+    let targets: Vec<Target> = targets
+        .into_iter()
+        .zip(["raw", "api", "page"])
+        .filter(|(_, key)| {
+            config
+                .only
+                .as_ref()
+                .is_none_or(|o| o.iter().any(|k| k == key))
+        })
+        .map(|(t, _)| t)
+        .collect();
     let login_url = app.url("/api/v1/auth/login");
     let email = ids.measured_email.clone();
     let secs = config.secs;
@@ -1238,7 +1264,11 @@ fn report(
     notes: &[String],
     audit_rows: i64,
 ) {
-    let raw_rps = stats.first().map_or(f64::NAN, Stats::rps);
+    // NaN (no share printed as met) when the floor was left out with PASSERELLE_BENCH_TARGETS.
+    let raw_rps = stats
+        .iter()
+        .find(|s| s.name.starts_with("raw"))
+        .map_or(f64::NAN, Stats::rps);
     println!();
     println!(
         "{} cases, {} concurrent connections, {} round(s) of {} s per target (after {} s warm-up each), {}",
@@ -1257,7 +1287,7 @@ fn report(
         println!("{}: req/s per round {}", s.name, rounds.join(", "));
     }
     println!();
-    for s in stats.iter().skip(1) {
+    for s in stats.iter().filter(|s| !s.name.starts_with("raw")) {
         let p99 = s.percentile_ms(99.0);
         let share = s.rps() / raw_rps;
         println!(

@@ -4,6 +4,7 @@ use super::auth::actor_of;
 use super::{Actor, Result, ServiceError, Services};
 use crate::crypto;
 use crate::domain::{self, CountryCode, Email, Invalid, NewPassword, OrgKind, Role};
+use crate::store::First;
 use crate::store::begin_write;
 use crate::store::entity::{organisation, session, user};
 use chrono::Utc;
@@ -73,7 +74,7 @@ impl Services {
         let txn = begin_write(&self.db).await?;
         if organisation::Entity::find()
             .filter(organisation::Column::Name.eq(&name))
-            .one(&txn)
+            .first(&txn)
             .await?
             .is_some()
         {
@@ -108,7 +109,7 @@ impl Services {
     pub async fn org(&self, id: i64) -> Result<OrgView> {
         org_view(
             organisation::Entity::find_by_id(id)
-                .one(&self.db)
+                .first(&self.db)
                 .await?
                 .ok_or(ServiceError::NotFound("organisation"))?,
         )
@@ -133,7 +134,7 @@ impl Services {
         let display_name = domain::parse_line("display_name", new.display_name, 200)?;
         let password = NewPassword::parse(new.password)?;
         let org = organisation::Entity::find_by_id(new.org_id)
-            .one(&self.db)
+            .first(&self.db)
             .await?
             .ok_or_else(|| Invalid::new("org_id", "no such organisation"))?;
         let secret = password.secret().clone();
@@ -143,7 +144,7 @@ impl Services {
         let txn = begin_write(&self.db).await?;
         if user::Entity::find()
             .filter(user::Column::Email.eq(email.as_str()))
-            .one(&txn)
+            .first(&txn)
             .await?
             .is_some()
         {
@@ -237,7 +238,7 @@ impl Services {
     ) -> Result<()> {
         let txn = begin_write(&self.db).await?;
         let target = user::Entity::find_by_id(user_id)
-            .one(&txn)
+            .first(&txn)
             .await?
             .ok_or(ServiceError::NotFound("user"))?;
         let current_role = actor_of(&target)?.role;
@@ -299,7 +300,7 @@ impl Services {
         };
         let txn = begin_write(&self.db).await?;
         let me = user::Entity::find_by_id(actor.user_id)
-            .one(&txn)
+            .first(&txn)
             .await?
             .ok_or(ServiceError::NotFound("user"))?;
         let mut a = me.into_active_model();
@@ -318,7 +319,7 @@ impl Services {
         let email = Email::parse(email)?;
         user::Entity::find()
             .filter(user::Column::Email.eq(email.as_str()))
-            .one(&self.db)
+            .first(&self.db)
             .await?
             .map(|u| actor_of(&u))
             .transpose()

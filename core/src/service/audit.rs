@@ -8,6 +8,7 @@
 use super::{Actor, Result, ServiceError};
 use crate::audit::{Broken, Entry, Stored, Verifier, chain_hash};
 use crate::domain::{AuditAction, Section};
+use crate::store::First;
 use crate::store::begin_write;
 use crate::store::entity::{audit_head, audit_log};
 use chrono::Utc;
@@ -61,7 +62,7 @@ pub async fn append_in<C: ConnectionTrait>(txn: &C, entries: &[NewEntry]) -> Res
         .exec(txn)
         .await?;
     let head = audit_head::Entity::find_by_id(1)
-        .one(txn)
+        .first(txn)
         .await?
         .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("audit head row missing")))?;
     let mut seq = head.seq;
@@ -256,7 +257,7 @@ pub async fn verify_chain(db: &DatabaseConnection) -> Result<Verified> {
         }
     }
     let head = audit_head::Entity::find_by_id(1)
-        .one(db)
+        .first(db)
         .await?
         .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("audit head row missing")))?;
     match v.finish(head.seq, &head.hash) {

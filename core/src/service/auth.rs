@@ -3,6 +3,7 @@
 use super::{Actor, Result, ServiceError, Services};
 use crate::crypto::{self, random_token, sha256_hex};
 use crate::domain::{Email, Role};
+use crate::store::First;
 use crate::store::begin_write;
 use crate::store::entity::{login_throttle, organisation, session, user};
 use chrono::{DateTime, Utc};
@@ -84,7 +85,7 @@ impl Services {
         let now = Utc::now();
 
         let locked = login_throttle::Entity::find_by_id(key.clone())
-            .one(&self.db)
+            .first(&self.db)
             .await
             .map_err(|e| unexpected(e.into()))?
             .and_then(|t| t.locked_until)
@@ -92,7 +93,7 @@ impl Services {
 
         let found = user::Entity::find()
             .filter(user::Column::Email.eq(&email_norm))
-            .one(&self.db)
+            .first(&self.db)
             .await
             .map_err(|e| unexpected(e.into()))?;
         let phc = found
@@ -106,7 +107,7 @@ impl Services {
 
         let org_active = match &found {
             Some(u) => organisation::Entity::find_by_id(u.org_id)
-                .one(&self.db)
+                .first(&self.db)
                 .await
                 .map_err(|e| unexpected(e.into()))?
                 .is_some_and(|o| o.active),
@@ -156,7 +157,7 @@ impl Services {
         let p = &self.auth_policy;
         let txn = begin_write(&self.db).await?;
         let row = login_throttle::Entity::find_by_id(key.to_owned())
-            .one(&txn)
+            .first(&txn)
             .await?;
         match row {
             None => {
@@ -225,7 +226,7 @@ impl Services {
             )
             .filter(session::Column::TokenHash.eq(sha256_hex(token.as_bytes())))
             .into_model::<SessionRow>()
-            .one(&self.db)
+            .first(&self.db)
             .await?
         else {
             return Ok(None);

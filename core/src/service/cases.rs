@@ -12,6 +12,7 @@ use crate::store::begin_write;
 use crate::store::entity::{
     audit_log, case, consent, organisation, person, ref_counter, referral, return_case, share, user,
 };
+use crate::store::{First, with_limit};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
@@ -293,7 +294,7 @@ fn caseload_condition(actor: &Actor, scope: Scope, stage: Option<Stage>) -> Cond
 /// order matches the indexes `idx_cases_advocate_activity` and `idx_cases_owner_activity`,
 /// so that the database reads the page's rows in order instead of sorting all the scope's
 /// cases.
-fn caseload_page(q: Select<case::Entity>, page: u64, per_page: u64) -> Select<case::Entity> {
+fn caseload_page(q: Select<case::Entity>) -> Select<case::Entity> {
     q.select_only()
         .columns([
             case::Column::Reference,
@@ -322,12 +323,11 @@ fn caseload_page(q: Select<case::Entity>, page: u64, per_page: u64) -> Select<ca
         )
         .order_by_desc(case::Column::UpdatedAt)
         .order_by_desc(case::Column::Id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
 }
 
-/// The statement of a caseload page as [`Services::caseload`] runs it (`page` from 1), for
-/// looking at its plan (`EXPLAIN`) in tests and the benchmark.
+/// The statement of a caseload page as [`Services::caseload`] runs it (`page` from 1; the
+/// limit and offset written as literals, see [`crate::store::First`]), also for looking at
+/// its plan (`EXPLAIN`) in tests and the benchmark.
 pub fn caseload_page_statement(
     actor: &Actor,
     scope: Scope,
@@ -336,12 +336,13 @@ pub fn caseload_page_statement(
     per_page: u64,
     backend: DbBackend,
 ) -> Statement {
-    caseload_page(
-        case::Entity::find().filter(caseload_condition(actor, scope, stage)),
-        std::cmp::max(page, 1),
+    let page = std::cmp::max(page, 1);
+    with_limit(
+        caseload_page(case::Entity::find().filter(caseload_condition(actor, scope, stage)))
+            .build(backend),
         per_page,
+        (page - 1).saturating_mul(per_page),
     )
-    .build(backend)
 }
 
 /// A case as a list shows it, with the names of its organisation and advocate
@@ -553,7 +554,7 @@ impl Services {
         let r = CaseRef::parse(reference).map_err(|_| ServiceError::NotFound("case"))?;
         let c = case::Entity::find()
             .filter(case::Column::Reference.eq(r.as_str()))
-            .one(db)
+            .first(db)
             .await?
             .ok_or(ServiceError::NotFound("case"))?;
         let rel = self.relation(db, actor, &c).await?;
@@ -637,7 +638,7 @@ impl Services {
             )
             .into()
         };
-        let Some(u) = user::Entity::find_by_id(user_id).one(db).await? else {
+        let Some(u) = user::Entity::find_by_id(user_id).first(db).await? else {
             return Err(bad());
         };
         if !u.active || u.role != Role::Advocate.as_str() {
@@ -735,7 +736,7 @@ impl Services {
         let mut sections = vec![Section::Summary];
         let person = if can(CaseAction::ViewSection(Section::Person)) {
             let p = person::Entity::find_by_id(c.person_id.clone())
-                .one(&self.db)
+                .first(&self.db)
                 .await?
                 .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("case without person")))?;
             sections.push(Section::Person);
@@ -893,7 +894,7 @@ impl Services {
             .await?;
         self.bump_version(&txn, &c, expected_version).await?;
         let existing = person::Entity::find_by_id(c.person_id.clone())
-            .one(&txn)
+            .first(&txn)
             .await?
             .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("case without person")))?;
         let mut row = self.person_model(&c.person_id, &person, existing.created_at)?;
@@ -966,10 +967,19 @@ impl Services {
         }
         let per_page = per_page.clamp(1, 200);
         let page = std::cmp::max(page, 1);
-        let q = case::Entity::find().filter(caseload_condition(actor, scope, stage));
-        let total = q.clone().count(&self.db).await?;
-        let items = caseload_page(q, page, per_page)
-            .into_model::<SummaryRow>()
+        let total = case::Entity::find()
+            .filter(caseload_condition(actor, scope, stage))
+            .count(&self.db)
+            .await?;
+        let st = caseload_page_statement(
+            actor,
+            scope,
+            stage,
+            page,
+            per_page,
+            self.db.get_database_backend(),
+        );
+        let items = SummaryRow::find_by_statement(st)
             .all(&self.db)
             .await?
             .into_iter()
@@ -1116,7 +1126,7 @@ impl Services {
             .load_for(&txn, actor, reference, CaseAction::ManageConsent)
             .await?;
         let k = consent::Entity::find_by_id(consent_id)
-            .one(&txn)
+            .first(&txn)
             .await?
             .filter(|k| k.case_id == c.id)
             .ok_or(ServiceError::NotFound("consent"))?;
@@ -1194,7 +1204,7 @@ impl Services {
             .load_for(&txn, actor, reference, CaseAction::Share)
             .await?;
         let org = organisation::Entity::find_by_id(org_id)
-            .one(&txn)
+            .first(&txn)
             .await?
             .ok_or_else(|| Invalid::new("org_id", "no such organisation"))?;
         if org.id == c.owner_org_id {
@@ -1208,7 +1218,7 @@ impl Services {
             ));
         };
         let k = consent::Entity::find_by_id(consent_id)
-            .one(&txn)
+            .first(&txn)
             .await?
             .filter(|k| k.case_id == c.id)
             .ok_or_else(|| {
@@ -1274,7 +1284,7 @@ impl Services {
             .load_for(&txn, actor, reference, CaseAction::Share)
             .await?;
         let s = share::Entity::find_by_id(share_id)
-            .one(&txn)
+            .first(&txn)
             .await?
             .filter(|s| s.case_id == c.id)
             .ok_or(ServiceError::NotFound("share"))?;
@@ -1429,7 +1439,7 @@ async fn next_reference<C: ConnectionTrait>(txn: &C, year: i32) -> Result<CaseRe
         .exec(txn)
         .await?;
     let row = ref_counter::Entity::find_by_id(year)
-        .one(txn)
+        .first(txn)
         .await?
         .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("reference counter vanished")))?;
     Ok(CaseRef::new(year, row.last))

@@ -3,6 +3,7 @@
 
 use super::{Result, ServiceError, Services};
 use crate::domain::{CaseRef, Stage};
+use crate::store::First;
 use crate::store::begin_write;
 use crate::store::entity::{case, instance_meta, organisation};
 use sea_orm::sea_query::Expr;
@@ -15,7 +16,7 @@ const DEMO_KEY: &str = "demo";
 impl Services {
     pub async fn is_demo(&self) -> Result<bool> {
         Ok(instance_meta::Entity::find_by_id(DEMO_KEY.to_owned())
-            .one(&self.db)
+            .first(&self.db)
             .await?
             .is_some_and(|m| m.value == "true"))
     }

@@ -12,6 +12,7 @@ use crate::identification::{
     TraffickingStatus,
 };
 use crate::ports::{Jurisdiction, PersonFacts, Question, QuestionSetKind};
+use crate::store::First;
 use crate::store::begin_write;
 use crate::store::entity::{
     case, case_elements, deadline, interview, organisation, person, smuggling_decision,
@@ -187,7 +188,7 @@ impl Services {
         c: &case::Model,
     ) -> Result<Arc<dyn Jurisdiction>> {
         let org = organisation::Entity::find_by_id(c.owner_org_id)
-            .one(db)
+            .first(db)
             .await?
             .ok_or_else(|| {
                 ServiceError::Unexpected(anyhow::anyhow!("case without organisation"))
@@ -198,7 +199,7 @@ impl Services {
     /// The jurisdiction for an organisation's country (for pages that list its rules).
     pub async fn jurisdiction_for_org(&self, org_id: i64) -> Result<Arc<dyn Jurisdiction>> {
         let org = organisation::Entity::find_by_id(org_id)
-            .one(&self.db)
+            .first(&self.db)
             .await?
             .ok_or(ServiceError::NotFound("organisation"))?;
         Ok(self.adapters.jurisdiction(&org.country))
@@ -210,7 +211,7 @@ impl Services {
         c: &case::Model,
     ) -> Result<PersonFacts> {
         let p = person::Entity::find_by_id(c.person_id.clone())
-            .one(db)
+            .first(db)
             .await?
             .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("case without person")))?;
         let birth = match self.open("birth_date", &p.id, p.birth_date_enc.as_ref())? {
@@ -312,7 +313,7 @@ impl Services {
             let already = deadline::Entity::find()
                 .filter(deadline::Column::CaseId.eq(c.id))
                 .filter(deadline::Column::Kind.eq(REASONABLE_GROUNDS_DUE))
-                .one(&txn)
+                .first(&txn)
                 .await?;
             let decided = trafficking_decision::Entity::find()
                 .filter(trafficking_decision::Column::CaseId.eq(c.id))
@@ -321,7 +322,7 @@ impl Services {
                     "confirmed",
                     "not_a_victim",
                 ]))
-                .one(&txn)
+                .first(&txn)
                 .await?;
             if already.is_none() && decided.is_none() {
                 let start = c.created_at.date_naive();
@@ -384,7 +385,7 @@ impl Services {
             .load_for(&txn, actor, reference, CaseAction::EditIdentification)
             .await?;
         let iv = interview::Entity::find_by_id(interview_id.to_owned())
-            .one(&txn)
+            .first(&txn)
             .await?
             .filter(|i| i.case_id == c.id)
             .ok_or(ServiceError::NotFound("interview"))?;
@@ -476,7 +477,7 @@ impl Services {
             updated_at: Set(Utc::now()),
         };
         if case_elements::Entity::find_by_id(c.id)
-            .one(&txn)
+            .first(&txn)
             .await?
             .is_some()
         {
@@ -542,7 +543,7 @@ impl Services {
         let previous = trafficking_decision::Entity::find()
             .filter(trafficking_decision::Column::CaseId.eq(c.id))
             .order_by_desc(trafficking_decision::Column::RecordedAt)
-            .one(&txn)
+            .first(&txn)
             .await?
             .and_then(|d| TraffickingStatus::parse(&d.status).ok());
         rules::may_decide(previous, status, decision_rules.two_steps)
@@ -738,7 +739,7 @@ impl Services {
         }
         let row = c.id.to_string();
         let (elements, findings) = match case_elements::Entity::find_by_id(c.id)
-            .one(&self.db)
+            .first(&self.db)
             .await?
         {
             Some(e) => (

@@ -10,6 +10,7 @@ use crate::domain::{
     may,
 };
 use crate::ports::{PartnerOutcome, PartnerRequest};
+use crate::store::First;
 use crate::store::begin_write;
 use crate::store::entity::{
     case, case_service, consent, organisation, person, placement, referral,
@@ -212,7 +213,7 @@ impl Services {
             .load_for(&self.db, actor, reference, CaseAction::Refer)
             .await?;
         let to = organisation::Entity::find_by_id(input.to_org_id)
-            .one(&self.db)
+            .first(&self.db)
             .await?
             .ok_or_else(|| Invalid::new("to_org_id", "no such organisation"))?;
         if to.id == c.owner_org_id {
@@ -228,7 +229,7 @@ impl Services {
             ));
         };
         let k = consent::Entity::find_by_id(consent_id)
-            .one(&self.db)
+            .first(&self.db)
             .await?
             .filter(|k| k.case_id == c.id)
             .ok_or_else(|| ServiceError::Refused("no such consent on this case: the referral needs the person's recorded consent".into()))?;
@@ -306,7 +307,7 @@ impl Services {
         k: &consent::Model,
     ) -> Result<PartnerRequest> {
         let p = person::Entity::find_by_id(c.person_id.clone())
-            .one(&self.db)
+            .first(&self.db)
             .await?
             .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("case without person")))?;
         let facts = self.person_facts(&self.db, c).await?;
@@ -361,7 +362,7 @@ impl Services {
         }
         let txn = begin_write(&self.db).await?;
         let r = referral::Entity::find_by_id(referral_id)
-            .one(&txn)
+            .first(&txn)
             .await?
             .filter(|r| r.to_org_id == actor.org_id)
             .ok_or(ServiceError::NotFound("referral"))?;
@@ -372,7 +373,7 @@ impl Services {
             )));
         }
         let c = case::Entity::find_by_id(r.case_id)
-            .one(&txn)
+            .first(&txn)
             .await?
             .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("referral without case")))?;
         let id = r.id.to_string();
@@ -603,7 +604,7 @@ impl Services {
             ));
         }
         organisation::Entity::find_by_id(input.provider_org_id)
-            .one(&txn)
+            .first(&txn)
             .await?
             .ok_or_else(|| Invalid::new("provider_org_id", "no such organisation"))?;
         let id = random_token(16)?;
@@ -653,7 +654,7 @@ impl Services {
             .load_for(&txn, actor, reference, CaseAction::EditServices)
             .await?;
         let s = case_service::Entity::find_by_id(service_id.to_owned())
-            .one(&txn)
+            .first(&txn)
             .await?
             .filter(|s| s.case_id == c.id)
             .ok_or(ServiceError::NotFound("service"))?;
@@ -722,7 +723,7 @@ impl Services {
             .load_for(&txn, actor, reference, CaseAction::EditPlacement)
             .await?;
         let shelter = organisation::Entity::find_by_id(input.shelter_org_id)
-            .one(&txn)
+            .first(&txn)
             .await?
             .ok_or_else(|| Invalid::new("shelter_org_id", "no such organisation"))?;
         if shelter.kind != OrgKind::Shelter.as_str() {

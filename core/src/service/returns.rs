@@ -16,6 +16,7 @@ use crate::returns::{
     self as rules, CitizenshipAnswer, ConsentState, DocumentKind, Refusal, RequestClock,
     Requirement, ReturnClock, ReturnFacts, ReturnStage, RiskFacts, RiskLevel,
 };
+use crate::store::First;
 use crate::store::begin_write;
 use crate::store::entity::{
     case, citizenship_request, consent, deadline, itinerary_leg, organisation, person,
@@ -356,7 +357,7 @@ impl Services {
         Ok(return_case::Entity::find()
             .filter(return_case::Column::CaseId.eq(case_id))
             .order_by_desc(return_case::Column::CreatedAt)
-            .one(db)
+            .first(db)
             .await?)
     }
 
@@ -366,13 +367,13 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("return"))?;
         let consent = consent::Entity::find_by_id(r.consent_id)
-            .one(db)
+            .first(db)
             .await?
             .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("return without consent")))?;
         let risk = risk_assessment::Entity::find()
             .filter(risk_assessment::Column::ReturnId.eq(r.id.clone()))
             .order_by_desc(risk_assessment::Column::RecordedAt)
-            .one(db)
+            .first(db)
             .await?;
         let citizenship = citizenship_request::Entity::find()
             .filter(citizenship_request::Column::ReturnId.eq(r.id.clone()))
@@ -448,7 +449,7 @@ impl Services {
             .filter(deadline::Column::Kind.eq(super::identification::RECOVERY_PERIOD_END))
             .filter(deadline::Column::ClosedAt.is_null())
             .filter(deadline::Column::DueOn.gte(today))
-            .one(db)
+            .first(db)
             .await?
             .is_some();
         let conflicts = self.trial_conflicts_of(&l.c).await?;
@@ -599,7 +600,7 @@ impl Services {
             return Ok(None);
         };
         let p = person::Entity::find_by_id(c.person_id.clone())
-            .one(&self.db)
+            .first(&self.db)
             .await?
             .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("case without person")))?;
         let facts = self.person_facts(&self.db, c).await?;
@@ -659,7 +660,7 @@ impl Services {
             .load_for(&self.db, actor, reference, CaseAction::EditReturn)
             .await?;
         let k = consent::Entity::find_by_id(input.consent_id)
-            .one(&self.db)
+            .first(&self.db)
             .await?
             .filter(|k| k.case_id == c.id)
             .ok_or_else(|| {
@@ -683,7 +684,7 @@ impl Services {
             None => None,
             Some(id) => {
                 let o = organisation::Entity::find_by_id(id)
-                    .one(&self.db)
+                    .first(&self.db)
                     .await?
                     .ok_or_else(|| Invalid::new("agency_org_id", "no such organisation"))?;
                 if o.kind != OrgKind::ReturnAgency.as_str() {
@@ -722,7 +723,7 @@ impl Services {
             .filter(deadline::Column::Kind.eq(super::identification::RECOVERY_PERIOD_END))
             .filter(deadline::Column::ClosedAt.is_null())
             .filter(deadline::Column::DueOn.gte(today))
-            .one(&txn)
+            .first(&txn)
             .await?
             .is_some();
         let id = random_token(16)?;
@@ -947,7 +948,7 @@ impl Services {
         let person = self.person_facts(&self.db, &l.c).await?;
         let handed_over = match l.r.handover_referral_id {
             Some(id) => referral::Entity::find_by_id(id)
-                .one(&self.db)
+                .first(&self.db)
                 .await?
                 .map(|r| Sections::parse(&r.sections).unwrap_or_default().list())
                 .unwrap_or_default(),
@@ -1096,7 +1097,7 @@ impl Services {
         let today = now.date_naive();
         let txn = begin_write(&self.db).await?;
         let fresh = return_case::Entity::find_by_id(l.r.id.clone())
-            .one(&txn)
+            .first(&txn)
             .await?
             .ok_or(ServiceError::NotFound("return"))?;
         if fresh.version != input.version {
@@ -1164,7 +1165,7 @@ impl Services {
         .await?;
         if let Some(s) = case_stage {
             let c = case::Entity::find_by_id(l.c.id)
-                .one(&txn)
+                .first(&txn)
                 .await?
                 .ok_or(ServiceError::NotFound("case"))?;
             let version = c.version;
@@ -1212,7 +1213,7 @@ impl Services {
             )
         })?;
         let k = consent::Entity::find_by_id(consent_id)
-            .one(&self.db)
+            .first(&self.db)
             .await?
             .filter(|k| k.case_id == l.c.id)
             .ok_or_else(|| Invalid::new("handover_consent_id", "no such consent on this case"))?;
@@ -1326,7 +1327,7 @@ impl Services {
             .insert(txn)
             .await?;
             release_bookings(txn, &r.id, r.case_id).await?;
-            if let Some(c) = case::Entity::find_by_id(r.case_id).one(txn).await?
+            if let Some(c) = case::Entity::find_by_id(r.case_id).first(txn).await?
                 && c.stage == Stage::ReturnInProgress.as_str()
             {
                 let version = c.version;
@@ -1646,7 +1647,7 @@ impl Services {
         .await?;
         let first = l.first_departure().map_or(travel_on, |d| d.min(travel_on));
         let existing = planned_departure::Entity::find_by_id(l.c.id)
-            .one(&txn)
+            .first(&txn)
             .await?;
         let am = planned_departure::ActiveModel {
             case_id: Set(l.c.id),
@@ -1710,7 +1711,7 @@ impl Services {
             .await?;
         Self::require_open(&l)?;
         let org = organisation::Entity::find_by_id(input.receiving_org_id)
-            .one(&txn)
+            .first(&txn)
             .await?
             .ok_or_else(|| Invalid::new("receiving_org_id", "no such organisation"))?;
         if org.kind != OrgKind::OriginService.as_str() {

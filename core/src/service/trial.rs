@@ -9,6 +9,7 @@ use super::{Actor, Result, Route, ServiceError, Services, at};
 use crate::crypto::random_token;
 use crate::domain::{self, AuditAction, CaseAction, Invalid, Section, may};
 use crate::ports::Measure;
+use crate::store::First;
 use crate::store::begin_write;
 use crate::store::entity::{case, hearing, measure_request, planned_departure, proceeding, user};
 use crate::trial::{
@@ -287,7 +288,7 @@ impl Services {
                 .all(db)
                 .await?,
             departure: planned_departure::Entity::find_by_id(case_id)
-                .one(db)
+                .first(db)
                 .await?,
         })
     }
@@ -612,7 +613,7 @@ impl Services {
             .load_for(db, actor, reference, CaseAction::EditProceedings)
             .await?;
         let p = proceeding::Entity::find_by_id(proceeding_id.to_owned())
-            .one(db)
+            .first(db)
             .await?
             .filter(|p| p.case_id == c.id)
             .ok_or(ServiceError::NotFound("proceeding"))?;
@@ -755,7 +756,7 @@ impl Services {
             .load_for(&txn, actor, reference, CaseAction::EditProceedings)
             .await?;
         let h = hearing::Entity::find_by_id(hearing_id.to_owned())
-            .one(&txn)
+            .first(&txn)
             .await?
             .filter(|h| h.case_id == c.id)
             .ok_or(ServiceError::NotFound("hearing"))?;
@@ -824,7 +825,7 @@ impl Services {
             .await?;
         if let Some(hid) = &hearing_id {
             let h = hearing::Entity::find_by_id(hid.clone())
-                .one(&txn)
+                .first(&txn)
                 .await?
                 .filter(|h| h.proceeding_id == p.id)
                 .ok_or_else(|| Invalid::new("hearing_id", "no such hearing in this proceeding"))?;
@@ -904,7 +905,7 @@ impl Services {
             .load_for(&txn, actor, reference, CaseAction::EditProceedings)
             .await?;
         let m = measure_request::Entity::find_by_id(request_id.to_owned())
-            .one(&txn)
+            .first(&txn)
             .await?
             .filter(|m| m.case_id == c.id)
             .ok_or(ServiceError::NotFound("measure_request"))?;
@@ -959,7 +960,7 @@ impl Services {
             .await?;
         let row = c.id.to_string();
         let existing = planned_departure::Entity::find_by_id(c.id)
-            .one(&txn)
+            .first(&txn)
             .await?;
         let action = match (departure, existing) {
             (None, None) => {
