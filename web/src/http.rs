@@ -338,7 +338,7 @@ impl Page {
         })
     }
 
-    pub fn render(&self, status: StatusCode, template: &str, data: &Value) -> HttpResponse {
+    pub fn render(&self, status: StatusCode, template: &str, data: Value) -> HttpResponse {
         match self.state.render.page(template, data) {
             Ok(html) => HttpResponse::build(status)
                 .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -354,7 +354,7 @@ impl Page {
         }
     }
 
-    pub fn ok(&self, template: &str, data: &Value) -> HttpResponse {
+    pub fn ok(&self, template: &str, data: Value) -> HttpResponse {
         self.render(StatusCode::OK, template, data)
     }
 
@@ -366,7 +366,7 @@ impl Page {
             o.insert("detail".into(), Value::String(detail));
             o.insert("status".into(), json!(status.as_u16()));
         }
-        let body = self.state.render.page("error", &data).unwrap_or_else(|e| {
+        let body = self.state.render.page("error", data).unwrap_or_else(|e| {
             tracing::error!(error = %e, "error template failed");
             format!(
                 "{} {}",

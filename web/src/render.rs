@@ -131,13 +131,15 @@ impl Renderer {
         Ok(Self { hb })
     }
 
-    /// Render `name` with `data`, then wrap it in the layout.
-    pub fn page(&self, name: &str, data: &serde_json::Value) -> Result<String, RenderError> {
-        let body = self.hb.render(name, data)?;
-        let mut with_body = data.clone();
-        if let Some(o) = with_body.as_object_mut() {
+    /// Render `name` with `data`, then wrap it in the layout. One context serves both, so
+    /// the page's data is not copied (`Handlebars::render` would serialise it afresh each
+    /// time: on the caseload, more work than the template itself).
+    pub fn page(&self, name: &str, data: serde_json::Value) -> Result<String, RenderError> {
+        let mut ctx = Context::from(data);
+        let body = self.hb.render_with_context(name, &ctx)?;
+        if let Some(o) = ctx.data_mut().as_object_mut() {
             o.insert("body".into(), serde_json::Value::String(body));
         }
-        self.hb.render("layout", &with_body)
+        self.hb.render_with_context("layout", &ctx)
     }
 }

@@ -967,6 +967,19 @@ impl Services {
         }
         let per_page = per_page.clamp(1, 200);
         let page = std::cmp::max(page, 1);
+        // The role decides alone whether this list may be read, so its audit entry goes to
+        // the writer first and becomes durable while the reads run (group commit and
+        // reads overlap instead of adding up); the answer still waits for it below.
+        let audited = self
+            .audit
+            .submit(vec![NewEntry::by(
+                actor,
+                None,
+                Section::Caseload,
+                AuditAction::Read,
+                route,
+            )])
+            .await?;
         let total = case::Entity::find()
             .filter(caseload_condition(actor, scope, stage))
             .count(&self.db)
@@ -985,15 +998,7 @@ impl Services {
             .into_iter()
             .map(|r| summary_of(actor, r))
             .collect::<Result<Vec<_>>>()?;
-        self.audit
-            .record(vec![NewEntry::by(
-                actor,
-                None,
-                Section::Caseload,
-                AuditAction::Read,
-                route,
-            )])
-            .await?;
+        audited.durable().await?;
         Ok(CasePage {
             items,
             total,

@@ -55,7 +55,7 @@ async fn orgs(s: Signed) -> Result<HttpResponse, PageError> {
                 .collect::<Vec<_>>()),
         );
     }
-    Ok(s.page.ok("admin_orgs", &data))
+    Ok(s.page.ok("admin_orgs", data))
 }
 
 #[derive(Deserialize)]
@@ -140,7 +140,7 @@ async fn users(s: Signed) -> Result<HttpResponse, PageError> {
             ),
         );
     }
-    Ok(s.page.ok("admin_users", &data))
+    Ok(s.page.ok("admin_users", data))
 }
 
 #[derive(Deserialize)]
@@ -255,7 +255,7 @@ async fn account(s: Signed) -> Result<HttpResponse, PageError> {
             }),
         );
     }
-    Ok(s.page.ok("account", &data))
+    Ok(s.page.ok("account", data))
 }
 
 #[derive(Deserialize)]
@@ -317,7 +317,7 @@ async fn plugins_page(s: Signed) -> Result<HttpResponse, PageError> {
                 .collect::<Vec<_>>()),
         );
     }
-    Ok(s.page.ok("admin_plugins", &data))
+    Ok(s.page.ok("admin_plugins", data))
 }
 
 /// Load the plugin directory again; calls in flight finish on the plugins they hold.

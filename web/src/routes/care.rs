@@ -247,7 +247,7 @@ async fn referrals_page(s: Signed, req: HttpRequest) -> Result<HttpResponse, Pag
             ),
         );
     }
-    Ok(s.page.ok("referrals", &data))
+    Ok(s.page.ok("referrals", data))
 }
 
 async fn answer_page(
@@ -359,7 +359,7 @@ async fn care_page(
             json!(chrono::Utc::now().date_naive().to_string()),
         );
     }
-    Ok(s.page.ok("care", &data))
+    Ok(s.page.ok("care", data))
 }
 
 fn number(s: &Signed, f: &Pairs, field: &'static str) -> Result<i64, PageError> {

@@ -137,7 +137,7 @@ async fn caseload(
         o.insert("scope".into(), json!(scope_str));
         o.insert("stages".into(), json!(stages(&s, stage)));
     }
-    Ok(s.page.ok("caseload", &data))
+    Ok(s.page.ok("caseload", data))
 }
 
 async fn new_form(s: Signed) -> Result<HttpResponse, PageError> {
@@ -167,7 +167,7 @@ async fn new_form(s: Signed) -> Result<HttpResponse, PageError> {
         );
         o.insert("person".into(), empty_person());
     }
-    Ok(s.page.ok("case_new", &data))
+    Ok(s.page.ok("case_new", data))
 }
 
 /// The person form as posted (checkboxes arrive as "on" or not at all).
@@ -395,7 +395,7 @@ async fn show(
         o.insert("givers".into(), json!(givers));
         o.insert("title".into(), json!(v.summary.reference));
     }
-    Ok(s.page.ok("case", &data))
+    Ok(s.page.ok("case", data))
 }
 
 async fn edit_form(
@@ -436,7 +436,7 @@ async fn edit_form(
             }),
         );
     }
-    Ok(s.page.ok("case_edit", &data))
+    Ok(s.page.ok("case_edit", data))
 }
 
 fn version_of(s: &Signed, v: Option<&str>) -> Result<i64, PageError> {
@@ -648,7 +648,7 @@ async fn audit_trail(
             ),
         );
     }
-    Ok(s.page.ok("case_audit", &data))
+    Ok(s.page.ok("case_audit", data))
 }
 
 #[derive(Deserialize)]
@@ -690,7 +690,7 @@ async fn search(f: SignedForm<SearchForm>, req: HttpRequest) -> Result<HttpRespo
         );
         o.insert("count".into(), json!(found.len()));
     }
-    Ok(s.page.ok("search", &data))
+    Ok(s.page.ok("search", data))
 }
 
 /// The person fields of an empty form (every key present: templates are strict).

@@ -381,7 +381,7 @@ async fn page(
     if let Some(o) = data.as_object_mut() {
         o.insert("id".into(), view_json(&s, &v, org.kind.as_str()));
     }
-    Ok(s.page.ok("identification", &data))
+    Ok(s.page.ok("identification", data))
 }
 
 async fn start_page(
@@ -464,7 +464,7 @@ async fn interview_page(
         }));
         o.insert("questions".into(), json!(questions));
     }
-    Ok(s.page.ok("interview", &data))
+    Ok(s.page.ok("interview", data))
 }
 
 async fn answers_page(
@@ -620,5 +620,5 @@ async fn deadlines_page(s: Signed, req: HttpRequest) -> Result<HttpResponse, Pag
             ),
         );
     }
-    Ok(s.page.ok("deadlines", &data))
+    Ok(s.page.ok("deadlines", data))
 }

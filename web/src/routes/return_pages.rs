@@ -240,7 +240,7 @@ async fn request_form_page(
             json!(chrono::Utc::now().date_naive().to_string()),
         );
     }
-    Ok(s.page.ok("return", &data))
+    Ok(s.page.ok("return", data))
 }
 
 async fn return_page(
@@ -480,7 +480,7 @@ async fn return_page(
             json!(chrono::Utc::now().date_naive().to_string()),
         );
     }
-    Ok(s.page.ok("return", &data))
+    Ok(s.page.ok("return", data))
 }
 
 // ---------- an organisation's returns ----------
@@ -529,7 +529,7 @@ async fn list_page(s: Signed, req: HttpRequest) -> Result<HttpResponse, PageErro
             json!(items.iter().filter(|i| i.clock.stuck).count()),
         );
     }
-    Ok(s.page.ok("returns", &data))
+    Ok(s.page.ok("returns", data))
 }
 
 // ---------- forms ----------

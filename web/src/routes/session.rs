@@ -38,7 +38,7 @@ fn login_form(page: &Page, status: StatusCode, error: Option<String>, email: &st
         );
         o.insert("email".into(), email.into());
     }
-    let mut resp = page.render(status, "login", &data);
+    let mut resp = page.render(status, "login", data);
     let _ = resp.add_cookie(&page.state.cookie(LOGIN_CSRF_COOKIE, token));
     resp
 }

@@ -467,7 +467,7 @@ async fn page(
             json!(chrono::Utc::now().date_naive().to_string()),
         );
     }
-    Ok(s.page.ok("proceedings", &data))
+    Ok(s.page.ok("proceedings", data))
 }
 
 fn back(reference: &str, anchor: &str) -> HttpResponse {
