@@ -1063,6 +1063,12 @@ async fn the_caseload_page_query_reads_in_index_order() {
         ),
     ] {
         let st = caseload_page_statement(&who, scope, stage, 2, 50, DbBackend::Sqlite);
+        // The limit and offset are in the SQL text, not bound: SQLite re-prepares a
+        // statement with a bound LIMIT every time it runs (see store::First).
+        assert!(st.sql.ends_with(" LIMIT 50 OFFSET 50"), "{}", st.sql);
+        let bound = st.values.as_ref().map_or(0, |v| v.0.len());
+        assert_eq!(bound, st.sql.matches('?').count(), "{}", st.sql);
+        assert_eq!(bound, usize::from(stage.is_some()) + 1, "{}", st.sql);
         let plan = db
             .query_all_raw(Statement::from_sql_and_values(
                 DbBackend::Sqlite,

@@ -121,3 +121,25 @@ pub async fn sqlite_backup(db: &DatabaseConnection, dest: &std::path::Path) -> R
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::entity::session;
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+
+    #[test]
+    fn first_and_pages_write_their_limit_into_the_sql() {
+        let q = || session::Entity::find().filter(session::Column::TokenHash.eq("x"));
+        for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
+            let st = with_limit(q().statement(backend), 1, 0);
+            assert!(st.sql.ends_with(" LIMIT 1"), "{}", st.sql);
+            assert_eq!(st.values.map(|v| v.0.len()), Some(1));
+            let st = with_limit(q().statement(backend), 50, 100);
+            assert!(st.sql.ends_with(" LIMIT 50 OFFSET 100"), "{}", st.sql);
+            // What First avoids: sea-orm's own limit is a bound parameter.
+            let bound = q().limit(1).build(backend);
+            assert_eq!(bound.values.map(|v| v.0.len()), Some(2));
+        }
+    }
+}

@@ -96,17 +96,27 @@ async fn caseload(
         .map_err(|e| s.page.service_error(e))?;
     let scope_str = if scope == Scope::Mine { "mine" } else { "org" };
     let stage_str = stage.map(|x| x.as_str()).unwrap_or("");
+    // Each stage's name is looked up once, for the filter and for the rows alike.
+    let stage_options = stages(&s, stage);
+    let stage_label = |st: Stage| -> Value {
+        Stage::ALL
+            .iter()
+            .position(|x| *x == st)
+            .and_then(|i| stage_options.get(i))
+            .map(|o| o["label"].clone())
+            .unwrap_or_else(|| Value::String(st.as_str().to_owned()))
+    };
     let items: Vec<Value> = result
         .items
-        .iter()
+        .into_iter()
         .map(|c| {
             json!({
-                "reference": c.reference,
-                "stage": s.page.t(&format!("stage-{}", c.stage.as_str())),
-                "org": c.owner_org,
-                "advocate": c.advocate.clone().unwrap_or_default(),
+                "stage": stage_label(c.stage),
                 "shared": c.access == "shared",
-                "updated": c.updated_at.format("%Y-%m-%d").to_string(),
+                "updated": c.updated_at.date_naive().to_string(),
+                "reference": c.reference,
+                "org": c.owner_org,
+                "advocate": c.advocate.unwrap_or_default(),
             })
         })
         .collect();
@@ -135,7 +145,7 @@ async fn caseload(
         );
         o.insert("mine".into(), json!(scope == Scope::Mine));
         o.insert("scope".into(), json!(scope_str));
-        o.insert("stages".into(), json!(stages(&s, stage)));
+        o.insert("stages".into(), Value::Array(stage_options));
     }
     Ok(s.page.ok("caseload", data))
 }
