@@ -94,9 +94,44 @@ impl HelperDef for Translate {
                 Some(&args)
             },
         );
-        out.write(&handlebars::html_escape(&s))?;
+        out.write(&escape_html(&s))?;
         Ok(())
     }
+}
+
+/// The escaping of handlebars' default (`handlebars::html_escape`: `< > " & ' ` =`), in one
+/// pass into a buffer sized up front, and a plain copy when nothing needs escaping. The
+/// default pushes character by character into a growing string; on the caseload page it
+/// was an eighth of the rendering. A property test checks that both give the same text.
+pub fn escape_html(s: &str) -> String {
+    fn entity(b: u8) -> Option<&'static str> {
+        Some(match b {
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'&' => "&amp;",
+            b'\'' => "&#x27;",
+            b'`' => "&#x60;",
+            b'=' => "&#x3D;",
+            _ => return None,
+        })
+    }
+    let extra: usize = s.bytes().filter_map(entity).map(|e| e.len() - 1).sum();
+    if extra == 0 {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len() + extra);
+    let mut from = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if let Some(e) = entity(b) {
+            // The escaped characters are ASCII, so `i` and `i + 1` are character boundaries.
+            out.push_str(&s[from..i]);
+            out.push_str(e);
+            from = i + 1;
+        }
+    }
+    out.push_str(&s[from..]);
+    out
 }
 
 fn eq_helper(
@@ -118,6 +153,7 @@ impl Renderer {
     pub fn new(i18n: Arc<I18n>, override_dir: &str) -> anyhow::Result<Self> {
         let mut hb = Handlebars::new();
         hb.set_strict_mode(true);
+        hb.register_escape_fn(escape_html);
         hb.register_helper("t", Box::new(Translate(i18n)));
         hb.register_helper("eq", Box::new(eq_helper));
         for (name, src) in TEMPLATES {
@@ -154,5 +190,28 @@ impl Renderer {
         self.hb
             .render_with_context_to_write("layout", &ctx, &mut page)?;
         String::from_utf8(page).map_err(|e| RenderErrorReason::Other(e.to_string()).into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_html;
+    use proptest::prelude::*;
+
+    #[test]
+    fn escapes_what_handlebars_escapes() {
+        assert_eq!(
+            escape_html(r#"<a href="x" title='y'>`Tom & Jerry` = é</a>"#),
+            "&lt;a href&#x3D;&quot;x&quot; title&#x3D;&#x27;y&#x27;&gt;&#x60;Tom &amp; Jerry&#x60; &#x3D; é&lt;/a&gt;"
+        );
+        assert_eq!(escape_html("PSG-2026-0042"), "PSG-2026-0042");
+        assert_eq!(escape_html(""), "");
+    }
+
+    proptest! {
+        #[test]
+        fn same_text_as_the_handlebars_default(s in "(\\PC|[<>\"&'`=])*") {
+            prop_assert_eq!(escape_html(&s), handlebars::html_escape(&s));
+        }
     }
 }
