@@ -28,8 +28,8 @@ use passerelle_core::domain::{AuditAction, CaseRef, Section, Stage};
 use passerelle_core::service::admin::NewOrg;
 use passerelle_core::service::audit::NewEntry;
 use passerelle_core::service::cases::{Scope, caseload_page_statement};
-use passerelle_core::store::begin_write;
 use passerelle_core::store::entity::{case, person, ref_counter, user};
+use passerelle_core::store::{First, begin_write};
 use passerelle_core::{Actor, Services};
 use passerelle_tests::{Backend, PASSWORD, TestApp, spawn_app};
 use reqwest::Client;
@@ -387,7 +387,7 @@ async fn people(app: &TestApp) -> anyhow::Result<Ids> {
     let measured_email = "measured.advocate@bench.test".to_owned();
     let measured = app.user(measured_org, &measured_email, "advocate").await;
     let hash = user::Entity::find_by_id(measured)
-        .one(&app.services.db)
+        .first(&app.services.db)
         .await?
         .context("measured advocate vanished")?
         .password_hash;

@@ -958,6 +958,7 @@ async fn sessions_end_after_the_idle_and_absolute_timeouts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_session_lookup_touches_at_most_once_a_minute_and_ends_with_its_organisation() {
+    use passerelle_core::store::First;
     use passerelle_core::store::entity::{organisation, session};
     use sea_orm::sea_query::Expr;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -984,7 +985,7 @@ async fn the_session_lookup_touches_at_most_once_a_minute_and_ends_with_its_orga
     assert!(!found.csrf_token.is_empty());
     let last_seen = || async {
         session::Entity::find_by_id(found.session_id)
-            .one(db)
+            .first(db)
             .await
             .unwrap()
             .map(|s| s.last_seen_at)
