@@ -154,7 +154,7 @@ impl AuditSink {
                 }
                 // Linger: gather the entries that arrive in the next moments too, so that
                 // one commit (one fsync, and on SQLite one reset of every other
-                // connection's page cache and memory map) serves more reads.
+                // connection's page cache) serves more reads.
                 if busy || jobs.len() > 1 {
                     let linger = tokio::time::Instant::now() + AUDIT_LINGER;
                     while jobs.len() < AUDIT_BATCH {
