@@ -152,6 +152,63 @@ impl Section {
     ];
 }
 
+/// What happened on a case that moves it along the care track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseEvent {
+    /// A screening interview was started.
+    InterviewStarted,
+    /// A reasonable-grounds or conclusive trafficking decision was recorded.
+    IdentifiedAsVictim,
+    /// A smuggled migrant was given protected-witness status.
+    ProtectedWitness,
+    /// The person asked to return (a durable solution is being planned).
+    ReturnRequested,
+    /// A return officer approved the return.
+    ReturnApproved,
+    /// An approved return was cancelled before departure.
+    ReturnCancelled,
+    /// The person arrived and was received in the country of return.
+    Arrived,
+    /// The origin-country organisation began reintegration follow-up.
+    FollowUpStarted,
+    /// The case was closed with an outcome.
+    Closed,
+}
+
+impl Stage {
+    /// The position of the stage on the care track (referred 0 … closed 7).
+    pub fn rank(self) -> usize {
+        Stage::ALL.iter().position(|s| *s == self).unwrap_or(0)
+    }
+}
+
+/// The stage a case moves to after `event` (domain.md, "The path of a case"), or `None`
+/// when it stays where it is. The track only moves forward: an event that belongs to an
+/// earlier stage than the case has reached changes nothing (a new interview during a
+/// return does not send the case back to screening). The only step back is a cancelled
+/// return, which leaves `return_in_progress` for `solution_planning`. A closed case
+/// never moves.
+pub fn stage_after(current: Stage, event: CaseEvent) -> Option<Stage> {
+    use CaseEvent as E;
+    if current == Stage::Closed {
+        return None;
+    }
+    let forward = |to: Stage| (to.rank() > current.rank()).then_some(to);
+    match event {
+        E::InterviewStarted => forward(Stage::Screening),
+        E::IdentifiedAsVictim | E::ProtectedWitness => forward(Stage::Protection),
+        E::ReturnRequested => forward(Stage::SolutionPlanning),
+        E::ReturnApproved => forward(Stage::ReturnInProgress),
+        E::ReturnCancelled => {
+            (current == Stage::ReturnInProgress).then_some(Stage::SolutionPlanning)
+        }
+        E::Arrived => forward(Stage::Returned),
+        // Follow-up is what comes after the return, never a shortcut to it.
+        E::FollowUpStarted => (current == Stage::Returned).then_some(Stage::FollowUp),
+        E::Closed => Some(Stage::Closed),
+    }
+}
+
 /// A set of sections (what a share or referral opens to another organisation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Sections(u32);
@@ -208,6 +265,7 @@ str_enum!(
         Withdraw => "withdraw",
         End => "end",
         Export => "export",
+        Refused => "refused",
     }
 );
 
@@ -272,6 +330,32 @@ pub enum CaseAction {
     EditReturn,
     /// Approve a return (a return officer's decision).
     ApproveReturn,
+    /// Close the case with an outcome.
+    Close,
+}
+
+impl CaseAction {
+    /// The section of the case this action reads or changes (for the audit log).
+    pub fn section(self) -> Section {
+        match self {
+            CaseAction::ViewSection(s) => s,
+            CaseAction::EditPerson => Section::Person,
+            CaseAction::ManageConsent => Section::Consents,
+            CaseAction::Share => Section::Shares,
+            CaseAction::Assign => Section::Summary,
+            CaseAction::EditIdentification => Section::Identification,
+            CaseAction::Refer => Section::Referrals,
+            CaseAction::EditServices => Section::Services,
+            CaseAction::EditPlacement => Section::Placement,
+            CaseAction::EditProceedings => Section::Proceedings,
+            CaseAction::EditReturn | CaseAction::ApproveReturn => Section::Return,
+            CaseAction::Close => Section::Summary,
+        }
+    }
+    /// Does the action change the case (refused on a closed case)?
+    pub fn is_edit(self) -> bool {
+        !matches!(self, CaseAction::ViewSection(_))
+    }
 }
 
 /// The access rule, in one place. Deny by default.
@@ -309,6 +393,9 @@ pub fn may(role: Role, relation: Relation, action: CaseAction) -> bool {
             Assign => matches!(role, Role::Advocate | Role::OrgAdmin),
             EditReturn => matches!(role, Role::Advocate | Role::ReturnOfficer),
             ApproveReturn => role == Role::ReturnOfficer,
+            // The owner's advocates close a case; so do its follow-up officers (a case an
+            // origin-country service owns).
+            Close => matches!(role, Role::Advocate | Role::FollowUpOfficer),
         },
         Relation::SharedWith {
             sections,
@@ -342,7 +429,8 @@ pub fn may(role: Role, relation: Relation, action: CaseAction) -> bool {
                 ApproveReturn => agency_officer,
                 EditServices => role.is_caseworker() && sections.has(S::Services),
                 EditPlacement => role == Role::ShelterCoordinator && sections.has(S::Placement),
-                EditPerson | ManageConsent | Share | Assign | Refer => false,
+                // Closing is the owning organisation's decision.
+                EditPerson | ManageConsent | Share | Assign | Refer | Close => false,
             }
         }
     }
@@ -364,6 +452,60 @@ pub fn may_administer_users(
         Role::SystemAdmin => true,
         Role::OrgAdmin => actor_org == target_org && new_role != Role::SystemAdmin,
         _ => false,
+    }
+}
+
+/// Which page of a list to return: `page` counts from 1, `per_page` from 1 to
+/// [`Paging::MAX_PER_PAGE`]. Out-of-range values are an error, never silently changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paging {
+    pub page: u64,
+    pub per_page: u64,
+}
+
+impl Paging {
+    pub const MAX_PER_PAGE: u64 = 200;
+    pub const DEFAULT_PER_PAGE: u64 = 50;
+
+    pub fn parse(page: Option<u64>, per_page: Option<u64>) -> Result<Self, Invalid> {
+        let page = page.unwrap_or(1);
+        let per_page = per_page.unwrap_or(Self::DEFAULT_PER_PAGE);
+        if page < 1 {
+            return Err(Invalid::new("page", "must be at least 1"));
+        }
+        if !(1..=Self::MAX_PER_PAGE).contains(&per_page) {
+            return Err(Invalid::new(
+                "per_page",
+                format!("must be between 1 and {}", Self::MAX_PER_PAGE),
+            ));
+        }
+        // Far past any list: refuse rather than overflow the offset.
+        if page > 1_000_000 {
+            return Err(Invalid::new("page", "must be at most 1000000"));
+        }
+        Ok(Self { page, per_page })
+    }
+    pub fn offset(self) -> u64 {
+        (self.page - 1) * self.per_page
+    }
+    /// How many pages `total` items fill.
+    pub fn pages(self, total: u64) -> u64 {
+        total.div_ceil(self.per_page)
+    }
+    /// This page of a list held in memory.
+    pub fn slice<T>(self, all: Vec<T>) -> Vec<T> {
+        let start = usize::try_from(self.offset()).unwrap_or(usize::MAX);
+        let n = usize::try_from(self.per_page).unwrap_or(usize::MAX);
+        all.into_iter().skip(start).take(n).collect()
+    }
+}
+
+impl Default for Paging {
+    fn default() -> Self {
+        Self {
+            page: 1,
+            per_page: Self::DEFAULT_PER_PAGE,
+        }
     }
 }
 
@@ -671,6 +813,75 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.contains("referred"), "{e}");
+    }
+
+    #[test]
+    fn the_care_track_follows_what_happened() {
+        use CaseEvent as E;
+        let mut s = Stage::Referred;
+        for (event, expected) in [
+            (E::InterviewStarted, Stage::Screening),
+            (E::IdentifiedAsVictim, Stage::Protection),
+            (E::ReturnRequested, Stage::SolutionPlanning),
+            (E::ReturnApproved, Stage::ReturnInProgress),
+            (E::Arrived, Stage::Returned),
+            (E::FollowUpStarted, Stage::FollowUp),
+            (E::Closed, Stage::Closed),
+        ] {
+            s = stage_after(s, event).unwrap_or(s);
+            assert_eq!(s, expected, "{event:?}");
+        }
+        // A smuggled migrant given protected-witness status is protected too.
+        assert_eq!(
+            stage_after(Stage::Screening, E::ProtectedWitness),
+            Some(Stage::Protection)
+        );
+        // Follow-up only after the return.
+        assert_eq!(stage_after(Stage::Protection, E::FollowUpStarted), None);
+        assert_eq!(stage_after(Stage::FollowUp, E::FollowUpStarted), None);
+        // A decision straight from referral skips screening.
+        assert_eq!(
+            stage_after(Stage::Referred, E::IdentifiedAsVictim),
+            Some(Stage::Protection)
+        );
+    }
+
+    #[test]
+    fn the_care_track_never_moves_back_but_for_a_cancelled_return() {
+        use CaseEvent as E;
+        assert_eq!(stage_after(Stage::Protection, E::InterviewStarted), None);
+        assert_eq!(stage_after(Stage::Returned, E::IdentifiedAsVictim), None);
+        assert_eq!(stage_after(Stage::SolutionPlanning, E::ReturnRequested), None);
+        assert_eq!(
+            stage_after(Stage::ReturnInProgress, E::ReturnCancelled),
+            Some(Stage::SolutionPlanning)
+        );
+        assert_eq!(stage_after(Stage::SolutionPlanning, E::ReturnCancelled), None);
+        assert_eq!(stage_after(Stage::Returned, E::ReturnCancelled), None);
+        for e in [E::InterviewStarted, E::Arrived, E::Closed, E::ReturnCancelled] {
+            assert_eq!(stage_after(Stage::Closed, e), None, "{e:?}");
+        }
+        // Closing is possible from anywhere before.
+        for s in Stage::ALL.iter().filter(|s| **s != Stage::Closed) {
+            assert_eq!(stage_after(*s, E::Closed), Some(Stage::Closed));
+        }
+    }
+
+    #[test]
+    fn paging_refuses_what_it_would_otherwise_change() {
+        assert_eq!(Paging::parse(None, None), Ok(Paging::default()));
+        assert_eq!(Paging::parse(Some(0), None).err().map(|e| e.field), Some("page"));
+        for bad in [0, 201, 10_000] {
+            assert_eq!(
+                Paging::parse(None, Some(bad)).err().map(|e| e.field),
+                Some("per_page")
+            );
+        }
+        let p = Paging::parse(Some(3), Some(2)).unwrap_or_default();
+        assert_eq!(p.offset(), 4);
+        assert_eq!(p.pages(5), 3);
+        assert_eq!(p.slice((0..10).collect::<Vec<_>>()), vec![4, 5]);
+        assert!(p.slice(vec![1, 2]).is_empty());
     }
 
     proptest::proptest! {

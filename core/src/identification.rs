@@ -120,10 +120,16 @@ pub struct Elements {
 pub struct Reason {
     pub key: &'static str,
     pub values: Vec<&'static str>,
+    /// The reason in the reader's language (filled in by the web layer).
+    pub text: String,
 }
 
 fn reason(key: &'static str, values: Vec<&'static str>) -> Reason {
-    Reason { key, values }
+    Reason {
+        key,
+        values,
+        text: String::new(),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]

@@ -105,6 +105,26 @@ pub struct Measure {
     pub label: BTreeMap<String, String>,
     /// Whether granting it removes the need for the person to be present at a hearing.
     pub replaces_presence: bool,
+    /// Who may decide on it (a court, the prosecution, ...): a decision names one of them.
+    /// Plugins of API 0.1 cannot say it yet: their measures are decided by a court or the
+    /// prosecution ([`Measure::DEFAULT_DECIDERS`]).
+    #[serde(default)]
+    pub decided_by: Vec<DecidingBody>,
+}
+
+impl Measure {
+    /// Who decides a measure when the catalogue does not say.
+    pub const DEFAULT_DECIDERS: &'static [DecidingBody] =
+        &[DecidingBody::Court, DecidingBody::Prosecution];
+
+    /// The bodies that may decide on this measure.
+    pub fn deciders(&self) -> &[DecidingBody] {
+        if self.decided_by.is_empty() {
+            Self::DEFAULT_DECIDERS
+        } else {
+            &self.decided_by
+        }
+    }
 }
 
 /// A document or check required before a return may be approved.
@@ -435,7 +455,7 @@ impl Jurisdiction for DefaultJurisdiction {
     fn protective_measures(&self) -> Result<Vec<Measure>, PortError> {
         Ok(DEFAULT_MEASURES
             .iter()
-            .map(|(id, en, fr, replaces)| Measure {
+            .map(|(id, en, fr, replaces, deciders)| Measure {
                 id: (*id).into(),
                 label: [
                     ("en".to_owned(), (*en).to_owned()),
@@ -443,6 +463,7 @@ impl Jurisdiction for DefaultJurisdiction {
                 ]
                 .into(),
                 replaces_presence: *replaces,
+                decided_by: deciders.to_vec(),
             })
             .collect())
     }
@@ -511,48 +532,60 @@ impl Jurisdiction for DefaultJurisdiction {
 }
 
 /// (id, en, fr, replaces presence) — the seed's §30 list.
-const DEFAULT_MEASURES: &[(&str, &str, &str, bool)] = &[
+/// The §30 measures: id, English and French labels, whether granting it replaces the
+/// person's presence, and who decides on it (the trial court rules on how testimony is
+/// given; the prosecution decides not to prosecute a victim's compelled acts and, with the
+/// police, on physical protection).
+#[allow(clippy::type_complexity)]
+const DEFAULT_MEASURES: &[(&str, &str, &str, bool, &[DecidingBody])] = &[
     (
         "video_recorded_testimony",
         "Video recording of testimony before trial",
         "Enregistrement vidéo du témoignage avant le procès",
         true,
+        &[DecidingBody::Court, DecidingBody::Prosecution],
     ),
     (
         "live_video_link",
         "Live video link from the country of origin",
         "Liaison vidéo en direct depuis le pays d'origine",
         true,
+        &[DecidingBody::Court],
     ),
     (
         "screens",
         "Screens so the person does not face the accused",
         "Paravents pour que la personne ne voie pas l'accusé",
         false,
+        &[DecidingBody::Court],
     ),
     (
         "in_camera",
         "Testimony in camera",
         "Témoignage à huis clos",
         false,
+        &[DecidingBody::Court],
     ),
     (
         "identity_protection",
         "Protection of identity from the press",
         "Protection de l'identité vis-à-vis de la presse",
         false,
+        &[DecidingBody::Court],
     ),
     (
         "non_punishment",
         "Non-punishment for acts the person was compelled to commit",
         "Non-sanction des actes que la personne a été contrainte de commettre",
         false,
+        &[DecidingBody::Prosecution, DecidingBody::Court],
     ),
     (
         "physical_protection",
         "Physical protection of the person and of their family",
         "Protection physique de la personne et de sa famille",
         false,
+        &[DecidingBody::Prosecution, DecidingBody::Police],
     ),
 ];
 

@@ -397,6 +397,58 @@ pub fn return_clock(
     }
 }
 
+/// The date of a departure or an arrival, as recorded on a move: the day it really
+/// happened, never in the future.
+///
+/// - A departure is not dated before the return was requested, nor before the first
+///   booked leg's travel date unless `early_reason` says why (the person left earlier
+///   than booked: the itinerary is then out of date and the reason keeps the record
+///   honest).
+/// - An arrival is not dated before the departure.
+pub fn check_travel_date(
+    to: ReturnStage,
+    on: NaiveDate,
+    today: NaiveDate,
+    requested_on: NaiveDate,
+    first_booked_leg: Option<NaiveDate>,
+    departed_on: Option<NaiveDate>,
+    early_reason: bool,
+) -> Result<(), Invalid> {
+    if on > today {
+        return Err(Invalid::new("on", "cannot be in the future"));
+    }
+    match to {
+        ReturnStage::Departed => {
+            if on < requested_on {
+                return Err(Invalid::new(
+                    "on",
+                    format!("is before the return was requested ({requested_on})"),
+                ));
+            }
+            if let Some(leg) = first_booked_leg
+                && on < leg
+                && !early_reason
+            {
+                return Err(Invalid::new(
+                    "on",
+                    format!(
+                        "is before the booked travel date ({leg}): correct the itinerary, or say in early_reason why the person left earlier"
+                    ),
+                ));
+            }
+            Ok(())
+        }
+        ReturnStage::Received => match departed_on {
+            Some(d) if on < d => Err(Invalid::new(
+                "on",
+                format!("is before the departure ({d})"),
+            )),
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -701,6 +753,47 @@ mod tests {
                 d("2026-11-27")
             )
             .stuck
+        );
+    }
+
+    #[test]
+    fn departures_and_arrivals_carry_their_real_date() {
+        let d = |n: i64| {
+            NaiveDate::from_ymd_opt(2026, 12, 2).unwrap_or_default() + chrono::Duration::days(n)
+        };
+        let today = d(0);
+        let dep = ReturnStage::Departed;
+        let field = |r: Result<(), Invalid>| r.err().map(|e| e.field);
+        // Today, after the request, on the booked day: fine.
+        assert!(check_travel_date(dep, today, today, d(-30), Some(today), None, false).is_ok());
+        // In the future: refused, whatever the reason.
+        assert_eq!(
+            field(check_travel_date(dep, d(1), today, d(-30), None, None, true)),
+            Some("on")
+        );
+        // 40 days before the only booked leg: refused without a reason, accepted with one.
+        let r = check_travel_date(dep, today, today, d(-30), Some(d(40)), None, false);
+        assert!(
+            r.as_ref()
+                .is_err_and(|e| e.message.contains("booked travel date")),
+            "{r:?}"
+        );
+        assert!(check_travel_date(dep, today, today, d(-30), Some(d(40)), None, true).is_ok());
+        // Before the request: refused.
+        assert_eq!(
+            field(check_travel_date(dep, d(-31), today, d(-30), None, None, true)),
+            Some("on")
+        );
+        // An arrival: not before the departure, not in the future.
+        let arr = ReturnStage::Received;
+        assert!(check_travel_date(arr, d(-1), today, d(-30), None, Some(d(-2)), false).is_ok());
+        assert_eq!(
+            field(check_travel_date(arr, d(-3), today, d(-30), None, Some(d(-2)), false)),
+            Some("on")
+        );
+        assert_eq!(
+            field(check_travel_date(arr, d(2), today, d(-30), None, Some(d(-2)), false)),
+            Some("on")
         );
     }
 }

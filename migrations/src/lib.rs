@@ -8,6 +8,7 @@ mod m20261127_000002_identification;
 mod m20261127_000003_caseload_indexes;
 mod m20261127_000004_trial;
 mod m20261127_000005_returns;
+mod m20261202_000006_conventions;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_caseload_indexes::Migration),
             Box::new(m20261127_000004_trial::Migration),
             Box::new(m20261127_000005_returns::Migration),
+            Box::new(m20261202_000006_conventions::Migration),
         ]
     }
 }

@@ -263,6 +263,8 @@ pub fn measures_out(ms: Vec<w::Measure>) -> Result<Vec<Measure>, Violation> {
                 label: localized("protective measure", m.label)?,
                 id: m.id,
                 replaces_presence: m.replaces_presence,
+                // API 0.1 has no field for it: Measure::deciders() gives the default.
+                decided_by: vec![],
             })
         })
         .collect()

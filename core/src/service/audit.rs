@@ -220,6 +220,19 @@ impl AuditSink {
     }
 }
 
+impl AuditSink {
+    /// Hand entries to the writer and go on at once, never waiting, even for room in its
+    /// queue: for refused attempts, recorded from inside use cases that may hold a write
+    /// transaction the writer would wait for. Dropped (and logged) only if the queue is
+    /// full.
+    pub fn offer(&self, entries: Vec<NewEntry>) {
+        let (ack, _) = oneshot::channel();
+        if self.tx.try_send((entries, ack)).is_err() {
+            tracing::warn!("audit queue full: a refused attempt was not recorded");
+        }
+    }
+}
+
 /// Entries handed to the [`AuditSink`], not yet known to be durable.
 #[must_use = "a read may be answered only once its audit entry is durable"]
 pub struct Pending(oneshot::Receiver<Result<(), String>>);
@@ -251,11 +264,22 @@ async fn write_batch(db: &DatabaseConnection, entries: &[NewEntry]) -> Result<()
 pub struct TrailRow {
     pub seq: i64,
     pub at: chrono::DateTime<Utc>,
+    pub user_id: Option<i64>,
     pub user: Option<String>,
-    pub section: String,
-    pub action: String,
+    pub org_id: Option<i64>,
+    pub org: Option<String>,
+    pub section: Section,
+    /// read, create, update, ..., or refused (an attempt the access rule turned down).
+    pub action: AuditAction,
+    /// The route pattern, e.g. "GET /api/v1/cases/{reference}".
     pub route: String,
 }
+
+super::page_of!(
+    /// A page of a case's audit trail, newest first.
+    TrailPage,
+    TrailRow
+);
 
 /// The outcome of `passerelle audit verify`.
 #[derive(Debug)]

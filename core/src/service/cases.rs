@@ -1,11 +1,11 @@
 //! Persons and cases: creation, reading (audited, per section), editing with version
 //! checks, the caseload, search by exact name, consents and shares.
 
-use super::audit::{NewEntry, TrailRow, append_in, commit_audited};
+use super::audit::{NewEntry, TrailPage, TrailRow, append_in, commit_audited};
 use super::{Actor, Result, Route, ServiceError, Services};
 use crate::crypto::{FieldLocation, random_token};
 use crate::domain::{
-    self, AuditAction, CaseAction, CaseRef, ConsentGiver, CountryCode, Invalid, Purpose, Relation,
+    self, AuditAction, CaseAction, CaseEvent, CaseRef, ConsentGiver, CountryCode, Invalid, Purpose, Relation,
     Role, Section, Sections, Stage, may,
 };
 use crate::store::begin_write;
@@ -138,7 +138,8 @@ pub struct PersonView {
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ConsentView {
-    pub id: i64,
+    /// 32-character hex id.
+    pub id: String,
     pub purpose: Purpose,
     pub given_by: ConsentGiver,
     pub language: String,
@@ -151,11 +152,13 @@ pub struct ConsentView {
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ShareView {
-    pub id: i64,
+    /// 32-character hex id.
+    pub id: String,
     pub org_id: i64,
     pub org: String,
     pub purpose: Purpose,
-    pub consent_id: i64,
+    /// The consent it rests on (its 32-character hex id).
+    pub consent_id: String,
     pub created_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
     pub active: bool,
@@ -170,8 +173,22 @@ pub struct Permissions {
     pub assign: bool,
     pub view_audit: bool,
     pub view_identification: bool,
+    pub edit_identification: bool,
+    /// The care page: services, placements and (for the owner) referrals.
+    pub view_care: bool,
+    pub view_services: bool,
+    pub edit_services: bool,
+    pub view_placement: bool,
+    pub edit_placement: bool,
+    pub refer: bool,
     pub view_proceedings: bool,
+    pub edit_proceedings: bool,
     pub view_return: bool,
+    pub edit_return: bool,
+    pub approve_return: bool,
+    pub view_deadlines: bool,
+    /// The case is open (a closed case is read-only).
+    pub close: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -543,26 +560,52 @@ impl Services {
         Ok(Some((open, agency)))
     }
 
-    /// Load a case the actor may act on. Invisible cases are "not found", whatever the reason.
+    /// Load a case the actor may act on. Invisible cases are "not found", whatever the
+    /// reason; a refused attempt (not found, or forbidden) is recorded in the audit log
+    /// with the section it aimed at, so that an auditor sees probing. A closed case is
+    /// read-only.
     pub(crate) async fn load_for<C: ConnectionTrait>(
         &self,
         db: &C,
         actor: &Actor,
         reference: &str,
         action: CaseAction,
+        route: Route<'_>,
     ) -> Result<(case::Model, Relation)> {
-        let r = CaseRef::parse(reference).map_err(|_| ServiceError::NotFound("case"))?;
-        let c = case::Entity::find()
+        let refused = |case_ref: Option<&str>| {
+            self.audit.offer(vec![NewEntry::by(
+                actor,
+                case_ref,
+                action.section(),
+                AuditAction::Refused,
+                route,
+            )]);
+        };
+        let Ok(r) = CaseRef::parse(reference) else {
+            refused(None);
+            return Err(ServiceError::NotFound("case"));
+        };
+        let Some(c) = case::Entity::find()
             .filter(case::Column::Reference.eq(r.as_str()))
             .first(db)
             .await?
-            .ok_or(ServiceError::NotFound("case"))?;
+        else {
+            refused(None);
+            return Err(ServiceError::NotFound("case"));
+        };
         let rel = self.relation(db, actor, &c).await?;
         if rel == Relation::None {
+            refused(Some(&c.reference));
             return Err(ServiceError::NotFound("case"));
         }
         if !may(actor.role, rel, action) {
+            refused(Some(&c.reference));
             return Err(ServiceError::Forbidden(forbidden_message(action).into()));
+        }
+        if action.is_edit() && c.closed_at.is_some() {
+            return Err(ServiceError::Conflict(
+                "this case is closed: it can be read but no longer changed".into(),
+            ));
         }
         Ok((c, rel))
     }
@@ -660,7 +703,7 @@ impl Services {
         input: &PersonInput,
         advocate_user_id: Option<i64>,
         route: Route<'_>,
-    ) -> Result<CaseRef> {
+    ) -> Result<CaseSummary> {
         if !domain::may_create_case(actor.role) {
             return Err(ServiceError::Forbidden(
                 "your role cannot open cases".into(),
@@ -678,7 +721,7 @@ impl Services {
         }
         let reference = next_reference(&txn, now.year()).await?;
         person_row.insert(&txn).await?;
-        case::ActiveModel {
+        let created = case::ActiveModel {
             reference: Set(reference.as_str().into()),
             person_id: Set(person_id),
             owner_org_id: Set(actor.org_id),
@@ -703,7 +746,11 @@ impl Services {
             ),
         )
         .await?;
-        Ok(reference)
+        self.summaries(&self.db, actor, vec![created])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("created case vanished")))
     }
 
     /// Read a case: every section the actor may see, each read audited before it is returned.
@@ -719,19 +766,37 @@ impl Services {
                 actor,
                 reference,
                 CaseAction::ViewSection(Section::Summary),
+                route,
             )
             .await?;
         let role = actor.role;
         let can = |a| may(role, rel, a);
+        let open = c.closed_at.is_none();
+        let edit = |a| open && can(a);
+        let view = |s| can(CaseAction::ViewSection(s));
         let permissions = Permissions {
-            edit_person: can(CaseAction::EditPerson),
-            manage_consent: can(CaseAction::ManageConsent),
-            share: can(CaseAction::Share),
-            assign: can(CaseAction::Assign),
-            view_audit: can(CaseAction::ViewSection(Section::Audit)),
-            view_identification: can(CaseAction::ViewSection(Section::Identification)),
-            view_proceedings: can(CaseAction::ViewSection(Section::Proceedings)),
-            view_return: can(CaseAction::ViewSection(Section::Return)),
+            edit_person: edit(CaseAction::EditPerson),
+            manage_consent: edit(CaseAction::ManageConsent),
+            share: edit(CaseAction::Share),
+            assign: edit(CaseAction::Assign),
+            view_audit: view(Section::Audit),
+            view_identification: view(Section::Identification),
+            edit_identification: edit(CaseAction::EditIdentification),
+            view_care: view(Section::Services)
+                || view(Section::Placement)
+                || view(Section::Referrals),
+            view_services: view(Section::Services),
+            edit_services: edit(CaseAction::EditServices),
+            view_placement: view(Section::Placement),
+            edit_placement: edit(CaseAction::EditPlacement),
+            refer: edit(CaseAction::Refer),
+            view_proceedings: view(Section::Proceedings),
+            edit_proceedings: edit(CaseAction::EditProceedings),
+            view_return: view(Section::Return),
+            edit_return: edit(CaseAction::EditReturn),
+            approve_return: edit(CaseAction::ApproveReturn),
+            view_deadlines: view(Section::Deadlines),
+            close: edit(CaseAction::Close),
         };
         let mut sections = vec![Section::Summary];
         let person = if can(CaseAction::ViewSection(Section::Person)) {
@@ -798,19 +863,8 @@ impl Services {
             .collect();
         rows.into_iter()
             .map(|r| {
-                Ok(ConsentView {
-                    id: r.id,
-                    purpose: Purpose::parse(&r.purpose)
-                        .map_err(|e| anyhow::anyhow!("stored purpose: {e}"))?,
-                    given_by: ConsentGiver::parse(&r.given_by)
-                        .map_err(|e| anyhow::anyhow!("stored giver: {e}"))?,
-                    language: r.language,
-                    form_version: r.form_version,
-                    consented_at: r.consented_at,
-                    recorded_by: names.get(&r.recorded_by).cloned().unwrap_or_default(),
-                    active: r.withdrawn_at.is_none(),
-                    withdrawn_at: r.withdrawn_at,
-                })
+                let by = names.get(&r.recorded_by).cloned().unwrap_or_default();
+                consent_view(r, by)
             })
             .collect()
     }
@@ -835,19 +889,19 @@ impl Services {
             .into_iter()
             .map(|o| (o.id, o.name))
             .collect();
+        let uids: HashMap<i64, String> = consent::Entity::find()
+            .filter(consent::Column::CaseId.eq(case_id))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.uid.unwrap_or_default()))
+            .collect();
         rows.into_iter()
             .map(|r| {
-                Ok(ShareView {
-                    id: r.id,
-                    org_id: r.org_id,
-                    org: orgs.get(&r.org_id).cloned().unwrap_or_default(),
-                    purpose: Purpose::parse(&r.purpose)
-                        .map_err(|e| anyhow::anyhow!("stored purpose: {e}"))?,
-                    consent_id: r.consent_id,
-                    created_at: r.created_at,
-                    active: r.ended_at.is_none() && !withdrawn.contains(&r.consent_id),
-                    ended_at: r.ended_at,
-                })
+                let org = orgs.get(&r.org_id).cloned().unwrap_or_default();
+                let consent = uids.get(&r.consent_id).cloned().unwrap_or_default();
+                let withdrawn = withdrawn.contains(&r.consent_id);
+                share_view(r, org, consent, withdrawn)
             })
             .collect()
     }
@@ -878,6 +932,35 @@ impl Services {
         Ok(())
     }
 
+    /// Move the case along the care track after `event`, through the core rule
+    /// [`domain::stage_after`]; the stage is never set any other way. Bumps the version
+    /// when the stage changes. Returns the new stage, if it changed.
+    pub(crate) async fn advance_stage<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        case_id: i64,
+        event: CaseEvent,
+    ) -> Result<Option<Stage>> {
+        let c = case::Entity::find_by_id(case_id)
+            .first(db)
+            .await?
+            .ok_or(ServiceError::NotFound("case"))?;
+        let Some(next) = domain::stage_after(stored_stage(&c.stage)?, event) else {
+            return Ok(None);
+        };
+        case::Entity::update_many()
+            .col_expr(case::Column::Stage, Expr::value(next.as_str()))
+            .col_expr(
+                case::Column::Version,
+                Expr::col(case::Column::Version).add(1),
+            )
+            .col_expr(case::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(case::Column::Id.eq(c.id))
+            .exec(db)
+            .await?;
+        Ok(Some(next))
+    }
+
     /// Replace the person's fields. `expected_version` is the version the editor saw.
     pub async fn update_person(
         &self,
@@ -890,7 +973,7 @@ impl Services {
         let person = input.parse(Utc::now().date_naive())?;
         let txn = begin_write(&self.db).await?;
         let (c, _) = self
-            .load_for(&txn, actor, reference, CaseAction::EditPerson)
+            .load_for(&txn, actor, reference, CaseAction::EditPerson, route)
             .await?;
         self.bump_version(&txn, &c, expected_version).await?;
         let existing = person::Entity::find_by_id(c.person_id.clone())
@@ -926,7 +1009,7 @@ impl Services {
     ) -> Result<i64> {
         let txn = begin_write(&self.db).await?;
         let (c, _) = self
-            .load_for(&txn, actor, reference, CaseAction::Assign)
+            .load_for(&txn, actor, reference, CaseAction::Assign, route)
             .await?;
         if let Some(a) = advocate_user_id {
             self.check_advocate(&txn, c.owner_org_id, Some(c.id), a)
@@ -1066,7 +1149,7 @@ impl Services {
         reference: &str,
         input: &ConsentInput,
         route: Route<'_>,
-    ) -> Result<i64> {
+    ) -> Result<ConsentView> {
         let purpose = Purpose::parse(&input.purpose)?;
         let given_by = ConsentGiver::parse(&input.given_by)?;
         let language = domain::parse_line("language", &input.language, 35)?;
@@ -1086,7 +1169,7 @@ impl Services {
         };
         let txn = begin_write(&self.db).await?;
         let (c, _) = self
-            .load_for(&txn, actor, reference, CaseAction::ManageConsent)
+            .load_for(&txn, actor, reference, CaseAction::ManageConsent, route)
             .await?;
         let m = consent::ActiveModel {
             case_id: Set(c.id),
@@ -1099,6 +1182,7 @@ impl Services {
             recorded_at: Set(now),
             withdrawn_at: Set(None),
             withdrawn_by: Set(None),
+            uid: Set(Some(random_token(16)?)),
             ..Default::default()
         }
         .insert(&txn)
@@ -1114,7 +1198,7 @@ impl Services {
             ),
         )
         .await?;
-        Ok(m.id)
+        consent_view(m, actor.display_name.clone())
     }
 
     /// Withdraw a consent: every share resting on it ends at once, in the same transaction.
@@ -1122,19 +1206,18 @@ impl Services {
         &self,
         actor: &Actor,
         reference: &str,
-        consent_id: i64,
+        consent_uid: &str,
         route: Route<'_>,
     ) -> Result<u64> {
         let now = Utc::now();
         let txn = begin_write(&self.db).await?;
         let (c, _) = self
-            .load_for(&txn, actor, reference, CaseAction::ManageConsent)
+            .load_for(&txn, actor, reference, CaseAction::ManageConsent, route)
             .await?;
-        let k = consent::Entity::find_by_id(consent_id)
-            .first(&txn)
+        let k = consent_of_case(&txn, c.id, consent_uid)
             .await?
-            .filter(|k| k.case_id == c.id)
             .ok_or(ServiceError::NotFound("consent"))?;
+        let consent_id = k.id;
         if k.withdrawn_at.is_some() {
             return Err(ServiceError::Conflict(
                 "this consent was already withdrawn".into(),
@@ -1200,13 +1283,13 @@ impl Services {
         reference: &str,
         org_id: i64,
         purpose: &str,
-        consent_id: Option<i64>,
+        consent_id: Option<&str>,
         route: Route<'_>,
-    ) -> Result<i64> {
+    ) -> Result<ShareView> {
         let purpose = Purpose::parse(purpose)?;
         let txn = begin_write(&self.db).await?;
         let (c, _) = self
-            .load_for(&txn, actor, reference, CaseAction::Share)
+            .load_for(&txn, actor, reference, CaseAction::Share, route)
             .await?;
         let org = organisation::Entity::find_by_id(org_id)
             .first(&txn)
@@ -1222,16 +1305,16 @@ impl Services {
                 "a case can only be shared on the person's recorded consent: record a consent for this purpose, then choose it".into(),
             ));
         };
-        let k = consent::Entity::find_by_id(consent_id)
-            .first(&txn)
+        let k = consent_of_case(&txn, c.id, consent_id)
             .await?
-            .filter(|k| k.case_id == c.id)
             .ok_or_else(|| {
                 ServiceError::Refused(
                     "no such consent on this case: the share needs the person's recorded consent"
                         .into(),
                 )
             })?;
+        let consent_uid = consent_id.to_owned();
+        let consent_id = k.id;
         let k_purpose =
             Purpose::parse(&k.purpose).map_err(|e| anyhow::anyhow!("stored purpose: {e}"))?;
         domain::consent_covers(k_purpose, k.withdrawn_at.is_some(), purpose)
@@ -1258,6 +1341,7 @@ impl Services {
             created_at: Set(Utc::now()),
             ended_at: Set(None),
             ended_by: Set(None),
+            uid: Set(Some(random_token(16)?)),
             ..Default::default()
         }
         .insert(&txn)
@@ -1273,7 +1357,7 @@ impl Services {
             ),
         )
         .await?;
-        Ok(m.id)
+        share_view(m, org.name, consent_uid, false)
     }
 
     /// End a share before its consent is withdrawn.
@@ -1281,14 +1365,15 @@ impl Services {
         &self,
         actor: &Actor,
         reference: &str,
-        share_id: i64,
+        share_uid: &str,
         route: Route<'_>,
     ) -> Result<()> {
         let txn = begin_write(&self.db).await?;
         let (c, _) = self
-            .load_for(&txn, actor, reference, CaseAction::Share)
+            .load_for(&txn, actor, reference, CaseAction::Share, route)
             .await?;
-        let s = share::Entity::find_by_id(share_id)
+        let s = share::Entity::find()
+            .filter(share::Column::Uid.eq(share_uid))
             .first(&txn)
             .await?
             .filter(|s| s.case_id == c.id)
@@ -1316,19 +1401,22 @@ impl Services {
         Ok(())
     }
 
-    /// The audit trail of one case, for those allowed to see it (itself audited).
+    /// The audit trail of one case, newest first, for those allowed to see it (itself
+    /// audited). Refused attempts on the case are in it too.
     pub async fn case_audit_trail(
         &self,
         actor: &Actor,
         reference: &str,
+        paging: domain::Paging,
         route: Route<'_>,
-    ) -> Result<Vec<TrailRow>> {
+    ) -> Result<TrailPage> {
         let (c, _) = self
             .load_for(
                 &self.db,
                 actor,
                 reference,
                 CaseAction::ViewSection(Section::Audit),
+                route,
             )
             .await?;
         self.audit
@@ -1340,10 +1428,16 @@ impl Services {
                 route,
             )])
             .await?;
-        let rows = audit_log::Entity::find()
-            .filter(audit_log::Column::CaseRef.eq(c.reference.as_str()))
-            .order_by_desc(audit_log::Column::Seq)
-            .limit(500)
+        let q = audit_log::Entity::find()
+            .filter(audit_log::Column::CaseRef.eq(c.reference.as_str()));
+        let total = q.clone().count(&self.db).await?;
+        let st = with_limit(
+            q.order_by_desc(audit_log::Column::Seq)
+                .build(self.db.get_database_backend()),
+            paging.per_page,
+            paging.offset(),
+        );
+        let rows = audit_log::Model::find_by_statement(st)
             .all(&self.db)
             .await?;
         let names: HashMap<i64, String> = user::Entity::find()
@@ -1352,17 +1446,37 @@ impl Services {
             .into_iter()
             .map(|u| (u.id, u.display_name))
             .collect();
-        Ok(rows
+        let orgs: HashMap<i64, String> = organisation::Entity::find()
+            .all(&self.db)
+            .await?
             .into_iter()
-            .map(|r| TrailRow {
-                seq: r.seq,
-                at: r.at,
-                user: r.user_id.and_then(|u| names.get(&u).cloned()),
-                section: r.section,
-                action: r.action,
-                route: r.route,
+            .map(|o| (o.id, o.name))
+            .collect();
+        let items = rows
+            .into_iter()
+            .map(|r| {
+                Ok(TrailRow {
+                    seq: r.seq,
+                    at: r.at,
+                    user: r.user_id.and_then(|u| names.get(&u).cloned()),
+                    user_id: r.user_id,
+                    org: r.org_id.and_then(|o| orgs.get(&o).cloned()),
+                    org_id: r.org_id,
+                    section: Section::parse(&r.section)
+                        .map_err(|e| anyhow::anyhow!("stored section: {e}"))?,
+                    action: AuditAction::parse(&r.action)
+                        .map_err(|e| anyhow::anyhow!("stored action: {e}"))?,
+                    route: r.route,
+                })
             })
-            .collect())
+            .collect::<Result<Vec<_>>>()?;
+        Ok(TrailPage {
+            items,
+            total,
+            page: paging.page,
+            per_page: paging.per_page,
+            pages: paging.pages(total),
+        })
     }
 
     /// Organisations a case may be shared with (all active ones but the owner).
@@ -1394,7 +1508,10 @@ pub(crate) fn forbidden_message(action: CaseAction) -> &'static str {
         CaseAction::ViewSection(Section::Audit) => {
             "your role cannot see the audit trail of this case"
         }
-        CaseAction::ViewSection(_) => "your role cannot see this case",
+        CaseAction::ViewSection(Section::Summary | Section::Caseload) => {
+            "your role cannot see this case"
+        }
+        CaseAction::ViewSection(_) => "you may not see this section of the case",
         CaseAction::EditPerson => "your role cannot edit this person's details",
         CaseAction::ManageConsent => {
             "only the owning organisation's advocates record or withdraw consent"
@@ -1416,7 +1533,54 @@ pub(crate) fn forbidden_message(action: CaseAction) -> &'static str {
             "only the person's advocate and the return officers of the owning organisation or of the return agency work on a return"
         }
         CaseAction::ApproveReturn => "only a return officer approves a return",
+        CaseAction::Close => "only the owning organisation's advocates and follow-up officers close a case",
     }
+}
+
+/// A consent of this case by its id (the 32-character hex `uid`), or None.
+pub(crate) async fn consent_of_case<C: ConnectionTrait>(
+    db: &C,
+    case_id: i64,
+    uid: &str,
+) -> Result<Option<consent::Model>> {
+    Ok(consent::Entity::find()
+        .filter(consent::Column::Uid.eq(uid.trim()))
+        .filter(consent::Column::CaseId.eq(case_id))
+        .first(db)
+        .await?)
+}
+
+fn consent_view(r: consent::Model, recorded_by: String) -> Result<ConsentView> {
+    Ok(ConsentView {
+        id: r.uid.unwrap_or_default(),
+        purpose: Purpose::parse(&r.purpose).map_err(|e| anyhow::anyhow!("stored purpose: {e}"))?,
+        given_by: ConsentGiver::parse(&r.given_by)
+            .map_err(|e| anyhow::anyhow!("stored giver: {e}"))?,
+        language: r.language,
+        form_version: r.form_version,
+        consented_at: r.consented_at,
+        recorded_by,
+        active: r.withdrawn_at.is_none(),
+        withdrawn_at: r.withdrawn_at,
+    })
+}
+
+fn share_view(
+    r: share::Model,
+    org: String,
+    consent_id: String,
+    consent_withdrawn: bool,
+) -> Result<ShareView> {
+    Ok(ShareView {
+        id: r.uid.unwrap_or_default(),
+        org_id: r.org_id,
+        org,
+        purpose: Purpose::parse(&r.purpose).map_err(|e| anyhow::anyhow!("stored purpose: {e}"))?,
+        consent_id,
+        created_at: r.created_at,
+        active: r.ended_at.is_none() && !consent_withdrawn,
+        ended_at: r.ended_at,
+    })
 }
 
 /// The next pseudonymous reference for a year, from a counter row (safe under concurrency:

@@ -6,7 +6,7 @@
 use super::audit::{NewEntry, commit_audited};
 use super::{Actor, Result, Route, ServiceError, Services, at};
 use crate::crypto::random_token;
-use crate::domain::{self, AuditAction, CaseAction, Invalid, Relation, Section, may};
+use crate::domain::{self, AuditAction, CaseAction, CaseEvent, Invalid, Section, may};
 use crate::identification::{
     self as rules, Assessment, DecidingBody, Elements, InterviewerKind, SmugglingStatus,
     TraffickingStatus,
@@ -27,12 +27,8 @@ use sea_orm::{
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-/// Deadline kinds.
-pub const RECOVERY_PERIOD_END: &str = "recovery_reflection_period_end";
-pub const REASONABLE_GROUNDS_DUE: &str = "reasonable_grounds_decision_due";
-/// A computed deadline: a hearing that needs the person after their planned departure
-/// (see `crate::trial::conflicts`); due when the first alternative must be requested.
-pub const HEARING_CONFLICT: &str = "hearing_conflict";
+pub use super::deadlines::{DeadlineView, deadline_view};
+pub use crate::deadlines::{HEARING_CONFLICT, REASONABLE_GROUNDS_DUE, RECOVERY_PERIOD_END};
 
 fn parse_date(field: &'static str, s: &str, today: NaiveDate) -> Result<NaiveDate, Invalid> {
     let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
@@ -132,20 +128,6 @@ pub struct SmugglingDecisionView {
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct DeadlineView {
-    /// The stored deadline's id; 0 for a computed one (a hearing conflict).
-    pub id: i64,
-    pub reference: String,
-    pub kind: String,
-    pub starts_on: NaiveDate,
-    pub due_on: NaiveDate,
-    /// Days until due (negative: overdue).
-    pub days_left: i64,
-    pub overdue: bool,
-    pub open: bool,
-}
-
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct IdentificationView {
     pub reference: String,
     pub version: i64,
@@ -162,22 +144,18 @@ pub struct IdentificationView {
     pub smuggling: Vec<SmugglingDecisionView>,
     pub protected_witness: bool,
     pub deadlines: Vec<DeadlineView>,
+    /// Which bodies may take each trafficking decision in this jurisdiction (an empty
+    /// list: any body).
+    pub deciding_bodies: Vec<StatusBodies>,
     pub can_edit: bool,
 }
 
-pub fn deadline_view(d: &deadline::Model, reference: &str, today: NaiveDate) -> DeadlineView {
-    let days_left = (d.due_on - today).num_days();
-    let open = d.closed_at.is_none();
-    DeadlineView {
-        id: d.id,
-        reference: reference.to_owned(),
-        kind: d.kind.clone(),
-        starts_on: d.starts_on,
-        due_on: d.due_on,
-        days_left,
-        overdue: open && days_left < 0,
-        open,
-    }
+/// The bodies that may record one trafficking status.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct StatusBodies {
+    pub status: TraffickingStatus,
+    /// Empty: any body.
+    pub bodies: Vec<DecidingBody>,
 }
 
 impl Services {
@@ -272,7 +250,7 @@ impl Services {
             sets = vec![QuestionSetKind::Trafficking, QuestionSetKind::Smuggling];
         }
         let (c, _) = self
-            .load_for(&self.db, actor, reference, CaseAction::EditIdentification)
+            .load_for(&self.db, actor, reference, CaseAction::EditIdentification, route)
             .await?;
         let j = self.jurisdiction_of(&self.db, &c).await?;
         let describe = j.describe();
@@ -308,6 +286,8 @@ impl Services {
         }
         .insert(&txn)
         .await?;
+        self.advance_stage(&txn, c.id, CaseEvent::InterviewStarted)
+            .await?;
         // The jurisdiction may expect a reasonable-grounds decision within some days of referral.
         if let Some(days) = decision_rules.reasonable_grounds_due_days {
             let already = deadline::Entity::find()
@@ -382,7 +362,7 @@ impl Services {
         }
         let txn = begin_write(&self.db).await?;
         let (c, _) = self
-            .load_for(&txn, actor, reference, CaseAction::EditIdentification)
+            .load_for(&txn, actor, reference, CaseAction::EditIdentification, route)
             .await?;
         let iv = interview::Entity::find_by_id(interview_id.to_owned())
             .first(&txn)
@@ -455,7 +435,7 @@ impl Services {
         let findings = domain::parse_optional_text("findings", findings, 10_000)?;
         let txn = begin_write(&self.db).await?;
         let (c, _) = self
-            .load_for(&txn, actor, reference, CaseAction::EditIdentification)
+            .load_for(&txn, actor, reference, CaseAction::EditIdentification, route)
             .await?;
         self.bump_version(&txn, &c, expected_version).await?;
         let row = c.id.to_string();
@@ -515,7 +495,7 @@ impl Services {
         let basis = domain::parse_optional_text("basis", Some(&input.basis), 10_000)?
             .ok_or_else(|| Invalid::new("basis", "is required: say on what the decision rests"))?;
         let (c, _) = self
-            .load_for(&self.db, actor, reference, CaseAction::EditIdentification)
+            .load_for(&self.db, actor, reference, CaseAction::EditIdentification, route)
             .await?;
         let j = self.jurisdiction_of(&self.db, &c).await?;
         let facts = self.person_facts(&self.db, &c).await?;
@@ -575,6 +555,13 @@ impl Services {
         if status == TraffickingStatus::NotAVictim {
             close_deadlines(&txn, c.id, RECOVERY_PERIOD_END, now).await?;
         }
+        if matches!(
+            status,
+            TraffickingStatus::Presumed | TraffickingStatus::Confirmed
+        ) {
+            self.advance_stage(&txn, c.id, CaseEvent::IdentifiedAsVictim)
+                .await?;
+        }
         if let Some(days) = recovery_days {
             close_deadlines(&txn, c.id, RECOVERY_PERIOD_END, now).await?;
             deadline::ActiveModel {
@@ -622,7 +609,7 @@ impl Services {
             .ok_or_else(|| Invalid::new("basis", "is required: say on what the decision rests"))?;
         let txn = begin_write(&self.db).await?;
         let (c, _) = self
-            .load_for(&txn, actor, reference, CaseAction::EditIdentification)
+            .load_for(&txn, actor, reference, CaseAction::EditIdentification, route)
             .await?;
         let id = random_token(16)?;
         smuggling_decision::ActiveModel {
@@ -641,6 +628,10 @@ impl Services {
         }
         .insert(&txn)
         .await?;
+        if rules::protected_witness(status, input.victim_of_other_crimes, input.witness) {
+            self.advance_stage(&txn, c.id, CaseEvent::ProtectedWitness)
+                .await?;
+        }
         commit_audited(
             txn,
             NewEntry::by(
@@ -669,6 +660,7 @@ impl Services {
                 actor,
                 reference,
                 CaseAction::ViewSection(Section::Identification),
+                route,
             )
             .await?;
         let j = self.jurisdiction_of(&self.db, &c).await?;
@@ -836,106 +828,15 @@ impl Services {
             smuggling,
             protected_witness,
             deadlines,
+            deciding_bodies: TraffickingStatus::ALL
+                .iter()
+                .map(|st| StatusBodies {
+                    status: *st,
+                    bodies: decision_rules.bodies_for(*st),
+                })
+                .collect(),
             can_edit: may(actor.role, rel, CaseAction::EditIdentification),
         })
-    }
-
-    /// "My deadlines": open deadlines of the caller's cases (assigned to them; for roles
-    /// without assignments, their organisation's), most urgent first, overdue marked.
-    pub async fn my_deadlines(&self, actor: &Actor, route: Route<'_>) -> Result<Vec<DeadlineView>> {
-        if !actor.role.is_caseworker() {
-            return Err(ServiceError::Forbidden("your role has no deadlines".into()));
-        }
-        let mut cases = case::Entity::find();
-        cases = if actor.role == domain::Role::Advocate {
-            cases.filter(case::Column::AdvocateUserId.eq(actor.user_id))
-        } else {
-            cases.filter(case::Column::OwnerOrgId.eq(actor.org_id))
-        };
-        let cases = cases.all(&self.db).await?;
-        let refs: HashMap<i64, String> =
-            cases.iter().map(|c| (c.id, c.reference.clone())).collect();
-        // Only cases whose deadlines the caller may see.
-        let mut visible = Vec::new();
-        let mut with_proceedings: Vec<&case::Model> = Vec::new();
-        for c in &cases {
-            let rel = self.relation(&self.db, actor, c).await?;
-            if rel != Relation::None
-                && may(actor.role, rel, CaseAction::ViewSection(Section::Deadlines))
-            {
-                visible.push(c.id);
-                if may(
-                    actor.role,
-                    rel,
-                    CaseAction::ViewSection(Section::Proceedings),
-                ) {
-                    with_proceedings.push(c);
-                }
-            }
-        }
-        let today = Utc::now().date_naive();
-        let rows = if visible.is_empty() {
-            vec![]
-        } else {
-            deadline::Entity::find()
-                .filter(deadline::Column::CaseId.is_in(visible))
-                .filter(deadline::Column::ClosedAt.is_null())
-                .order_by_asc(deadline::Column::DueOn)
-                .all(&self.db)
-                .await?
-        };
-        let mut out: Vec<DeadlineView> = rows
-            .iter()
-            .map(|d| {
-                deadline_view(
-                    d,
-                    refs.get(&d.case_id).map(String::as_str).unwrap_or(""),
-                    today,
-                )
-            })
-            .collect();
-        // Conflicts between a planned departure and a hearing, where the caller may see
-        // the proceedings: due when the first alternative must be requested.
-        let conflicts = self.conflicts_of_cases(&with_proceedings).await?;
-        let read_proceedings = !conflicts.is_empty();
-        for (case_id, c) in conflicts {
-            let days_left = (c.act_by - today).num_days();
-            out.push(DeadlineView {
-                id: 0,
-                reference: refs.get(&case_id).cloned().unwrap_or_default(),
-                kind: HEARING_CONFLICT.into(),
-                starts_on: c.departure_on,
-                due_on: c.act_by,
-                days_left,
-                overdue: days_left < 0,
-                open: true,
-            });
-        }
-        out.sort_by_key(|d| d.due_on);
-        let mut entries = vec![NewEntry::by(
-            actor,
-            None,
-            Section::Deadlines,
-            AuditAction::Read,
-            route,
-        )];
-        if read_proceedings {
-            let mut seen = Vec::new();
-            for d in out.iter().filter(|d| d.kind == HEARING_CONFLICT) {
-                if !seen.contains(&d.reference) {
-                    seen.push(d.reference.clone());
-                    entries.push(NewEntry::by(
-                        actor,
-                        Some(&d.reference),
-                        Section::Proceedings,
-                        AuditAction::Read,
-                        route,
-                    ));
-                }
-            }
-        }
-        self.audit.record(entries).await?;
-        Ok(out)
     }
 }
 

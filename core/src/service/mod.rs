@@ -5,6 +5,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod cases;
+pub mod deadlines;
 pub mod demo;
 pub mod identification;
 pub mod referrals;
@@ -145,6 +146,38 @@ impl Services {
             .map_err(ServiceError::Port)
     }
 }
+
+/// A page of a list: `{items, total, page, per_page, pages}`, the one shape of every list
+/// in the API (docs/api.md).
+macro_rules! page_of {
+    ($(#[$m:meta])* $name:ident, $item:ty) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+        pub struct $name {
+            pub items: Vec<$item>,
+            /// How many items the whole list holds.
+            pub total: u64,
+            pub page: u64,
+            pub per_page: u64,
+            pub pages: u64,
+        }
+
+        impl $name {
+            /// One page of a list held in memory.
+            pub fn of(all: Vec<$item>, paging: crate::domain::Paging) -> Self {
+                let total = all.len() as u64;
+                Self {
+                    items: paging.slice(all),
+                    total,
+                    page: paging.page,
+                    per_page: paging.per_page,
+                    pages: paging.pages(total),
+                }
+            }
+        }
+    };
+}
+pub(crate) use page_of;
 
 /// Where an encrypted field lives: its table, column and row are bound to it.
 pub(crate) fn at<'a>(

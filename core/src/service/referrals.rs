@@ -3,10 +3,11 @@
 //! by the shelter, the advocate and the owning organisation).
 
 use super::audit::{NewEntry, commit_audited};
+use super::cases::consent_of_case;
 use super::{Actor, Result, Route, ServiceError, Services};
 use crate::crypto::{FieldLocation, random_token};
 use crate::domain::{
-    self, AuditAction, CaseAction, Invalid, OrgKind, Purpose, Relation, Role, Section, Sections,
+    self, AuditAction, CaseAction, CaseEvent, Invalid, OrgKind, Purpose, Relation, Role, Section, Sections,
     may,
 };
 use crate::ports::{PartnerOutcome, PartnerRequest};
@@ -32,17 +33,20 @@ pub const SERVICES: &[&str] = &[
     "interpretation",
     "counselling",
     "return_assistance",
+    "reintegration",
     "other",
 ];
 
-fn parse_service(s: &str) -> Result<&'static str, Invalid> {
+/// A service kind, named by the request field it came in (`service` on a referral,
+/// `kind` on a planned service).
+fn parse_service(field: &'static str, s: &str) -> Result<&'static str, Invalid> {
     SERVICES
         .iter()
         .copied()
         .find(|x| *x == s.trim())
         .ok_or_else(|| {
             Invalid::new(
-                "service",
+                field,
                 format!("unknown service; expected one of: {}", SERVICES.join(", ")),
             )
         })
@@ -60,15 +64,18 @@ pub struct ReferralInput {
     /// Sections the receiver may see once it accepts: person, identification, services, placement.
     #[serde(default)]
     pub sections: Vec<String>,
-    /// The person's consent to this disclosure; required.
-    pub consent_id: Option<i64>,
+    /// The person's consent to this disclosure (its id); required.
+    pub consent_id: Option<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ReferralView {
-    pub id: i64,
+    /// 32-character hex id.
+    pub id: String,
     pub reference: String,
+    pub from_org_id: i64,
     pub from_org: String,
+    pub to_org_id: i64,
     pub to_org: String,
     pub service: String,
     pub sections: Vec<String>,
@@ -81,6 +88,51 @@ pub struct ReferralView {
     pub answered_at: Option<DateTime<Utc>>,
     /// What a partner plugin made of the referral, when the receiver has one.
     pub partner_payload: Option<String>,
+}
+
+super::page_of!(
+    /// A page of referrals, newest first.
+    ReferralPage,
+    ReferralView
+);
+
+/// Which referrals of my organisation to list.
+#[derive(Debug, Clone, Default)]
+pub struct ReferralFilter {
+    /// true: to my organisation; false: from it; None: both.
+    pub incoming: Option<bool>,
+    /// pending, accepted, declined or consent_withdrawn.
+    pub status: Option<String>,
+}
+
+impl ReferralFilter {
+    pub const STATUSES: &'static [&'static str] =
+        &["pending", "accepted", "declined", "consent_withdrawn"];
+
+    pub fn parse(direction: Option<&str>, status: Option<&str>) -> Result<Self, Invalid> {
+        let incoming = match direction.map(str::trim) {
+            None | Some("") | Some("all") => None,
+            Some("incoming") => Some(true),
+            Some("outgoing") => Some(false),
+            Some(_) => {
+                return Err(Invalid::new(
+                    "direction",
+                    "must be incoming, outgoing or all",
+                ));
+            }
+        };
+        let status = match status.map(str::trim) {
+            None | Some("") => None,
+            Some(s) if Self::STATUSES.contains(&s) => Some(s.to_owned()),
+            Some(_) => {
+                return Err(Invalid::new(
+                    "status",
+                    format!("must be one of: {}", Self::STATUSES.join(", ")),
+                ));
+            }
+        };
+        Ok(Self { incoming, status })
+    }
 }
 
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
@@ -172,6 +224,8 @@ impl Services {
         Ok(ReferralView {
             overdue: r.status == "pending" && r.due_at < now,
             reference: reference.to_owned(),
+            from_org_id: r.from_org_id,
+            to_org_id: r.to_org_id,
             from_org: orgs
                 .get(&r.from_org_id)
                 .map(|o| o.0.clone())
@@ -186,7 +240,7 @@ impl Services {
                 .iter()
                 .map(|s| s.as_str().to_owned())
                 .collect(),
-            id: r.id,
+            id: r.uid.unwrap_or_default(),
             service: r.service,
             status: r.status,
             reason,
@@ -206,11 +260,11 @@ impl Services {
         reference: &str,
         input: &ReferralInput,
         route: Route<'_>,
-    ) -> Result<i64> {
-        let service = parse_service(&input.service)?;
+    ) -> Result<ReferralView> {
+        let service = parse_service("service", &input.service)?;
         let sections = Sections::parse(&input.sections.join(","))?;
         let (c, _) = self
-            .load_for(&self.db, actor, reference, CaseAction::Refer)
+            .load_for(&self.db, actor, reference, CaseAction::Refer, route)
             .await?;
         let to = organisation::Entity::find_by_id(input.to_org_id)
             .first(&self.db)
@@ -223,16 +277,15 @@ impl Services {
             )
             .into());
         }
-        let Some(consent_id) = input.consent_id else {
+        let Some(consent_id) = input.consent_id.as_deref() else {
             return Err(ServiceError::Refused(
                 "a referral discloses the case: it needs the person's recorded consent for this service; record the consent, then choose it".into(),
             ));
         };
-        let k = consent::Entity::find_by_id(consent_id)
-            .first(&self.db)
+        let k = consent_of_case(&self.db, c.id, consent_id)
             .await?
-            .filter(|k| k.case_id == c.id)
             .ok_or_else(|| ServiceError::Refused("no such consent on this case: the referral needs the person's recorded consent".into()))?;
+        let consent_id = k.id;
         let purpose = Purpose::parse(service)
             .map_err(|e| ServiceError::Unexpected(anyhow::anyhow!("{e}")))?;
         let k_purpose =
@@ -279,6 +332,7 @@ impl Services {
             due_at: Set(now + Duration::days(self.referral_answer_days)),
             answered_by: Set(None),
             answered_at: Set(None),
+            uid: Set(Some(random_token(16)?)),
             ..Default::default()
         }
         .insert(&txn)
@@ -294,7 +348,8 @@ impl Services {
             ),
         )
         .await?;
-        Ok(m.id)
+        let orgs = self.org_names().await?;
+        self.referral_view(m, &c.reference, &orgs)
     }
 
     /// What a partner adapter receives: only the sections named, under the consent.
@@ -346,11 +401,11 @@ impl Services {
     pub async fn answer_referral(
         &self,
         actor: &Actor,
-        referral_id: i64,
+        referral_id: &str,
         accept: bool,
         reason: Option<&str>,
         route: Route<'_>,
-    ) -> Result<()> {
+    ) -> Result<ReferralView> {
         if !(actor.role.is_caseworker() || actor.role == Role::OrgAdmin) {
             return Err(ServiceError::Forbidden(
                 "your role cannot answer referrals".into(),
@@ -361,7 +416,8 @@ impl Services {
             return Err(Invalid::new("reason", "is required to decline a referral").into());
         }
         let txn = begin_write(&self.db).await?;
-        let r = referral::Entity::find_by_id(referral_id)
+        let r = referral::Entity::find()
+            .filter(referral::Column::Uid.eq(referral_id.trim()))
             .first(&txn)
             .await?
             .filter(|r| r.to_org_id == actor.org_id)
@@ -392,7 +448,7 @@ impl Services {
         });
         a.answered_by = Set(Some(actor.user_id));
         a.answered_at = Set(Some(Utc::now()));
-        a.update(&txn).await?;
+        let m = a.update(&txn).await?;
         commit_audited(
             txn,
             NewEntry::by(
@@ -404,7 +460,31 @@ impl Services {
             ),
         )
         .await?;
-        Ok(())
+        let orgs = self.org_names().await?;
+        let mut v = self.referral_view(m, &c.reference, &orgs)?;
+        v.partner_payload = None;
+        Ok(v)
+    }
+
+    /// One page of the referrals to and from the caller's organisation, newest first.
+    pub async fn referral_page(
+        &self,
+        actor: &Actor,
+        filter: &ReferralFilter,
+        paging: domain::Paging,
+        route: Route<'_>,
+    ) -> Result<ReferralPage> {
+        let (inbox, outbox) = self.referral_lists(actor, route).await?;
+        let mut all: Vec<ReferralView> = match filter.incoming {
+            Some(true) => inbox,
+            Some(false) => outbox,
+            None => inbox.into_iter().chain(outbox).collect(),
+        };
+        if let Some(s) = &filter.status {
+            all.retain(|r| &r.status == s);
+        }
+        all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+        Ok(ReferralPage::of(all, paging))
     }
 
     /// Referrals to the caller's organisation (the inbox) and from it (the outbox).
@@ -473,6 +553,7 @@ impl Services {
                 actor,
                 reference,
                 CaseAction::ViewSection(Section::Summary),
+                route,
             )
             .await?;
         let see_services = may(actor.role, rel, CaseAction::ViewSection(Section::Services));
@@ -591,24 +672,24 @@ impl Services {
         reference: &str,
         input: &ServiceInput,
         route: Route<'_>,
-    ) -> Result<String> {
-        let kind = parse_service(&input.kind)?;
+    ) -> Result<ServiceView> {
+        let kind = parse_service("kind", &input.kind)?;
         let planned_on = parse_day("planned_on", &input.planned_on)?;
         let txn = begin_write(&self.db).await?;
         let (c, rel) = self
-            .load_for(&txn, actor, reference, CaseAction::EditServices)
+            .load_for(&txn, actor, reference, CaseAction::EditServices, route)
             .await?;
         if rel != Relation::Owner && input.provider_org_id != actor.org_id {
             return Err(ServiceError::Forbidden(
                 "you can only record the services your own organisation provides".into(),
             ));
         }
-        organisation::Entity::find_by_id(input.provider_org_id)
+        let provider = organisation::Entity::find_by_id(input.provider_org_id)
             .first(&txn)
             .await?
             .ok_or_else(|| Invalid::new("provider_org_id", "no such organisation"))?;
         let id = random_token(16)?;
-        case_service::ActiveModel {
+        let m = case_service::ActiveModel {
             id: Set(id.clone()),
             case_id: Set(c.id),
             provider_org_id: Set(input.provider_org_id),
@@ -621,6 +702,11 @@ impl Services {
         }
         .insert(&txn)
         .await?;
+        // Reintegration after the return is where follow-up begins.
+        if kind == "reintegration" {
+            self.advance_stage(&txn, c.id, CaseEvent::FollowUpStarted)
+                .await?;
+        }
         commit_audited(
             txn,
             NewEntry::by(
@@ -632,7 +718,15 @@ impl Services {
             ),
         )
         .await?;
-        Ok(id)
+        Ok(ServiceView {
+            id: m.id,
+            provider_org_id: m.provider_org_id,
+            provider: provider.name,
+            kind: m.kind,
+            planned_on: m.planned_on,
+            delivered_on: None,
+            outcome: None,
+        })
     }
 
     /// Record that a service was delivered, with its outcome.
@@ -643,7 +737,7 @@ impl Services {
         service_id: &str,
         input: &DeliveryInput,
         route: Route<'_>,
-    ) -> Result<()> {
+    ) -> Result<ServiceView> {
         let delivered_on = parse_day("delivered_on", &input.delivered_on)?;
         if delivered_on > Utc::now().date_naive() {
             return Err(Invalid::new("delivered_on", "cannot be in the future").into());
@@ -651,7 +745,7 @@ impl Services {
         let outcome = domain::parse_optional_text("outcome", input.outcome.as_deref(), 5000)?;
         let txn = begin_write(&self.db).await?;
         let (c, rel) = self
-            .load_for(&txn, actor, reference, CaseAction::EditServices)
+            .load_for(&txn, actor, reference, CaseAction::EditServices, route)
             .await?;
         let s = case_service::Entity::find_by_id(service_id.to_owned())
             .first(&txn)
@@ -684,7 +778,12 @@ impl Services {
         let mut a = s.into_active_model();
         a.delivered_on = Set(Some(delivered_on));
         a.outcome_enc = Set(sealed);
-        a.update(&txn).await?;
+        let m = a.update(&txn).await?;
+        let provider = organisation::Entity::find_by_id(m.provider_org_id)
+            .first(&txn)
+            .await?
+            .map(|o| o.name)
+            .unwrap_or_default();
         commit_audited(
             txn,
             NewEntry::by(
@@ -696,7 +795,15 @@ impl Services {
             ),
         )
         .await?;
-        Ok(())
+        Ok(ServiceView {
+            id: m.id,
+            provider_org_id: m.provider_org_id,
+            provider,
+            kind: m.kind,
+            planned_on: m.planned_on,
+            delivered_on: m.delivered_on,
+            outcome,
+        })
     }
 
     /// Record a shelter placement; the location is encrypted.
@@ -706,7 +813,7 @@ impl Services {
         reference: &str,
         input: &PlacementInput,
         route: Route<'_>,
-    ) -> Result<String> {
+    ) -> Result<PlacementView> {
         let location = domain::parse_line("location", &input.location, 500)?;
         let from_on = parse_day("from_on", &input.from_on)?;
         let until_on = match input.until_on.as_deref().map(str::trim) {
@@ -720,7 +827,7 @@ impl Services {
         }
         let txn = begin_write(&self.db).await?;
         let (c, rel) = self
-            .load_for(&txn, actor, reference, CaseAction::EditPlacement)
+            .load_for(&txn, actor, reference, CaseAction::EditPlacement, route)
             .await?;
         let shelter = organisation::Entity::find_by_id(input.shelter_org_id)
             .first(&txn)
@@ -754,6 +861,14 @@ impl Services {
         }
         .insert(&txn)
         .await?;
+        let view = PlacementView {
+            id,
+            shelter_org_id: shelter.id,
+            shelter: shelter.name,
+            location,
+            from_on,
+            until_on,
+        };
         commit_audited(
             txn,
             NewEntry::by(
@@ -765,7 +880,7 @@ impl Services {
             ),
         )
         .await?;
-        Ok(id)
+        Ok(view)
     }
 
     /// Organisations a case may be referred to, with their kind.

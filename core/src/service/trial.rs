@@ -8,6 +8,7 @@ use super::audit::{NewEntry, commit_audited};
 use super::{Actor, Result, Route, ServiceError, Services, at};
 use crate::crypto::random_token;
 use crate::domain::{self, AuditAction, CaseAction, Invalid, Section, may};
+use crate::identification::DecidingBody;
 use crate::ports::Measure;
 use crate::store::First;
 use crate::store::begin_write;
@@ -111,6 +112,14 @@ pub struct MeasureDecisionInput {
     /// Required when refusing.
     #[serde(default)]
     pub reason: Option<String>,
+    /// Who decided, for a grant or a refusal: a deciding body the jurisdiction's
+    /// catalogue names for this measure (court, prosecution, ...). The one who requested
+    /// the measure records the authority's decision; they cannot grant it themselves.
+    #[serde(default)]
+    pub authority: Option<String>,
+    /// The decision's reference (an order or decision number), for a grant or a refusal.
+    #[serde(default)]
+    pub decision_reference: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
@@ -135,6 +144,14 @@ pub struct MeasureView {
     pub requested_on: NaiveDate,
     pub requested_by: String,
     pub decided_on: Option<NaiveDate>,
+    /// The deciding body (court, prosecution, ...).
+    pub authority: Option<DecidingBody>,
+    /// The decision's reference, e.g. an order number.
+    pub decision_reference: Option<String>,
+    /// Who recorded the decision.
+    pub recorded_by: Option<String>,
+    /// Who may decide on this measure, from the jurisdiction's catalogue.
+    pub decided_by: Vec<DecidingBody>,
     pub reason: Option<String>,
 }
 
@@ -318,6 +335,7 @@ impl Services {
                 actor,
                 reference,
                 CaseAction::ViewSection(Section::Proceedings),
+                route,
             )
             .await?;
         let (jurisdiction, catalogue) = self.catalogue_of(&self.db, &c).await?;
@@ -378,6 +396,23 @@ impl Services {
                     requested_on: m.requested_on,
                     requested_by: names.get(&m.requested_by).cloned().unwrap_or_default(),
                     decided_on: m.decided_on,
+                    authority: m
+                        .authority
+                        .as_deref()
+                        .map(DecidingBody::parse)
+                        .transpose()?,
+                    decision_reference: self.open_opt(
+                        "measure_requests",
+                        "decision_ref",
+                        &m.id,
+                        m.decision_ref_enc.as_ref(),
+                    )?,
+                    recorded_by: m.decided_by.and_then(|u| names.get(&u).cloned()),
+                    decided_by: catalogue
+                        .iter()
+                        .find(|x| x.id == m.measure_id)
+                        .map(|x| x.deciders().to_vec())
+                        .unwrap_or_else(|| Measure::DEFAULT_DECIDERS.to_vec()),
                     reason: self.open_opt(
                         "measure_requests",
                         "reason",
@@ -466,6 +501,7 @@ impl Services {
                 actor,
                 reference,
                 CaseAction::ViewSection(Section::Summary),
+                route,
             )
             .await?;
         if !may(
@@ -541,7 +577,7 @@ impl Services {
             domain::parse_optional_text("investigator", input.investigator.as_deref(), 500)?;
         let txn = begin_write(&self.db).await?;
         let (c, _) = self
-            .load_for(&txn, actor, reference, CaseAction::EditProceedings)
+            .load_for(&txn, actor, reference, CaseAction::EditProceedings, route)
             .await?;
         let id = random_token(16)?;
         let now = Utc::now();
@@ -608,9 +644,10 @@ impl Services {
         actor: &Actor,
         reference: &str,
         proceeding_id: &str,
+        route: Route<'_>,
     ) -> Result<(case::Model, proceeding::Model)> {
         let (c, _) = self
-            .load_for(db, actor, reference, CaseAction::EditProceedings)
+            .load_for(db, actor, reference, CaseAction::EditProceedings, route)
             .await?;
         let p = proceeding::Entity::find_by_id(proceeding_id.to_owned())
             .first(db)
@@ -641,7 +678,7 @@ impl Services {
         }
         let txn = begin_write(&self.db).await?;
         let (c, p) = self
-            .proceeding_for_edit(&txn, actor, reference, proceeding_id)
+            .proceeding_for_edit(&txn, actor, reference, proceeding_id, route)
             .await?;
         let id = p.id.clone();
         let mut am = p.into_active_model();
@@ -677,7 +714,7 @@ impl Services {
     ) -> Result<()> {
         let txn = begin_write(&self.db).await?;
         let (c, p) = self
-            .proceeding_for_edit(&txn, actor, reference, proceeding_id)
+            .proceeding_for_edit(&txn, actor, reference, proceeding_id, route)
             .await?;
         let mut am = p.into_active_model();
         am.status = Set("closed".into());
@@ -711,7 +748,7 @@ impl Services {
         let notes = domain::parse_optional_text("notes", input.notes.as_deref(), 5_000)?;
         let txn = begin_write(&self.db).await?;
         let (c, p) = self
-            .proceeding_for_edit(&txn, actor, reference, proceeding_id)
+            .proceeding_for_edit(&txn, actor, reference, proceeding_id, route)
             .await?;
         let id = random_token(16)?;
         hearing::ActiveModel {
@@ -753,14 +790,14 @@ impl Services {
     ) -> Result<()> {
         let txn = begin_write(&self.db).await?;
         let (c, _) = self
-            .load_for(&txn, actor, reference, CaseAction::EditProceedings)
+            .load_for(&txn, actor, reference, CaseAction::EditProceedings, route)
             .await?;
         let h = hearing::Entity::find_by_id(hearing_id.to_owned())
             .first(&txn)
             .await?
             .filter(|h| h.case_id == c.id)
             .ok_or(ServiceError::NotFound("hearing"))?;
-        self.proceeding_for_edit(&txn, actor, reference, &h.proceeding_id)
+        self.proceeding_for_edit(&txn, actor, reference, &h.proceeding_id, route)
             .await?;
         if h.cancelled_at.is_some() {
             return Err(ServiceError::Conflict(
@@ -806,7 +843,7 @@ impl Services {
             .map(str::to_owned);
         // The catalogue first (a plugin call), outside the write transaction.
         let (c0, _) = self
-            .load_for(&self.db, actor, reference, CaseAction::EditProceedings)
+            .load_for(&self.db, actor, reference, CaseAction::EditProceedings, route)
             .await?;
         let (_, catalogue) = self.catalogue_of(&self.db, &c0).await?;
         let Some(entry) = catalogue.iter().find(|m| m.id == measure_id) else {
@@ -821,7 +858,7 @@ impl Services {
         };
         let txn = begin_write(&self.db).await?;
         let (c, p) = self
-            .proceeding_for_edit(&txn, actor, reference, proceeding_id)
+            .proceeding_for_edit(&txn, actor, reference, proceeding_id, route)
             .await?;
         if let Some(hid) = &hearing_id {
             let h = hearing::Entity::find_by_id(hid.clone())
@@ -859,6 +896,8 @@ impl Services {
             decided_on: Set(None),
             decided_by: Set(None),
             reason_enc: Set(None),
+            authority: Set(None),
+            decision_ref_enc: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         }
@@ -900,17 +939,60 @@ impl Services {
                 Invalid::new("reason", "is required: say why the measure was refused").into(),
             );
         }
+        let decided = decision != MeasureDecision::Withdraw;
+        let authority = match input.authority.as_deref().map(str::trim) {
+            None | Some("") if decided => {
+                return Err(Invalid::new(
+                    "authority",
+                    "is required: name the body that decided (court, prosecution, ...)",
+                )
+                .into());
+            }
+            None | Some("") => None,
+            Some(a) => Some(DecidingBody::parse(a).map_err(|e| Invalid::new("authority", e.message))?),
+        };
+        let decision_ref =
+            domain::parse_optional_text("decision_reference", input.decision_reference.as_deref(), 200)?;
+        if decided && decision_ref.is_none() {
+            return Err(Invalid::new(
+                "decision_reference",
+                "is required: give the reference of the decision (an order or decision number)",
+            )
+            .into());
+        }
+        // Who may decide comes from the catalogue (a plugin call), outside the transaction.
+        let (c0, _) = self
+            .load_for(&self.db, actor, reference, CaseAction::EditProceedings, route)
+            .await?;
+        let (_, catalogue) = self.catalogue_of(&self.db, &c0).await?;
         let txn = begin_write(&self.db).await?;
         let (c, _) = self
-            .load_for(&txn, actor, reference, CaseAction::EditProceedings)
+            .load_for(&txn, actor, reference, CaseAction::EditProceedings, route)
             .await?;
         let m = measure_request::Entity::find_by_id(request_id.to_owned())
             .first(&txn)
             .await?
             .filter(|m| m.case_id == c.id)
             .ok_or(ServiceError::NotFound("measure_request"))?;
-        self.proceeding_for_edit(&txn, actor, reference, &m.proceeding_id)
+        self.proceeding_for_edit(&txn, actor, reference, &m.proceeding_id, route)
             .await?;
+        if let Some(a) = authority {
+            let deciders = catalogue
+                .iter()
+                .find(|x| x.id == m.measure_id)
+                .map(|x| x.deciders().to_vec())
+                .unwrap_or_else(|| Measure::DEFAULT_DECIDERS.to_vec());
+            if !deciders.contains(&a) {
+                return Err(ServiceError::Refused(format!(
+                    "in this jurisdiction this measure is decided by: {}",
+                    deciders
+                        .iter()
+                        .map(|b| b.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        }
         let current = MeasureStatus::parse(&m.status)?;
         let next = match rules::decide(current, decision, m.requested_on, decided_on) {
             Ok(s) => s,
@@ -925,6 +1007,15 @@ impl Services {
         am.decided_on = Set(Some(decided_on));
         am.decided_by = Set(Some(actor.user_id));
         am.reason_enc = Set(self.seal_opt("measure_requests", "reason", &id, reason.as_deref())?);
+        if decided {
+            am.authority = Set(authority.map(|a| a.as_str().to_owned()));
+            am.decision_ref_enc = Set(self.seal_opt(
+                "measure_requests",
+                "decision_ref",
+                &id,
+                decision_ref.as_deref(),
+            )?);
+        }
         am.updated_at = Set(Utc::now());
         am.update(&txn).await?;
         commit_audited(
@@ -956,7 +1047,7 @@ impl Services {
         let note = domain::parse_optional_text("note", input.note.as_deref(), 2_000)?;
         let txn = begin_write(&self.db).await?;
         let (c, _) = self
-            .load_for(&txn, actor, reference, CaseAction::EditProceedings)
+            .load_for(&txn, actor, reference, CaseAction::EditProceedings, route)
             .await?;
         let row = c.id.to_string();
         let existing = planned_departure::Entity::find_by_id(c.id)

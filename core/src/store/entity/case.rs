@@ -14,6 +14,12 @@ pub struct Model {
     pub created_by: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub closed_at: Option<DateTimeUtc>,
+    pub closed_by: Option<i64>,
+    /// HTCDS case status on closing: closed or closed_referred.
+    pub close_status: Option<String>,
+    pub close_reason: Option<String>,
+    pub close_note_enc: Option<Vec<u8>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

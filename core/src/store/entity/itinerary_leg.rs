@@ -13,6 +13,12 @@ pub struct Model {
     pub status: String,
     pub created_by: i64,
     pub created_at: DateTimeUtc,
+    /// The row that replaced this one, when it was changed.
+    pub replaced_by: Option<String>,
+    /// Why it was changed or cancelled (encrypted).
+    pub end_reason_enc: Option<Vec<u8>>,
+    pub ended_at: Option<DateTimeUtc>,
+    pub ended_by: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,10 @@ pub struct Model {
     pub reason_enc: Option<Vec<u8>>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Who decided (a deciding body of the catalogue: court, prosecution, ...).
+    pub authority: Option<String>,
+    /// The decision's reference, e.g. an order number (encrypted).
+    pub decision_ref_enc: Option<Vec<u8>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -20,6 +20,8 @@ pub struct Model {
     pub due_at: DateTimeUtc,
     pub answered_by: Option<i64>,
     pub answered_at: Option<DateTimeUtc>,
+    /// The id the API and the pages use (random hex); `id` stays internal.
+    pub uid: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -30,6 +30,8 @@ pub struct Model {
     pub version: i64,
     pub created_by: i64,
     pub created_at: DateTimeUtc,
+    /// Why the person departed before the booked travel date (encrypted).
+    pub early_departure_reason_enc: Option<Vec<u8>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

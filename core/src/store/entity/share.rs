@@ -13,6 +13,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub ended_at: Option<DateTimeUtc>,
     pub ended_by: Option<i64>,
+    /// The id the API and the pages use (random hex); `id` stays internal.
+    pub uid: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
