@@ -5,6 +5,7 @@ pub mod audit;
 pub mod crypto;
 pub mod deadlines;
 pub mod domain;
+pub mod follow_up;
 pub mod identification;
 pub mod ports;
 pub mod returns;
