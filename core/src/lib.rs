@@ -2,6 +2,7 @@
 //! It knows nothing of actix or wasmtime (CI checks it with `cargo tree -i`).
 
 pub mod audit;
+pub mod closing;
 pub mod crypto;
 pub mod deadlines;
 pub mod domain;
