@@ -102,6 +102,7 @@ impl std::fmt::Display for ApiError {
 pub fn status_of(e: &ServiceError) -> StatusCode {
     match e {
         ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        ServiceError::BadRequest(_) => StatusCode::BAD_REQUEST,
         ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
         ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
         ServiceError::Conflict(_) => StatusCode::CONFLICT,
@@ -116,6 +117,7 @@ pub fn status_of(e: &ServiceError) -> StatusCode {
 fn kind_of(e: &ServiceError) -> &'static str {
     match e {
         ServiceError::Invalid(_) => "invalid",
+        ServiceError::BadRequest(_) => "bad_request",
         ServiceError::NotFound(_) => "not_found",
         ServiceError::Forbidden(_) => "forbidden",
         ServiceError::Conflict(_) => "conflict",
@@ -161,17 +163,19 @@ impl ResponseError for ApiError {
             other => other.to_string(),
         };
         let field = match &self.0 {
-            ServiceError::Invalid(i) => Some(i.field),
+            ServiceError::Invalid(i) | ServiceError::BadRequest(i) => Some(i.field),
             _ => None,
         };
         error_json(self.status_code(), kind_of(&self.0), &message, field)
     }
 }
 
-/// The signed-in user on the JSON API: 401 when signed out.
+/// The signed-in user on the JSON API: 401 when signed out. `lang` is the language of
+/// the text in answers (labels, reasons), from `Accept-Language` (or the language cookie).
 pub struct ApiAuth {
     pub session: CurrentSession,
     pub state: State,
+    pub lang: &'static str,
 }
 
 impl ApiAuth {
@@ -241,8 +245,13 @@ impl FromRequest for ApiAuth {
         let req = req.clone();
         Box::pin(async move {
             let state = state_of(&req).map_err(ApiAuthError::Failed)?;
+            let lang = state.lang(&req);
             match session_of(&req).await.map_err(ApiAuthError::Failed)? {
-                Some(session) => Ok(ApiAuth { session, state }),
+                Some(session) => Ok(ApiAuth {
+                    session,
+                    state,
+                    lang,
+                }),
                 None => Err(ApiAuthError::Unauthorized),
             }
         })
@@ -386,7 +395,9 @@ impl Page {
         log_failure(&e);
         let status = status_of(&e);
         let (key, detail) = match &e {
-            ServiceError::Invalid(i) => ("error-invalid", self.invalid_detail(i)),
+            ServiceError::Invalid(i) | ServiceError::BadRequest(i) => {
+                ("error-invalid", self.invalid_detail(i))
+            }
             ServiceError::NotFound(what) => ("error-not-found", self.t(&format!("what-{what}"))),
             ServiceError::Forbidden(m) => ("error-forbidden", self.translate(m)),
             ServiceError::Conflict(m) => ("error-conflict", self.translate(m)),
@@ -655,6 +666,39 @@ pub fn route(req: &HttpRequest) -> String {
         req.method(),
         req.match_pattern().unwrap_or_else(|| "?".into())
     )
+}
+
+/// 201 Created: the created resource, and where it lives (`Location`).
+pub fn created<T: serde::Serialize>(location: &str, v: &T) -> HttpResponse {
+    HttpResponse::build(StatusCode::CREATED)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::LOCATION, location.to_owned()))
+        .json(v)
+}
+
+/// 204 No Content (never cached).
+pub fn no_content() -> HttpResponse {
+    HttpResponse::NoContent()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// `?page=&per_page=` of a list. Out of range is a 400 naming the parameter, never a
+/// silent change (docs/api.md).
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// From 1; default 1.
+    pub page: Option<u64>,
+    /// From 1 to 200; default 50.
+    pub per_page: Option<u64>,
+}
+
+impl PageParams {
+    pub fn paging(&self) -> Result<passerelle_core::domain::Paging, ApiError> {
+        passerelle_core::domain::Paging::parse(self.page, self.per_page)
+            .map_err(|e| ApiError(ServiceError::BadRequest(e)))
+    }
 }
 
 /// A JSON answer carrying case data: never cached.

@@ -31,9 +31,13 @@ pub struct Actor {
 /// What went wrong in a use case. `web` maps each arm to an HTTP status and a message.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    /// Bad input: 400/422 with the field and what is wrong.
+    /// Bad input: 422 with the field and what is wrong.
     #[error(transparent)]
     Invalid(#[from] Invalid),
+    /// A request the server cannot read as asked (a query value out of range): 400 with
+    /// the field.
+    #[error("{0}")]
+    BadRequest(Invalid),
     /// Unknown or invisible object: 404. Never says whether it exists elsewhere.
     #[error("{0} not found")]
     NotFound(&'static str),
