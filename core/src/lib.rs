@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod crypto;
+pub mod data;
 pub mod domain;
 pub mod identification;
 pub mod ports;
