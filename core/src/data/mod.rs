@@ -5,6 +5,6 @@
 pub mod kanon;
 
 pub use kanon::{
-    Age, Attribute, AttributeReport, CellValue, Config, Country, DEFAULT_K, Export, Gender,
-    Levels, MIN_K, Record, Row, SuppressedBy, SuppressionReport, anonymise, small_cell,
+    Age, Attribute, AttributeReport, CellValue, Config, Country, DEFAULT_K, Export, Gender, Levels,
+    MIN_K, Record, Row, SuppressedBy, SuppressionReport, anonymise, small_cell,
 };
