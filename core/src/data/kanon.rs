@@ -60,17 +60,21 @@
 //!    A set enters the combination as a whole (two cases match only if their sets are
 //!    equal), which is what one 0/1 column per type amounts to. An empty set, a missing
 //!    country or age, and the gender `unknown` are the value `unknown`, never dropped.
-//! 2. A greedy walk up the lattice of levels: while more rows sit in groups smaller than
-//!    `k` than the suppression budget allows ([`Config::max_suppressed_percent`]), try one
-//!    step up on each attribute and take the one that leaves the fewest rows in small
-//!    groups, preferring a step that coarsens an attribute over one that drops it
-//!    entirely, and breaking ties in a fixed order (means of control first, then year,
-//!    country of exploitation, citizenship, exploitation, gender, age). Age is dropped only
-//!    when every other attribute is already dropped: the child/adult distinction is kept as
-//!    long as anything is kept. Then a way back down: each attribute, most valuable first,
-//!    is made finer again as long as the budget still holds (greedy steps taken early may
-//!    have become unnecessary). Every evaluation groups rows by a packed 128-bit key in a
-//!    hash map, O(rows) or less; there are at most a few dozen evaluations.
+//! 2. A walk down the lattice of levels, in a fixed, documented order. It starts with
+//!    every attribute suppressed (one group of all the rows: k-anonymous as soon as there
+//!    are k rows), then, round after round, makes each attribute one level finer, in the
+//!    order age, gender, year, exploitation, citizenship, country of exploitation, means
+//!    of control, as long as the rows left in groups smaller than `k` stay within the
+//!    suppression budget ([`Config::max_suppressed_percent`]). An attribute refused once
+//!    is not tried again: making anything finer never shrinks a small group, so it would
+//!    be refused again. The child/adult distinction comes first, so it is published
+//!    whenever it can be at all; when the budget runs out, the attributes earlier in the
+//!    order keep their detail. The result is locally minimal: no attribute could be one
+//!    level finer within the budget. (A greedy walk up, taking the step that most reduces
+//!    the rows in small groups, was tried first: with all rows unique at the finest
+//!    levels every step ties, and on a skewed test population of 20 000 cases it dropped
+//!    citizenship and removed more rows.) Every evaluation counts rows per combination,
+//!    packed in a 128-bit key, in a hash map: O(rows), at most 24 evaluations.
 //! 3. Record suppression: the rows still in groups smaller than `k` are removed (as CTDC
 //!    redacts them), counted in the [`SuppressionReport`] but never described (their
 //!    values are exactly what must not be published). With fewer than `k` cases in all,
@@ -170,16 +174,16 @@ impl Attribute {
     }
 }
 
-/// The order in which attributes are generalised when two steps are equally good (the
-/// first is given up first); the way back down goes in the reverse order.
-const PREFERENCE: [Attribute; N] = [
-    Attribute::MeansOfControl,
-    Attribute::RegistrationYear,
-    Attribute::CountryOfExploitation,
-    Attribute::Citizenship,
-    Attribute::Exploitation,
-    Attribute::Gender,
+/// The order in which attributes are made finer, most valuable first: the child/adult
+/// distinction, then what state reporting is disaggregated by.
+const PRIORITY: [Attribute; N] = [
     Attribute::Age,
+    Attribute::Gender,
+    Attribute::RegistrationYear,
+    Attribute::Exploitation,
+    Attribute::Citizenship,
+    Attribute::CountryOfExploitation,
+    Attribute::MeansOfControl,
 ];
 
 /// A level per attribute: 0 is the finest, [`Attribute::top`] is suppressed.
@@ -618,58 +622,35 @@ fn small_rows(groups: &[Group], lv: &[u8; N], k: usize, map: &mut Map) -> usize 
     map.values().filter(|&&rows| rows < k).sum()
 }
 
-/// The levels: greedy up the lattice until the rows in small groups fit the budget, then
-/// back down wherever the budget still holds. `base` is grouped at `min`.
+/// The levels: start with every attribute suppressed (k-anonymous when there are at
+/// least k rows), then, in rounds, make each attribute one level finer in [`PRIORITY`]
+/// order as long as the rows in small groups stay within `budget`. `base` is grouped at
+/// `min`.
 fn search(base: &[Group], min: [u8; N], k: usize, budget: usize, map: &mut Map) -> [u8; N] {
-    let top = Levels::top().to_array();
-    let mut lv = min;
-    let mut current = base.to_vec();
-    let mut small = small_rows(&current, &lv, k, map);
-    while small > budget {
-        let others_dropped = (0..N).all(|a| a == AGE || lv[a] >= top[a]);
-        // (tier, rows left in small groups, preference, attribute): the least wins.
-        let mut best: Option<(u8, usize, usize, usize)> = None;
-        for (rank, attr) in PREFERENCE.iter().enumerate() {
+    let mut lv = Levels::top().to_array();
+    // Making an attribute finer never shrinks a small group, so a refusal stands whatever
+    // is made finer afterwards: a refused attribute is not tried again.
+    let mut refused = [false; N];
+    loop {
+        let mut finer_somewhere = false;
+        for attr in PRIORITY {
             let a = attr.index();
-            if lv[a] >= top[a] {
+            if refused[a] || lv[a] <= min[a] {
                 continue;
             }
-            let drops = lv[a] + 1 == top[a];
-            if a == AGE && drops && !others_dropped {
-                continue;
-            }
-            let mut next = lv;
-            next[a] += 1;
-            let s = small_rows(&current, &next, k, map);
-            let tier = u8::from(drops || s >= small);
-            let candidate = (tier, s, rank, a);
-            if best.is_none_or(|b| candidate < b) {
-                best = Some(candidate);
-            }
-        }
-        let Some((_, s, _, a)) = best else {
-            break;
-        };
-        lv[a] += 1;
-        current = regroup(&current, &lv, map);
-        small = s;
-    }
-    if small <= budget {
-        // Making an attribute finer never shrinks a small group, so a refusal stands
-        // whatever is made finer afterwards: one pass suffices.
-        for attr in PREFERENCE.iter().rev() {
-            let a = attr.index();
-            while lv[a] > min[a] {
-                let mut finer = lv;
-                finer[a] -= 1;
-                if small_rows(base, &finer, k, map) > budget {
-                    break;
-                }
+            let mut finer = lv;
+            finer[a] -= 1;
+            if small_rows(base, &finer, k, map) <= budget {
                 lv = finer;
+                finer_somewhere = true;
+            } else {
+                refused[a] = true;
             }
         }
+        if !finer_somewhere {
+            return lv;
+        }
     }
-    lv
 }
 
 // ---- Hierarchies ----------------------------------------------------------------------
@@ -1408,8 +1389,7 @@ mod tests {
 
     #[test]
     fn hand_checked_attribute_suppression() {
-        // Physical abuse is another group: only dropping the means of control helps, and
-        // nothing else is coarsened on the way (or it is made fine again).
+        // Physical abuse is another group: only dropping the means of control helps.
         let e = anonymise(&six_and_one(Control::PhysicalAbuse), 5, &Config::default())
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(e.levels, Levels::FINEST.with(Attribute::MeansOfControl, 2));
@@ -1481,7 +1461,7 @@ mod tests {
         let mut pop = vec![case(17, 2023, "NG", "IT"); 6];
         pop.extend(vec![case(18, 2023, "NG", "IT"); 6]);
         let e = anonymise(&pop, 11, &Config::default()).unwrap_or_else(|e| panic!("{e}"));
-        // Everything else was tried (and then made fine again: it did not help).
+        // Child/adult would leave two groups of 6: refused, and everything else is finest.
         assert_eq!(e.levels, Levels::FINEST.with(Attribute::Age, 3));
         assert_eq!(e.rows.len(), 12);
         assert!(
@@ -1489,6 +1469,29 @@ mod tests {
                 .iter()
                 .all(|r| r.age == SUPPRESSED && r.registration_year == "2023")
         );
+    }
+
+    #[test]
+    fn when_the_budget_runs_out_citizenship_keeps_its_detail_before_the_country_of_exploitation() {
+        // Either country alone splits 10 cases into 5 + 5; both together make groups of 2 and 3.
+        let mut pop = Vec::new();
+        for (cit, coe, n) in [
+            ("NG", "IT", 3),
+            ("NG", "DE", 2),
+            ("RO", "IT", 2),
+            ("RO", "DE", 3),
+        ] {
+            pop.extend(vec![case(25, 2023, cit, coe); n]);
+        }
+        let e = anonymise(&pop, 5, &Config::default()).unwrap_or_else(|e| panic!("{e}"));
+        // Italy and Germany are in different sub-regions, but both in Europe.
+        assert_eq!(
+            e.levels,
+            Levels::FINEST.with(Attribute::CountryOfExploitation, 2)
+        );
+        assert_eq!(e.rows.len(), 10);
+        assert!(e.rows.iter().all(|r| r.country_of_exploitation == "Europe"));
+        assert_eq!(e.rows.iter().filter(|r| r.citizenship == "NG").count(), 5);
     }
 
     #[test]
