@@ -83,6 +83,21 @@
 //! The result is deterministic and does not depend on the order of the input: rows come
 //! out sorted by their generalised values, so a row's position says nothing about when the
 //! case was registered.
+//!
+//! # For the export service
+//!
+//! - One [`Record`] per case of an organisation that opted in; the age is the age at
+//!   registration ([`crate::domain::age_on`]); a minor of unknown age is
+//!   `Age::Range { from: 0, to: 17 }`, an adult of unknown age `Age::Range { from: 18, to:
+//!   u8::MAX }`. Nothing else of the case goes in.
+//! - Publish [`Export::rows`] as they are (do not re-sort by case or date), with the
+//!   [`SuppressionReport`]; the exploitation and control sets can become one 0/1 column
+//!   per label, CTDC-style.
+//! - k-anonymity protects one export. Two exports whose populations differ by a few cases
+//!   (e.g. the same query a week apart) can be subtracted from each other: export whole
+//!   closed years or fixed periods, and audit every export.
+//! - [`small_cell`] does no complementary suppression: a dashboard must not show a total
+//!   next to all but one of its hidden parts.
 
 use crate::domain::{Invalid, str_enum};
 use crate::identification::{Control, Exploitation};
