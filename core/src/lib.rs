@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod closing;
 pub mod crypto;
+pub mod data;
 pub mod deadlines;
 pub mod domain;
 pub mod follow_up;
