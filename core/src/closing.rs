@@ -3,9 +3,9 @@
 //! only after follow-up; the others at any open stage. Pure.
 
 use crate::domain::{Invalid, Stage, str_enum};
+use crate::returns::Refusal;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use crate::returns::Refusal;
 
 fn refusal(rule: &str, message: impl Into<String>) -> Refusal {
     Refusal {
@@ -110,7 +110,6 @@ pub fn check_closing(
     }
     Ok(())
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -35,9 +35,7 @@ pub const KINDS: &[&str] = &[
 /// country: once they have returned, or the case is closed, they are history, not work.
 pub fn applies(kind: &str, stage: Stage) -> bool {
     match kind {
-        RECOVERY_PERIOD_END | REASONABLE_GROUNDS_DUE => {
-            stage.rank() < Stage::Returned.rank()
-        }
+        RECOVERY_PERIOD_END | REASONABLE_GROUNDS_DUE => stage.rank() < Stage::Returned.rank(),
         _ => stage != Stage::Closed,
     }
 }

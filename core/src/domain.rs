@@ -851,14 +851,25 @@ mod tests {
         use CaseEvent as E;
         assert_eq!(stage_after(Stage::Protection, E::InterviewStarted), None);
         assert_eq!(stage_after(Stage::Returned, E::IdentifiedAsVictim), None);
-        assert_eq!(stage_after(Stage::SolutionPlanning, E::ReturnRequested), None);
+        assert_eq!(
+            stage_after(Stage::SolutionPlanning, E::ReturnRequested),
+            None
+        );
         assert_eq!(
             stage_after(Stage::ReturnInProgress, E::ReturnCancelled),
             Some(Stage::SolutionPlanning)
         );
-        assert_eq!(stage_after(Stage::SolutionPlanning, E::ReturnCancelled), None);
+        assert_eq!(
+            stage_after(Stage::SolutionPlanning, E::ReturnCancelled),
+            None
+        );
         assert_eq!(stage_after(Stage::Returned, E::ReturnCancelled), None);
-        for e in [E::InterviewStarted, E::Arrived, E::Closed, E::ReturnCancelled] {
+        for e in [
+            E::InterviewStarted,
+            E::Arrived,
+            E::Closed,
+            E::ReturnCancelled,
+        ] {
             assert_eq!(stage_after(Stage::Closed, e), None, "{e:?}");
         }
         // Closing is possible from anywhere before.
@@ -870,7 +881,10 @@ mod tests {
     #[test]
     fn paging_refuses_what_it_would_otherwise_change() {
         assert_eq!(Paging::parse(None, None), Ok(Paging::default()));
-        assert_eq!(Paging::parse(Some(0), None).err().map(|e| e.field), Some("page"));
+        assert_eq!(
+            Paging::parse(Some(0), None).err().map(|e| e.field),
+            Some("page")
+        );
         for bad in [0, 201, 10_000] {
             assert_eq!(
                 Paging::parse(None, Some(bad)).err().map(|e| e.field),

@@ -439,10 +439,7 @@ pub fn check_travel_date(
             Ok(())
         }
         ReturnStage::Received => match departed_on {
-            Some(d) if on < d => Err(Invalid::new(
-                "on",
-                format!("is before the departure ({d})"),
-            )),
+            Some(d) if on < d => Err(Invalid::new("on", format!("is before the departure ({d})"))),
             _ => Ok(()),
         },
         _ => Ok(()),
@@ -768,7 +765,15 @@ mod tests {
         assert!(check_travel_date(dep, today, today, d(-30), Some(today), None, false).is_ok());
         // In the future: refused, whatever the reason.
         assert_eq!(
-            field(check_travel_date(dep, d(1), today, d(-30), None, None, true)),
+            field(check_travel_date(
+                dep,
+                d(1),
+                today,
+                d(-30),
+                None,
+                None,
+                true
+            )),
             Some("on")
         );
         // 40 days before the only booked leg: refused without a reason, accepted with one.
@@ -781,18 +786,42 @@ mod tests {
         assert!(check_travel_date(dep, today, today, d(-30), Some(d(40)), None, true).is_ok());
         // Before the request: refused.
         assert_eq!(
-            field(check_travel_date(dep, d(-31), today, d(-30), None, None, true)),
+            field(check_travel_date(
+                dep,
+                d(-31),
+                today,
+                d(-30),
+                None,
+                None,
+                true
+            )),
             Some("on")
         );
         // An arrival: not before the departure, not in the future.
         let arr = ReturnStage::Received;
         assert!(check_travel_date(arr, d(-1), today, d(-30), None, Some(d(-2)), false).is_ok());
         assert_eq!(
-            field(check_travel_date(arr, d(-3), today, d(-30), None, Some(d(-2)), false)),
+            field(check_travel_date(
+                arr,
+                d(-3),
+                today,
+                d(-30),
+                None,
+                Some(d(-2)),
+                false
+            )),
             Some("on")
         );
         assert_eq!(
-            field(check_travel_date(arr, d(2), today, d(-30), None, Some(d(-2)), false)),
+            field(check_travel_date(
+                arr,
+                d(2),
+                today,
+                d(-30),
+                None,
+                Some(d(-2)),
+                false
+            )),
             Some("on")
         );
     }

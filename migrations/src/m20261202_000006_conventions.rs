@@ -99,7 +99,7 @@ async fn add(m: &SchemaManager<'_>, table: impl IntoIden, col: ColumnDef) -> Res
 
 async fn drop(
     m: &SchemaManager<'_>,
-    table: impl IntoIden + Clone,
+    table: impl IntoIden,
     col: impl IntoIden,
 ) -> Result<(), DbErr> {
     m.alter_table(Table::alter().table(table).drop_column(col).to_owned())
@@ -140,20 +140,37 @@ impl MigrationTrait for Migration {
             .await?;
         }
 
-        add(m, ItineraryLegs::Table, string_len_null(ItineraryLegs::ReplacedBy, 32)).await?;
-        add(m, ItineraryLegs::Table, blob_null(ItineraryLegs::EndReasonEnc)).await?;
+        add(
+            m,
+            ItineraryLegs::Table,
+            string_len_null(ItineraryLegs::ReplacedBy, 32),
+        )
+        .await?;
+        add(
+            m,
+            ItineraryLegs::Table,
+            blob_null(ItineraryLegs::EndReasonEnc),
+        )
+        .await?;
         add(
             m,
             ItineraryLegs::Table,
             timestamp_with_time_zone_null(ItineraryLegs::EndedAt),
         )
         .await?;
-        add(m, ItineraryLegs::Table, big_integer_null(ItineraryLegs::EndedBy)).await?;
+        add(
+            m,
+            ItineraryLegs::Table,
+            big_integer_null(ItineraryLegs::EndedBy),
+        )
+        .await?;
 
         add(
             m,
             TravelDocuments::Table,
-            string_len(TravelDocuments::Status, 16).default("valid"),
+            string_len(TravelDocuments::Status, 16)
+                .default("valid")
+                .to_owned(),
         )
         .await?;
         add(
@@ -162,16 +179,31 @@ impl MigrationTrait for Migration {
             string_len_null(TravelDocuments::ReplacedBy, 32),
         )
         .await?;
-        add(m, TravelDocuments::Table, blob_null(TravelDocuments::EndReasonEnc)).await?;
+        add(
+            m,
+            TravelDocuments::Table,
+            blob_null(TravelDocuments::EndReasonEnc),
+        )
+        .await?;
         add(
             m,
             TravelDocuments::Table,
             timestamp_with_time_zone_null(TravelDocuments::EndedAt),
         )
         .await?;
-        add(m, TravelDocuments::Table, big_integer_null(TravelDocuments::EndedBy)).await?;
+        add(
+            m,
+            TravelDocuments::Table,
+            big_integer_null(TravelDocuments::EndedBy),
+        )
+        .await?;
 
-        add(m, Returns::Table, blob_null(Returns::EarlyDepartureReasonEnc)).await?;
+        add(
+            m,
+            Returns::Table,
+            blob_null(Returns::EarlyDepartureReasonEnc),
+        )
+        .await?;
 
         add(
             m,
@@ -179,9 +211,19 @@ impl MigrationTrait for Migration {
             string_len_null(MeasureRequests::Authority, 40),
         )
         .await?;
-        add(m, MeasureRequests::Table, blob_null(MeasureRequests::DecisionRefEnc)).await?;
+        add(
+            m,
+            MeasureRequests::Table,
+            blob_null(MeasureRequests::DecisionRefEnc),
+        )
+        .await?;
 
-        add(m, Cases::Table, timestamp_with_time_zone_null(Cases::ClosedAt)).await?;
+        add(
+            m,
+            Cases::Table,
+            timestamp_with_time_zone_null(Cases::ClosedAt),
+        )
+        .await?;
         add(m, Cases::Table, big_integer_null(Cases::ClosedBy)).await?;
         add(m, Cases::Table, string_len_null(Cases::CloseStatus, 20)).await?;
         add(m, Cases::Table, string_len_null(Cases::CloseReason, 40)).await?;

@@ -145,7 +145,7 @@ async fn fixture() -> Fixture {
             .json()
             .await
             .unwrap();
-        let cid = consent["id"].as_i64().unwrap();
+        let cid = consent["id"].as_str().unwrap().to_owned();
         let r = adv
             .post(app.url(&format!("/api/v1/cases/{case}/shares")))
             .json(&json!({"org_id": org, "purpose": "return_assistance", "consent_id": cid}))
@@ -201,7 +201,7 @@ impl Fixture {
 
     /// A consent (and optionally a share to the spare organisation) that the attempt may
     /// consume without changing who sees what.
-    async fn spare_consent(&self, case: &str) -> i64 {
+    async fn spare_consent(&self, case: &str) -> String {
         let a = self.owner_actor().await;
         self.app
             .services
@@ -219,16 +219,18 @@ impl Fixture {
             )
             .await
             .unwrap()
+            .id
     }
 
-    async fn spare_share(&self, case: &str) -> i64 {
+    async fn spare_share(&self, case: &str) -> String {
         let a = self.owner_actor().await;
         let c = self.spare_consent(case).await;
         self.app
             .services
-            .share_case(&a, case, self.spare_org, "other", Some(c), "test")
+            .share_case(&a, case, self.spare_org, "other", Some(&c), "test")
             .await
             .unwrap()
+            .id
     }
 
     async fn version(&self, case: &str) -> i64 {

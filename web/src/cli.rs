@@ -164,7 +164,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 crate::startup::build_services_with_plugins(&settings, demo).await?;
             if demo {
                 let accounts = crate::demo::seed(&services).await?;
-                crate::demo::banner(&accounts, &settings.server.bind);
+                crate::demo::banner(
+                    &accounts,
+                    &settings.server.bind,
+                    &crate::plugins::demo_plugins_line(&settings),
+                );
             } else if crate::demo::is_demo(&services).await? {
                 println!("note: this database holds the fictional demo world");
             }

@@ -255,10 +255,12 @@ pub async fn seed(services: &Services) -> anyhow::Result<Vec<DemoAccount>> {
             notes: Some("Invented case for the demonstration; no real person.".into()),
             is_minor: minor,
         };
-        let r = services
+        let created = services
             .create_case(owner, &input, None, ROUTE)
             .await
             .map_err(e)?;
+        let r =
+            passerelle_core::domain::CaseRef::parse(&created.reference).map_err(|x| e(x.into()))?;
         let stage = stages[i % stages.len()];
         services.place_demo_case(&r, stage).await.map_err(e)?;
         // Shares on consent: shelter for protected persons, return agency for returns,
@@ -298,7 +300,7 @@ pub async fn seed(services: &Services) -> anyhow::Result<Vec<DemoAccount>> {
                     r.as_str(),
                     org,
                     purpose.as_str(),
-                    Some(consent),
+                    Some(&consent.id),
                     ROUTE,
                 )
                 .await
@@ -347,14 +349,14 @@ pub async fn seed(services: &Services) -> anyhow::Result<Vec<DemoAccount>> {
                         to_org_id: org_ids[2],
                         service: "shelter".into(),
                         sections: vec!["services".into(), "placement".into()],
-                        consent_id: Some(consent),
+                        consent_id: Some(consent.id),
                     },
                     ROUTE,
                 )
                 .await
                 .map_err(e)?;
             services
-                .answer_referral(&sophie, id, true, None, ROUTE)
+                .answer_referral(&sophie, &id.id, true, None, ROUTE)
                 .await
                 .map_err(e)?;
             services
@@ -478,6 +480,8 @@ async fn seed_trial_and_return(
                         decision: "grant".into(),
                         decided_on: Some(in_days(-1)),
                         reason: None,
+                        authority: Some("court".into()),
+                        decision_reference: Some("Ordonnance 26/117 (fictional)".into()),
                     },
                     ROUTE,
                 )
@@ -523,7 +527,7 @@ async fn seed_trial_and_return(
                 reference,
                 &ReturnRequestInput {
                     requested_by: "person".into(),
-                    consent_id: consent,
+                    consent_id: consent.id,
                     explained_by: "Karim Benali with an interpreter (fictional)".into(),
                     destination_country: destination,
                     agency_org_id: Some(agency_org_id),
@@ -679,9 +683,10 @@ pub async fn is_demo(services: &Services) -> anyhow::Result<bool> {
     services.is_demo().await.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-pub fn banner(accounts: &[DemoAccount], bind: &str) {
+pub fn banner(accounts: &[DemoAccount], bind: &str, plugins: &str) {
     println!();
     println!("== Passerelle demo: a fictional world (no real person) ==");
+    println!("{plugins}");
     println!(
         "Open http://{bind}/ and sign in with one of these accounts; every password is: {DEMO_PASSWORD}"
     );

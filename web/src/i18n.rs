@@ -109,6 +109,25 @@ impl I18n {
         self.t(lang, key, Some(&a))
     }
 
+    /// One line of an assessment's explanation (`identification::Reason`) in `lang`: its
+    /// message, with the vocabulary values it names as their labels.
+    pub fn reason(&self, lang: &str, key: &str, values: &[&str]) -> String {
+        let labels: Vec<String> = values
+            .iter()
+            .map(|v| {
+                // Values are vocabulary ids; find their label in any of the vocabularies.
+                ["act", "means", "exploitation", "control"]
+                    .iter()
+                    .map(|p| format!("{p}-{v}"))
+                    .map(|k| (k.clone(), self.t(lang, &k, None)))
+                    .find(|(k, t)| k != t)
+                    .map(|(_, t)| t)
+                    .unwrap_or_else(|| (*v).to_owned())
+            })
+            .collect();
+        self.t1(lang, key, "values", labels.join(", "))
+    }
+
     /// Does `key` exist in English? (Used by a test that checks every language has every key.)
     pub fn keys(&self, lang: &str) -> Vec<String> {
         let src = LANGUAGES

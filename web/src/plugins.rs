@@ -30,19 +30,52 @@ impl Adapters for PluginAdapters {
     }
 }
 
+/// Where the demo's example plugins are, when `plugins.dir` is not set: `config/demo-plugins`
+/// under the working directory (a source checkout), then next to the binary
+/// (`demo-plugins/` beside it, or the checkout's `config/demo-plugins` two levels up, for
+/// `target/release/passerelle`).
+pub fn demo_plugin_dir() -> Option<PathBuf> {
+    let mut candidates = vec![PathBuf::from(DEMO_PLUGIN_DIR)];
+    if let Some(bin_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(PathBuf::from))
+    {
+        candidates.push(bin_dir.join("demo-plugins"));
+        candidates.push(bin_dir.join("../..").join(DEMO_PLUGIN_DIR));
+    }
+    candidates.into_iter().find(|d| d.is_dir())
+}
+
+/// What the demo's banner says of the plugins: on (from where), or off and how to turn
+/// them on.
+pub fn demo_plugins_line(settings: &Settings) -> String {
+    if !settings.plugins.dir.trim().is_empty() {
+        return format!("Plugins: from {}", settings.plugins.dir.trim());
+    }
+    match demo_plugin_dir() {
+        Some(d) => format!(
+            "Plugins: the French jurisdiction and the IOM-style partner, from {}",
+            d.display()
+        ),
+        None => format!(
+            "!!! The jurisdiction and partner PLUGINS ARE OFF: {DEMO_PLUGIN_DIR} was found neither here nor next to the binary, so the built-in rules apply everywhere.\n!!! To turn them on, run from the source tree, or set PASSERELLE__PLUGINS__DIR=<path to config/demo-plugins>."
+        ),
+    }
+}
+
 /// Build the registry from the settings (None when no plugin directory is configured).
 pub fn load(settings: &Settings, demo: bool) -> anyhow::Result<Option<Arc<PluginAdapters>>> {
     let p = &settings.plugins;
     let mut dir = p.dir.trim().to_owned();
     let mut organisations = p.organisations.clone();
     if dir.is_empty() && demo {
-        if std::path::Path::new(DEMO_PLUGIN_DIR).is_dir() {
-            dir = DEMO_PLUGIN_DIR.to_owned();
+        if let Some(found) = demo_plugin_dir() {
+            dir = found.display().to_string();
             organisations
                 .entry(DEMO_PARTNER_ORG.0.to_owned())
                 .or_insert_with(|| DEMO_PARTNER_ORG.1.to_owned());
         } else {
-            tracing::warn!("demo plugins not found in {DEMO_PLUGIN_DIR}; the built-in rules apply");
+            tracing::warn!("demo plugins not found; the built-in rules apply");
         }
     }
     if dir.is_empty() {

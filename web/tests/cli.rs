@@ -113,7 +113,10 @@ async fn audit_verify_names_the_altered_entry() {
             )
             .await
             .unwrap();
-        services.get_case(&actor, r.as_str(), "test").await.unwrap();
+        services
+            .get_case(&actor, &r.reference, "test")
+            .await
+            .unwrap();
     }
     let o = run(dir.path(), url.as_deref(), &["audit", "verify"], &[]);
     assert!(o.status.success(), "{}", text(&o));
@@ -243,7 +246,10 @@ async fn backup_and_restore_round_trip() {
         .await
         .unwrap();
     let actor = restored.user_by_email("a@ngo.test").await.unwrap().unwrap();
-    let v = restored.get_case(&actor, r.as_str(), "test").await.unwrap();
+    let v = restored
+        .get_case(&actor, &r.reference, "test")
+        .await
+        .unwrap();
     assert_eq!(v.person.unwrap().person.name, "Backed Up Person");
 
     // A corrupt backup is refused and leaves the data in place.
@@ -256,7 +262,12 @@ async fn backup_and_restore_round_trip() {
         &[],
     );
     assert!(!o.status.success());
-    assert!(restored.get_case(&actor, r.as_str(), "test").await.is_ok());
+    assert!(
+        restored
+            .get_case(&actor, &r.reference, "test")
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -371,7 +382,16 @@ fn the_demo_world_seeds_once_and_the_key_file_is_private() {
             .await
             .unwrap()
             .unwrap();
-        let deadlines = services.my_deadlines(&amelie, "test").await.unwrap();
+        let deadlines = services
+            .my_deadlines(
+                &amelie,
+                &Default::default(),
+                passerelle_core::domain::Paging::default(),
+                "test",
+            )
+            .await
+            .unwrap()
+            .items;
         assert!(deadlines.len() >= 5, "{}", deadlines.len());
         assert!(deadlines.iter().any(|d| d.overdue) && deadlines.iter().any(|d| !d.overdue));
         let sophie = services

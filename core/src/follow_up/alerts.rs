@@ -201,4 +201,3 @@ pub fn missed_visit_alert(visits: &[Visit], t: &AlertThresholds) -> Option<AutoA
         message: format!("{n} visits missed since the last contact"),
     })
 }
-

@@ -45,7 +45,6 @@ const SLACK: f64 = 1e-9;
 /// The most text a reason, note or action may hold (characters).
 pub const MAX_TEXT: usize = 2000;
 
-
 mod alerts;
 mod schedule;
 mod scoring;

@@ -371,4 +371,3 @@ pub fn missed_since_last_done(visits: &[Visit]) -> usize {
         .filter(|v| matches!(v.status, VisitStatus::Missed { .. }))
         .count()
 }
-

@@ -637,4 +637,3 @@ pub fn trend(previous: &Scores, current: &Scores, epsilon: f64) -> Trend {
             && previous.set_version == current.set_version,
     }
 }
-

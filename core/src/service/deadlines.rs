@@ -8,7 +8,9 @@ use super::{Actor, Result, Route, ServiceError, Services, page_of};
 use crate::deadlines::{
     self as rules, CITIZENSHIP_CONFIRMATION, HEARING_CONFLICT, RETURN_STAGE_TARGET,
 };
-use crate::domain::{AuditAction, CaseAction, Invalid, Paging, Relation, Role, Section, Stage, may};
+use crate::domain::{
+    AuditAction, CaseAction, Invalid, Paging, Relation, Role, Section, Stage, may,
+};
 use crate::returns::{self as return_rules, CitizenshipAnswer, ReturnStage};
 use crate::store::entity::{case, citizenship_request, deadline, return_case};
 use chrono::{NaiveDate, Utc};
@@ -128,7 +130,11 @@ struct Visible<'a> {
 impl Services {
     /// The open deadlines of these cases, most urgent first, and the audit entries of the
     /// sections read to compute them.
-    async fn deadlines_of(&self, actor: &Actor, cases: &[Visible<'_>]) -> Result<(Vec<DeadlineView>, Vec<NewEntry>)> {
+    async fn deadlines_of(
+        &self,
+        actor: &Actor,
+        cases: &[Visible<'_>],
+    ) -> Result<(Vec<DeadlineView>, Vec<NewEntry>)> {
         let today = Utc::now().date_naive();
         let refs: HashMap<i64, &case::Model> = cases.iter().map(|v| (v.case.id, v.case)).collect();
         let ids: Vec<i64> = cases.iter().map(|v| v.case.id).collect();
@@ -141,7 +147,9 @@ impl Services {
                 .all(&self.db)
                 .await?
             {
-                let Some(c) = refs.get(&d.case_id) else { continue };
+                let Some(c) = refs.get(&d.case_id) else {
+                    continue;
+                };
                 let stage = Stage::parse(&c.stage)?;
                 if rules::applies(&d.kind, stage) {
                     out.push(deadline_view(&d, &c.reference, today));
@@ -156,7 +164,9 @@ impl Services {
             .map(|v| v.case)
             .collect();
         for (case_id, x) in self.conflicts_of_cases(&with_proceedings).await? {
-            let Some(c) = refs.get(&case_id) else { continue };
+            let Some(c) = refs.get(&case_id) else {
+                continue;
+            };
             read.push((c.reference.clone(), Section::Proceedings));
             out.push(computed(
                 HEARING_CONFLICT,
@@ -180,7 +190,8 @@ impl Services {
                 .await?
                 .into_iter()
                 .filter(|r| {
-                    ReturnStage::parse(&r.stage).is_ok_and(|s| s.is_open() && s != ReturnStage::Departed)
+                    ReturnStage::parse(&r.stage)
+                        .is_ok_and(|s| s.is_open() && s != ReturnStage::Departed)
                 })
                 .collect();
             let return_ids: Vec<String> = returns.iter().map(|r| r.id.clone()).collect();
@@ -189,12 +200,16 @@ impl Services {
             } else {
                 citizenship_request::Entity::find()
                     .filter(citizenship_request::Column::ReturnId.is_in(return_ids))
-                    .filter(citizenship_request::Column::Answer.eq(CitizenshipAnswer::Pending.as_str()))
+                    .filter(
+                        citizenship_request::Column::Answer.eq(CitizenshipAnswer::Pending.as_str()),
+                    )
                     .all(&self.db)
                     .await?
             };
             for r in &returns {
-                let Some(c) = refs.get(&r.case_id) else { continue };
+                let Some(c) = refs.get(&r.case_id) else {
+                    continue;
+                };
                 let stage = ReturnStage::parse(&r.stage)?;
                 let mut any = false;
                 for q in requests.iter().filter(|q| q.return_id == r.id) {
@@ -211,7 +226,13 @@ impl Services {
                 if let Some(target) = stage.target_days() {
                     let since = r.stage_since.date_naive();
                     let due = since + chrono::Duration::days(target);
-                    let clock = return_rules::return_clock(stage, r.requested_on, since, r.departed_on, today);
+                    let clock = return_rules::return_clock(
+                        stage,
+                        r.requested_on,
+                        since,
+                        r.departed_on,
+                        today,
+                    );
                     // Shown once it is near (a week) or past, not for the whole stage.
                     if clock.stuck || (due - today).num_days() <= 7 {
                         any = true;
@@ -274,7 +295,11 @@ impl Services {
             let can = |s| may(actor.role, rel, CaseAction::ViewSection(s));
             if admin && rel == Relation::Owner {
                 // The administrator oversees what is overdue, without case data.
-                visible.push(Visible { case: c, proceedings: true, returns: true });
+                visible.push(Visible {
+                    case: c,
+                    proceedings: true,
+                    returns: true,
+                });
             } else if can(Section::Deadlines) {
                 visible.push(Visible {
                     case: c,
@@ -288,7 +313,10 @@ impl Services {
         for e in &mut entries {
             e.route = route.chars().take(200).collect();
         }
-        entries.insert(0, NewEntry::by(actor, None, Section::Deadlines, AuditAction::Read, route));
+        entries.insert(
+            0,
+            NewEntry::by(actor, None, Section::Deadlines, AuditAction::Read, route),
+        );
         self.audit.record(entries).await?;
         Ok(DeadlinePage::of(all, paging))
     }
@@ -302,7 +330,13 @@ impl Services {
         route: Route<'_>,
     ) -> Result<DeadlinePage> {
         let (c, rel) = self
-            .load_for(&self.db, actor, reference, CaseAction::ViewSection(Section::Deadlines), route)
+            .load_for(
+                &self.db,
+                actor,
+                reference,
+                CaseAction::ViewSection(Section::Deadlines),
+                route,
+            )
             .await?;
         let can = |s| may(actor.role, rel, CaseAction::ViewSection(s));
         let v = Visible {
@@ -316,7 +350,13 @@ impl Services {
         }
         entries.insert(
             0,
-            NewEntry::by(actor, Some(&c.reference), Section::Deadlines, AuditAction::Read, route),
+            NewEntry::by(
+                actor,
+                Some(&c.reference),
+                Section::Deadlines,
+                AuditAction::Read,
+                route,
+            ),
         );
         self.audit.record(entries).await?;
         Ok(DeadlinePage::of(all, paging))

@@ -250,7 +250,13 @@ impl Services {
             sets = vec![QuestionSetKind::Trafficking, QuestionSetKind::Smuggling];
         }
         let (c, _) = self
-            .load_for(&self.db, actor, reference, CaseAction::EditIdentification, route)
+            .load_for(
+                &self.db,
+                actor,
+                reference,
+                CaseAction::EditIdentification,
+                route,
+            )
             .await?;
         let j = self.jurisdiction_of(&self.db, &c).await?;
         let describe = j.describe();
@@ -362,7 +368,13 @@ impl Services {
         }
         let txn = begin_write(&self.db).await?;
         let (c, _) = self
-            .load_for(&txn, actor, reference, CaseAction::EditIdentification, route)
+            .load_for(
+                &txn,
+                actor,
+                reference,
+                CaseAction::EditIdentification,
+                route,
+            )
             .await?;
         let iv = interview::Entity::find_by_id(interview_id.to_owned())
             .first(&txn)
@@ -435,7 +447,13 @@ impl Services {
         let findings = domain::parse_optional_text("findings", findings, 10_000)?;
         let txn = begin_write(&self.db).await?;
         let (c, _) = self
-            .load_for(&txn, actor, reference, CaseAction::EditIdentification, route)
+            .load_for(
+                &txn,
+                actor,
+                reference,
+                CaseAction::EditIdentification,
+                route,
+            )
             .await?;
         self.bump_version(&txn, &c, expected_version).await?;
         let row = c.id.to_string();
@@ -495,7 +513,13 @@ impl Services {
         let basis = domain::parse_optional_text("basis", Some(&input.basis), 10_000)?
             .ok_or_else(|| Invalid::new("basis", "is required: say on what the decision rests"))?;
         let (c, _) = self
-            .load_for(&self.db, actor, reference, CaseAction::EditIdentification, route)
+            .load_for(
+                &self.db,
+                actor,
+                reference,
+                CaseAction::EditIdentification,
+                route,
+            )
             .await?;
         let j = self.jurisdiction_of(&self.db, &c).await?;
         let facts = self.person_facts(&self.db, &c).await?;
@@ -609,7 +633,13 @@ impl Services {
             .ok_or_else(|| Invalid::new("basis", "is required: say on what the decision rests"))?;
         let txn = begin_write(&self.db).await?;
         let (c, _) = self
-            .load_for(&txn, actor, reference, CaseAction::EditIdentification, route)
+            .load_for(
+                &txn,
+                actor,
+                reference,
+                CaseAction::EditIdentification,
+                route,
+            )
             .await?;
         let id = random_token(16)?;
         smuggling_decision::ActiveModel {

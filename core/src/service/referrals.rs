@@ -7,8 +7,8 @@ use super::cases::consent_of_case;
 use super::{Actor, Result, Route, ServiceError, Services};
 use crate::crypto::{FieldLocation, random_token};
 use crate::domain::{
-    self, AuditAction, CaseAction, CaseEvent, Invalid, OrgKind, Purpose, Relation, Role, Section, Sections,
-    may,
+    self, AuditAction, CaseAction, CaseEvent, Invalid, OrgKind, Purpose, Relation, Role, Section,
+    Sections, may,
 };
 use crate::ports::{PartnerOutcome, PartnerRequest};
 use crate::store::First;

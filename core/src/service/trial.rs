@@ -843,7 +843,13 @@ impl Services {
             .map(str::to_owned);
         // The catalogue first (a plugin call), outside the write transaction.
         let (c0, _) = self
-            .load_for(&self.db, actor, reference, CaseAction::EditProceedings, route)
+            .load_for(
+                &self.db,
+                actor,
+                reference,
+                CaseAction::EditProceedings,
+                route,
+            )
             .await?;
         let (_, catalogue) = self.catalogue_of(&self.db, &c0).await?;
         let Some(entry) = catalogue.iter().find(|m| m.id == measure_id) else {
@@ -949,10 +955,15 @@ impl Services {
                 .into());
             }
             None | Some("") => None,
-            Some(a) => Some(DecidingBody::parse(a).map_err(|e| Invalid::new("authority", e.message))?),
+            Some(a) => {
+                Some(DecidingBody::parse(a).map_err(|e| Invalid::new("authority", e.message))?)
+            }
         };
-        let decision_ref =
-            domain::parse_optional_text("decision_reference", input.decision_reference.as_deref(), 200)?;
+        let decision_ref = domain::parse_optional_text(
+            "decision_reference",
+            input.decision_reference.as_deref(),
+            200,
+        )?;
         if decided && decision_ref.is_none() {
             return Err(Invalid::new(
                 "decision_reference",
@@ -962,7 +973,13 @@ impl Services {
         }
         // Who may decide comes from the catalogue (a plugin call), outside the transaction.
         let (c0, _) = self
-            .load_for(&self.db, actor, reference, CaseAction::EditProceedings, route)
+            .load_for(
+                &self.db,
+                actor,
+                reference,
+                CaseAction::EditProceedings,
+                route,
+            )
             .await?;
         let (_, catalogue) = self.catalogue_of(&self.db, &c0).await?;
         let txn = begin_write(&self.db).await?;

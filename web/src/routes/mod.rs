@@ -1,11 +1,11 @@
-//! Routes, one module per area; each registers itself with `configure`.
+//! Routes, one module per area (each with its `api` and `pages` parts); each registers
+//! itself with `configure` (pages) and `configure_api` (under `/api/v1`).
 
 pub mod admin;
 pub mod api;
 pub mod care;
 pub mod cases;
 pub mod identification;
-pub mod return_pages;
 pub mod returns;
 pub mod session;
 pub mod trial;
@@ -35,6 +35,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     identification::configure(cfg);
     care::configure(cfg);
     trial::configure(cfg);
-    return_pages::configure(cfg);
+    returns::configure(cfg);
     admin::configure(cfg);
 }

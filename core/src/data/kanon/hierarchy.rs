@@ -372,4 +372,3 @@ pub(super) fn gender_label(code: u16) -> &'static str {
             .map_or(UNKNOWN, |g| g.as_str()),
     }
 }
-

@@ -591,7 +591,6 @@ pub fn small_cell(count: u64, threshold: u64) -> CellValue {
     }
 }
 
-
 mod hierarchy;
 mod search;
 

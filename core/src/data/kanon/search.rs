@@ -84,7 +84,13 @@ pub(super) fn small_rows(groups: &[Group], lv: &[u8; N], k: usize, map: &mut Map
 /// least k rows), then, in rounds, make each attribute one level finer in [`PRIORITY`]
 /// order as long as the rows in small groups stay within `budget`. `base` is grouped at
 /// `min`.
-pub(super) fn search(base: &[Group], min: [u8; N], k: usize, budget: usize, map: &mut Map) -> [u8; N] {
+pub(super) fn search(
+    base: &[Group],
+    min: [u8; N],
+    k: usize,
+    budget: usize,
+    map: &mut Map,
+) -> [u8; N] {
     let mut lv = Levels::top().to_array();
     // Making an attribute finer never shrinks a small group, so a refusal stands whatever
     // is made finer afterwards: a refused attribute is not tried again.
@@ -110,4 +116,3 @@ pub(super) fn search(base: &[Group], min: [u8; N], k: usize, budget: usize, map:
         }
     }
 }
-

@@ -121,8 +121,7 @@ fn estimated_ages_take_the_finest_band_that_holds_them() {
 
 #[test]
 fn years() {
-    let label =
-        |year, level| generalise(&case(30, year, "NG", "IT"), at(level)).registration_year;
+    let label = |year, level| generalise(&case(30, year, "NG", "IT"), at(level)).registration_year;
     assert_eq!(
         [0, 1, 2, 3].map(|l| label(2023, l)),
         ["2023", "2022-2023", "2020-2029", SUPPRESSED]

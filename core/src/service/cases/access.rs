@@ -167,6 +167,8 @@ fn forbidden_message(action: CaseAction) -> &'static str {
             "only the person's advocate and the return officers of the owning organisation or of the return agency work on a return"
         }
         CaseAction::ApproveReturn => "only a return officer approves a return",
-        CaseAction::Close => "only the owning organisation's advocates and follow-up officers close a case",
+        CaseAction::Close => {
+            "only the owning organisation's advocates and follow-up officers close a case"
+        }
     }
 }

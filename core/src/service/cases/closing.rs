@@ -61,8 +61,14 @@ impl Services {
         case::Entity::update_many()
             .col_expr(case::Column::ClosedAt, Expr::value(Some(now)))
             .col_expr(case::Column::ClosedBy, Expr::value(Some(actor.user_id)))
-            .col_expr(case::Column::CloseStatus, Expr::value(Some(status.as_str())))
-            .col_expr(case::Column::CloseReason, Expr::value(Some(reason.as_str())))
+            .col_expr(
+                case::Column::CloseStatus,
+                Expr::value(Some(status.as_str())),
+            )
+            .col_expr(
+                case::Column::CloseReason,
+                Expr::value(Some(reason.as_str())),
+            )
             .col_expr(
                 case::Column::CloseNoteEnc,
                 Expr::value(self.seal_opt("cases", "close_note", &c.reference, note.as_deref())?),

@@ -11,15 +11,15 @@ mod trail;
 
 pub use caseload::{CasePage, Scope, caseload_page_statement};
 pub use closing::CloseInput;
-pub use consents::{ConsentInput, ConsentView, ShareView};
 pub(crate) use consents::consent_of_case;
+pub use consents::{ConsentInput, ConsentView, ShareView};
 
 use super::audit::{NewEntry, TrailPage, TrailRow, append_in, commit_audited};
 use super::{Actor, Result, Route, ServiceError, Services};
 use crate::crypto::{FieldLocation, random_token};
 use crate::domain::{
-    self, AuditAction, CaseAction, CaseEvent, CaseRef, ConsentGiver, CountryCode, Invalid, Purpose, Relation,
-    Role, Section, Sections, Stage, may,
+    self, AuditAction, CaseAction, CaseEvent, CaseRef, ConsentGiver, CountryCode, Invalid, Purpose,
+    Relation, Role, Section, Sections, Stage, may,
 };
 use crate::store::begin_write;
 use crate::store::entity::{

@@ -30,8 +30,8 @@ impl Services {
                 route,
             )])
             .await?;
-        let q = audit_log::Entity::find()
-            .filter(audit_log::Column::CaseRef.eq(c.reference.as_str()));
+        let q =
+            audit_log::Entity::find().filter(audit_log::Column::CaseRef.eq(c.reference.as_str()));
         let total = q.clone().count(&self.db).await?;
         let st = with_limit(
             q.order_by_desc(audit_log::Column::Seq)

@@ -28,8 +28,8 @@ use super::cases::consent_of_case;
 use super::{Actor, Result, Route, ServiceError, Services, at};
 use crate::crypto::random_token;
 use crate::domain::{
-    self, AuditAction, CaseAction, CaseEvent, ConsentGiver, CountryCode, Invalid, OrgKind, Purpose, Section,
-    Sections, Stage, may,
+    self, AuditAction, CaseAction, CaseEvent, ConsentGiver, CountryCode, Invalid, OrgKind, Purpose,
+    Section, Sections, Stage, may,
 };
 use crate::ports::{PartnerOutcome, PartnerRequest, Transition, Verdict};
 use crate::returns::{

@@ -128,7 +128,12 @@ struct NewLeg {
     escort: Option<String>,
 }
 
-fn parse_leg(travel_on: &str, from: &str, to: &str, escort: Option<&str>) -> Result<NewLeg, Invalid> {
+fn parse_leg(
+    travel_on: &str,
+    from: &str,
+    to: &str,
+    escort: Option<&str>,
+) -> Result<NewLeg, Invalid> {
     let travel_on = day("travel_on", travel_on)?;
     if travel_on < Utc::now().date_naive() {
         return Err(Invalid::new("travel_on", "cannot be in the past"));
@@ -151,7 +156,8 @@ fn require_before_departure(l: &Loaded) -> Result<()> {
     Services::require_open(l)?;
     if l.r.stage == ReturnStage::Departed.as_str() {
         return Err(ServiceError::Conflict(
-            "the person has already departed: the itinerary and documents can no longer be changed".into(),
+            "the person has already departed: the itinerary and documents can no longer be changed"
+                .into(),
         ));
     }
     Ok(())
@@ -163,12 +169,7 @@ impl Services {
             id: d.id.clone(),
             kind: DocumentKind::parse(&d.kind)?,
             issued_by: d.issued_by.clone(),
-            number: self.open_opt(
-                "travel_documents",
-                "number",
-                &d.id,
-                d.number_enc.as_ref(),
-            )?,
+            number: self.open_opt("travel_documents", "number", &d.id, d.number_enc.as_ref())?,
             valid_until: d.valid_until,
             status: d.status.clone(),
             replaced_by: d.replaced_by.clone(),
@@ -218,7 +219,12 @@ impl Services {
             return_id: Set(return_id.to_owned()),
             kind: Set(d.kind.as_str().into()),
             issued_by: Set(d.issued_by.clone()),
-            number_enc: Set(self.seal_opt("travel_documents", "number", &id, d.number.as_deref())?),
+            number_enc: Set(self.seal_opt(
+                "travel_documents",
+                "number",
+                &id,
+                d.number.as_deref(),
+            )?),
             valid_until: Set(d.valid_until),
             created_by: Set(actor.user_id),
             created_at: Set(Utc::now()),

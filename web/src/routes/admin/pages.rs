@@ -322,7 +322,7 @@ async fn plugins_page(s: Signed) -> Result<HttpResponse, PageError> {
 
 /// Load the plugin directory again; calls in flight finish on the plugins they hold.
 async fn reload_plugins(
-    f: SignedForm<crate::routes::session::CsrfOnly>,
+    f: SignedForm<crate::routes::session::pages::CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
     if s.actor().role != Role::SystemAdmin {

@@ -1,15 +1,13 @@
 //! Referrals between organisations (inbox and outbox), services and shelter placements.
 
-use crate::http::{ApiAuth, ApiError, PageError, Pairs, Signed, SignedForm, ok, route, see_other};
+use crate::http::{PageError, Pairs, Signed, SignedForm, route, see_other};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use passerelle_core::domain::{Invalid, Section};
 use passerelle_core::service::referrals::{
-    CareView, DeliveryInput, PlacementInput, ReferralInput, ReferralView, SERVICES, ServiceInput,
+    DeliveryInput, PlacementInput, ReferralInput, ReferralView, SERVICES, ServiceInput,
 };
-use serde::Serialize;
 use serde_json::{Value, json};
-use utoipa::{OpenApi, ToSchema};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/referrals", web::get().to(referrals_page))
@@ -26,7 +24,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(placement_page),
         );
 }
-
 
 fn referral_json(s: &Signed, r: &ReferralView) -> Value {
     json!({
@@ -72,7 +69,7 @@ async fn referrals_page(s: Signed, req: HttpRequest) -> Result<HttpResponse, Pag
 async fn answer_page(
     f: SignedForm<Pairs>,
     req: HttpRequest,
-    id: web::Path<i64>,
+    id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
     let accept = match f.form.get("answer") {
@@ -88,7 +85,7 @@ async fn answer_page(
         }
     };
     s.services()
-        .answer_referral(s.actor(), *id, accept, f.form.get("reason"), &route(&req))
+        .answer_referral(s.actor(), &id, accept, f.form.get("reason"), &route(&req))
         .await
         .map_err(|e| s.page.service_error(e))?;
     Ok(see_other("/referrals"))
@@ -207,7 +204,9 @@ async fn refer_page(
         consent_id: f
             .form
             .get("consent_id")
-            .and_then(|v| v.trim().parse::<i64>().ok()),
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned),
     };
     s.services()
         .refer(s.actor(), &reference, &input, &route(&req))

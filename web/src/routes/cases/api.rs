@@ -11,7 +11,6 @@ use passerelle_core::service::cases::{
     CasePage, CaseSummary, CaseView, CloseInput, ConsentInput, ConsentView, Permissions,
     PersonInput, PersonView, Scope, ShareView,
 };
-use passerelle_core::ServiceError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -185,7 +184,11 @@ async fn search(
     req: HttpRequest,
     body: web::Json<SearchBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let name = body.name.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let name = body
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
     let reference = body
         .reference
         .as_deref()
@@ -454,7 +457,3 @@ async fn audit_trail(
         .await?;
     Ok(ok(StatusCode::OK, &rows))
 }
-
-/// The unused-import guard for `ServiceError` (used in doc links).
-#[allow(dead_code)]
-fn _uses(_: ServiceError) {}

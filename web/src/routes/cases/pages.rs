@@ -248,7 +248,7 @@ async fn create(f: SignedForm<PersonForm>, req: HttpRequest) -> Result<HttpRespo
         .create_case(s.actor(), &f.form.input(), advocate, &route(&req))
         .await
         .map_err(|e| s.page.service_error(e))?;
-    Ok(see_other(&format!("/cases/{}", r.as_str())))
+    Ok(see_other(&format!("/cases/{}", r.reference)))
 }
 
 async fn show(
@@ -554,14 +554,14 @@ async fn add_consent(
 }
 
 async fn withdraw_consent(
-    f: SignedForm<crate::routes::session::CsrfOnly>,
+    f: SignedForm<crate::routes::session::pages::CsrfOnly>,
     req: HttpRequest,
-    path: web::Path<(String, i64)>,
+    path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
     let (reference, id) = path.into_inner();
     s.services()
-        .withdraw_consent(s.actor(), &reference, id, &route(&req))
+        .withdraw_consent(s.actor(), &reference, &id, &route(&req))
         .await
         .map_err(|e| s.page.service_error(e))?;
     Ok(see_other(&format!("/cases/{reference}#consents")))
@@ -600,7 +600,12 @@ async fn add_share(
                 )),
         )
     })?;
-    let consent = parse_id(s, "consent_id", f.form.consent_id.as_deref())?;
+    let consent = f
+        .form
+        .consent_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
     s.services()
         .share_case(
             s.actor(),
@@ -616,14 +621,14 @@ async fn add_share(
 }
 
 async fn end_share(
-    f: SignedForm<crate::routes::session::CsrfOnly>,
+    f: SignedForm<crate::routes::session::pages::CsrfOnly>,
     req: HttpRequest,
-    path: web::Path<(String, i64)>,
+    path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
     let (reference, id) = path.into_inner();
     s.services()
-        .end_share(s.actor(), &reference, id, &route(&req))
+        .end_share(s.actor(), &reference, &id, &route(&req))
         .await
         .map_err(|e| s.page.service_error(e))?;
     Ok(see_other(&format!("/cases/{reference}#shares")))
@@ -636,7 +641,15 @@ async fn audit_trail(
 ) -> Result<HttpResponse, PageError> {
     let rows = s
         .services()
-        .case_audit_trail(s.actor(), &reference, &route(&req))
+        .case_audit_trail(
+            s.actor(),
+            &reference,
+            passerelle_core::domain::Paging {
+                page: 1,
+                per_page: passerelle_core::domain::Paging::MAX_PER_PAGE,
+            },
+            &route(&req),
+        )
         .await
         .map_err(|e| s.page.service_error(e))?;
     let mut data = s.page.base("audit-title");
@@ -645,7 +658,8 @@ async fn audit_trail(
         o.insert(
             "rows".into(),
             json!(
-                rows.iter()
+                rows.items
+                    .iter()
                     .map(|r| json!({
                         "seq": r.seq,
                         "at": r.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),

@@ -1,54 +1,66 @@
-//! Identification pages and API: screening interviews, elements and the suggested
-//! assessment, trafficking and smuggling determinations, deadlines.
+//! Identification in `/api/v1`: screening interviews, the Protocol elements and the
+//! suggested assessment, the trafficking and smuggling determinations, and deadlines.
 
-use crate::http::{ApiAuth, ApiError, PageError, Pairs, Signed, SignedForm, ok, route, see_other};
+use crate::http::{ApiAuth, ApiError, PageParams, created, ok, route};
+use crate::routes::api::VersionBody;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use passerelle_core::domain::Invalid;
-use passerelle_core::identification::{
-    Act, Control, DecidingBody, Elements, Exploitation, InterviewerKind, Means, SmugglingElement,
-    SmugglingStatus, TraffickingStatus,
-};
+use passerelle_core::ServiceError;
+use passerelle_core::identification::Elements;
+use passerelle_core::service::deadlines::{DeadlineFilter, DeadlinePage, DeadlineView};
 use passerelle_core::service::identification::{
-    DeadlineView, HEARING_CONFLICT, IdentificationView, InterviewInput, SmugglingDecisionInput,
-    TraffickingDecisionInput,
+    IdentificationView, InterviewInput, InterviewView, SmugglingDecisionInput,
+    SmugglingDecisionView, StatusBodies, TraffickingDecisionInput, TraffickingDecisionView,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
     paths(
         api_view,
         api_start,
+        api_interview,
         api_answers,
         api_elements,
         api_trafficking,
+        api_trafficking_one,
         api_smuggling,
-        api_deadlines
+        api_smuggling_one,
+        api_deadlines,
+        api_case_deadlines
     ),
     components(schemas(
         IdentificationView,
+        InterviewView,
         InterviewInput,
         TraffickingDecisionInput,
+        TraffickingDecisionView,
         SmugglingDecisionInput,
+        SmugglingDecisionView,
+        StatusBodies,
         DeadlineView,
-        IdBody,
+        DeadlinePage,
         NextBody,
         AnswersBody,
-        ElementsBody,
-        VersionOnly
+        ElementsBody
     ))
 )]
 pub struct Doc;
 
-
 pub fn configure_api(cfg: &mut web::ServiceConfig) {
     cfg.route("/deadlines", web::get().to(api_deadlines))
+        .route(
+            "/cases/{reference}/deadlines",
+            web::get().to(api_case_deadlines),
+        )
         .route("/cases/{reference}/identification", web::get().to(api_view))
         .route("/cases/{reference}/interviews", web::post().to(api_start))
+        .route(
+            "/cases/{reference}/interviews/{id}",
+            web::get().to(api_interview),
+        )
         .route(
             "/cases/{reference}/interviews/{id}/answers",
             web::post().to(api_answers),
@@ -59,27 +71,17 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
             web::post().to(api_trafficking),
         )
         .route(
+            "/cases/{reference}/determinations/trafficking/{id}",
+            web::get().to(api_trafficking_one),
+        )
+        .route(
             "/cases/{reference}/determinations/smuggling",
             web::post().to(api_smuggling),
+        )
+        .route(
+            "/cases/{reference}/determinations/smuggling/{id}",
+            web::get().to(api_smuggling_one),
         );
-}
-
-fn api_lang(req: &HttpRequest) -> &'static str {
-    match req
-        .headers()
-        .get("accept-language")
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(v) if v.trim_start().starts_with("fr") => "fr",
-        _ => "en",
-    }
-}
-
-// ---------- API ----------
-
-#[derive(Serialize, ToSchema)]
-pub struct IdBody {
-    id: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -101,29 +103,47 @@ pub struct ElementsBody {
     findings: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct VersionOnly {
-    version: i64,
+/// The identification stage, with the assessment's reasons in the caller's language.
+async fn view(
+    a: &ApiAuth,
+    req: &HttpRequest,
+    reference: &str,
+) -> Result<IdentificationView, ApiError> {
+    let mut v = a
+        .services()
+        .identification(a.actor(), reference, a.lang, &route(req))
+        .await?;
+    let i18n = &a.state.i18n;
+    for r in v
+        .assessment
+        .trafficking_reasons
+        .iter_mut()
+        .chain(v.assessment.smuggling_reasons.iter_mut())
+    {
+        r.text = i18n.reason(a.lang, r.key, &r.values);
+    }
+    Ok(v)
 }
 
-/// The identification stage of a case.
+fn url(reference: &str, rest: &str) -> String {
+    format!("/api/v1/cases/{reference}/{rest}")
+}
+
+/// The identification stage of a case: interviews, elements, the suggested assessment
+/// (its reasons in the `Accept-Language`), determinations, who may decide, deadlines.
 #[utoipa::path(get, path = "/api/v1/cases/{reference}/identification", params(("reference" = String, Path)),
-    responses((status = 200, body = IdentificationView), (status = 403), (status = 404), (status = 503)))]
+    responses((status = 200, body = IdentificationView)))]
 pub async fn api_view(
     a: ApiAuth,
     req: HttpRequest,
     reference: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let v = a
-        .services()
-        .identification(a.actor(), &reference, api_lang(&req), &route(&req))
-        .await?;
-    Ok(ok(StatusCode::OK, &v))
+    Ok(ok(StatusCode::OK, &view(&a, &req, &reference).await?))
 }
 
-/// Start a screening interview.
+/// Start a screening interview (the case moves to screening).
 #[utoipa::path(post, path = "/api/v1/cases/{reference}/interviews", params(("reference" = String, Path)), request_body = InterviewInput,
-    responses((status = 201, body = IdBody), (status = 422)))]
+    responses((status = 201, body = InterviewView)))]
 pub async fn api_start(
     a: ApiAuth,
     req: HttpRequest,
@@ -134,12 +154,42 @@ pub async fn api_start(
         .services()
         .start_interview(a.actor(), &reference, &body, &route(&req))
         .await?;
-    Ok(ok(StatusCode::CREATED, &IdBody { id }))
+    let v = interview(&a, &req, &reference, &id).await?;
+    Ok(created(&url(&reference, &format!("interviews/{id}")), &v))
+}
+
+async fn interview(
+    a: &ApiAuth,
+    req: &HttpRequest,
+    reference: &str,
+    id: &str,
+) -> Result<InterviewView, ApiError> {
+    view(a, req, reference)
+        .await?
+        .interviews
+        .into_iter()
+        .find(|i| i.id == id)
+        .ok_or(ApiError(ServiceError::NotFound("interview")))
+}
+
+/// One interview with its questions (in the interview's language) and answers.
+#[utoipa::path(get, path = "/api/v1/cases/{reference}/interviews/{id}", params(("reference" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = InterviewView)))]
+pub async fn api_interview(
+    a: ApiAuth,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (reference, id) = path.into_inner();
+    Ok(ok(
+        StatusCode::OK,
+        &interview(&a, &req, &reference, &id).await?,
+    ))
 }
 
 /// Record answers to an interview's questions.
 #[utoipa::path(post, path = "/api/v1/cases/{reference}/interviews/{id}/answers", params(("reference" = String, Path), ("id" = String, Path)),
-    request_body = AnswersBody, responses((status = 200, body = NextBody), (status = 422), (status = 404)))]
+    request_body = AnswersBody, responses((status = 200, body = NextBody)))]
 pub async fn api_answers(
     a: ApiAuth,
     req: HttpRequest,
@@ -154,9 +204,9 @@ pub async fn api_answers(
     Ok(ok(StatusCode::OK, &NextBody { next }))
 }
 
-/// Record the Protocol elements found.
+/// Record the Protocol elements found; answers the case's new version.
 #[utoipa::path(put, path = "/api/v1/cases/{reference}/elements", params(("reference" = String, Path)), request_body = ElementsBody,
-    responses((status = 200, body = VersionOnly), (status = 409), (status = 422)))]
+    responses((status = 200, body = VersionBody)))]
 pub async fn api_elements(
     a: ApiAuth,
     req: HttpRequest,
@@ -174,12 +224,13 @@ pub async fn api_elements(
             &route(&req),
         )
         .await?;
-    Ok(ok(StatusCode::OK, &VersionOnly { version }))
+    Ok(ok(StatusCode::OK, &VersionBody { version }))
 }
 
-/// Record a trafficking determination.
+/// Record a trafficking determination (a reasonable-grounds or conclusive one moves the
+/// case to protection).
 #[utoipa::path(post, path = "/api/v1/cases/{reference}/determinations/trafficking", params(("reference" = String, Path)),
-    request_body = TraffickingDecisionInput, responses((status = 201, body = IdBody), (status = 422), (status = 503)))]
+    request_body = TraffickingDecisionInput, responses((status = 201, body = TraffickingDecisionView)))]
 pub async fn api_trafficking(
     a: ApiAuth,
     req: HttpRequest,
@@ -190,12 +241,46 @@ pub async fn api_trafficking(
         .services()
         .decide_trafficking(a.actor(), &reference, &body, &route(&req))
         .await?;
-    Ok(ok(StatusCode::CREATED, &IdBody { id }))
+    let v = trafficking(&a, &req, &reference, &id).await?;
+    Ok(created(
+        &url(&reference, &format!("determinations/trafficking/{id}")),
+        &v,
+    ))
 }
 
-/// Record a smuggling determination.
+async fn trafficking(
+    a: &ApiAuth,
+    req: &HttpRequest,
+    reference: &str,
+    id: &str,
+) -> Result<TraffickingDecisionView, ApiError> {
+    view(a, req, reference)
+        .await?
+        .trafficking
+        .into_iter()
+        .find(|d| d.id == id)
+        .ok_or(ApiError(ServiceError::NotFound("trafficking_decision")))
+}
+
+/// One trafficking determination.
+#[utoipa::path(get, path = "/api/v1/cases/{reference}/determinations/trafficking/{id}", params(("reference" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = TraffickingDecisionView)))]
+pub async fn api_trafficking_one(
+    a: ApiAuth,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (reference, id) = path.into_inner();
+    Ok(ok(
+        StatusCode::OK,
+        &trafficking(&a, &req, &reference, &id).await?,
+    ))
+}
+
+/// Record a smuggling determination (protected-witness status moves the case to
+/// protection).
 #[utoipa::path(post, path = "/api/v1/cases/{reference}/determinations/smuggling", params(("reference" = String, Path)),
-    request_body = SmugglingDecisionInput, responses((status = 201, body = IdBody), (status = 422)))]
+    request_body = SmugglingDecisionInput, responses((status = 201, body = SmugglingDecisionView)))]
 pub async fn api_smuggling(
     a: ApiAuth,
     req: HttpRequest,
@@ -206,13 +291,96 @@ pub async fn api_smuggling(
         .services()
         .decide_smuggling(a.actor(), &reference, &body, &route(&req))
         .await?;
-    Ok(ok(StatusCode::CREATED, &IdBody { id }))
+    let v = smuggling(&a, &req, &reference, &id).await?;
+    Ok(created(
+        &url(&reference, &format!("determinations/smuggling/{id}")),
+        &v,
+    ))
 }
 
-/// My open deadlines, most urgent first.
-#[utoipa::path(get, path = "/api/v1/deadlines", responses((status = 200, body = [DeadlineView]), (status = 403)))]
-pub async fn api_deadlines(a: ApiAuth, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let v = a.services().my_deadlines(a.actor(), &route(&req)).await?;
+async fn smuggling(
+    a: &ApiAuth,
+    req: &HttpRequest,
+    reference: &str,
+    id: &str,
+) -> Result<SmugglingDecisionView, ApiError> {
+    view(a, req, reference)
+        .await?
+        .smuggling
+        .into_iter()
+        .find(|d| d.id == id)
+        .ok_or(ApiError(ServiceError::NotFound("smuggling_decision")))
+}
+
+/// One smuggling determination.
+#[utoipa::path(get, path = "/api/v1/cases/{reference}/determinations/smuggling/{id}", params(("reference" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = SmugglingDecisionView)))]
+pub async fn api_smuggling_one(
+    a: ApiAuth,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (reference, id) = path.into_inner();
+    Ok(ok(
+        StatusCode::OK,
+        &smuggling(&a, &req, &reference, &id).await?,
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeadlineParams {
+    /// Only this kind: recovery_reflection_period_end, reasonable_grounds_decision_due,
+    /// hearing_conflict, citizenship_confirmation_due, return_stage_target.
+    kind: Option<String>,
+    /// Only overdue ones.
+    overdue: Option<bool>,
+    /// Only this case.
+    reference: Option<String>,
+    /// From 1; default 1.
+    page: Option<u64>,
+    /// From 1 to 200; default 50.
+    per_page: Option<u64>,
+}
+
+/// My open deadlines, most urgent first (an organisation administrator: the whole
+/// organisation's).
+#[utoipa::path(get, path = "/api/v1/deadlines", params(DeadlineParams), responses((status = 200, body = DeadlinePage)))]
+pub async fn api_deadlines(
+    a: ApiAuth,
+    req: HttpRequest,
+    q: web::Query<DeadlineParams>,
+) -> Result<HttpResponse, ApiError> {
+    let paging = PageParams {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .paging()?;
+    let filter = DeadlineFilter::parse(
+        q.kind.as_deref(),
+        q.overdue.unwrap_or(false),
+        q.reference.as_deref(),
+    )?;
+    let v = a
+        .services()
+        .my_deadlines(a.actor(), &filter, paging, &route(&req))
+        .await?;
     Ok(ok(StatusCode::OK, &v))
 }
 
+/// The open deadlines of one case, most urgent first.
+#[utoipa::path(get, path = "/api/v1/cases/{reference}/deadlines", params(("reference" = String, Path), PageParams),
+    responses((status = 200, body = DeadlinePage)))]
+pub async fn api_case_deadlines(
+    a: ApiAuth,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    q: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let paging = q.paging()?;
+    let v = a
+        .services()
+        .case_deadlines(a.actor(), &reference, paging, &route(&req))
+        .await?;
+    Ok(ok(StatusCode::OK, &v))
+}

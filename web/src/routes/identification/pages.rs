@@ -1,7 +1,7 @@
 //! Identification pages and API: screening interviews, elements and the suggested
 //! assessment, trafficking and smuggling determinations, deadlines.
 
-use crate::http::{ApiAuth, ApiError, PageError, Pairs, Signed, SignedForm, ok, route, see_other};
+use crate::http::{PageError, Pairs, Signed, SignedForm, route, see_other};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use passerelle_core::domain::Invalid;
@@ -13,10 +13,9 @@ use passerelle_core::service::identification::{
     DeadlineView, HEARING_CONFLICT, IdentificationView, InterviewInput, SmugglingDecisionInput,
     TraffickingDecisionInput,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use utoipa::{OpenApi, ToSchema};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/deadlines", web::get().to(deadlines_page))
@@ -40,7 +39,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(smuggling_page),
         );
 }
-
 
 fn options<T: Copy>(
     s: &Signed,
@@ -76,26 +74,7 @@ fn deadline_json(s: &Signed, d: &DeadlineView) -> Value {
 
 fn reasons(s: &Signed, list: &[passerelle_core::identification::Reason]) -> Vec<String> {
     list.iter()
-        .map(|r| {
-            let values: Vec<String> = r
-                .values
-                .iter()
-                .map(|v| {
-                    // Values are vocabulary ids; find their label in any of the vocabularies.
-                    ["act", "means", "exploitation", "control"]
-                        .iter()
-                        .map(|p| format!("{p}-{v}"))
-                        .map(|k| (k.clone(), s.page.t(&k)))
-                        .find(|(k, t)| k != t)
-                        .map(|(_, t)| t)
-                        .unwrap_or_else(|| (*v).to_owned())
-                })
-                .collect();
-            s.page
-                .state
-                .i18n
-                .t1(s.page.lang, r.key, "values", values.join(", "))
-        })
+        .map(|r| s.page.state.i18n.reason(s.page.lang, r.key, &r.values))
         .collect()
 }
 
@@ -408,7 +387,15 @@ async fn smuggling_page(
 async fn deadlines_page(s: Signed, req: HttpRequest) -> Result<HttpResponse, PageError> {
     let list = s
         .services()
-        .my_deadlines(s.actor(), &route(&req))
+        .my_deadlines(
+            s.actor(),
+            &passerelle_core::service::deadlines::DeadlineFilter::default(),
+            passerelle_core::domain::Paging {
+                page: 1,
+                per_page: passerelle_core::domain::Paging::MAX_PER_PAGE,
+            },
+            &route(&req),
+        )
         .await
         .map_err(|e| s.page.service_error(e))?;
     let mut data = s.page.base("deadlines-title");
@@ -416,7 +403,8 @@ async fn deadlines_page(s: Signed, req: HttpRequest) -> Result<HttpResponse, Pag
         o.insert(
             "deadlines".into(),
             json!(
-                list.iter()
+                list.items
+                    .iter()
                     .map(|d| deadline_json(&s, d))
                     .collect::<Vec<_>>()
             ),

@@ -202,7 +202,7 @@ async fn page(
 /// offering a form it would refuse.)
 async fn may_request(s: &Signed, reference: &str) -> Result<bool, PageError> {
     s.services()
-        .may_request_return(s.actor(), reference)
+        .may_request_return(s.actor(), reference, "GET /cases/{reference}/return")
         .await
         .map_err(|e| s.page.service_error(e))
 }
@@ -571,7 +571,7 @@ async fn request_page(
     let s = &f.signed;
     let input = ReturnRequestInput {
         requested_by: f.form.text("requested_by"),
-        consent_id: number(s, &f.form, "consent_id")?,
+        consent_id: f.form.text("consent_id"),
         explained_by: f.form.text("explained_by"),
         destination_country: f.form.text("destination_country"),
         agency_org_id: opt_number(s, &f.form, "agency_org_id")?,
@@ -594,8 +594,13 @@ async fn move_page(
         to: f.form.text("to"),
         version: number(s, &f.form, "version")?,
         reason: f.form.opt("reason"),
-        handover_consent_id: opt_number(s, &f.form, "handover_consent_id")?,
+        handover_consent_id: f
+            .form
+            .opt("handover_consent_id")
+            .filter(|c| !c.trim().is_empty()),
         handover_sections: f.form.all("handover_sections"),
+        on: f.form.opt("on"),
+        early_reason: f.form.opt("early_reason"),
     };
     s.services()
         .move_return(s.actor(), &reference, &input, &route(&req))

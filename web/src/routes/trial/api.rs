@@ -1,34 +1,33 @@
-//! Protection at trial: the proceedings page with its hearing calendar, measure
-//! requests and decisions, the planned departure and the conflicts; and the same in
-//! `/api/v1`.
+//! Protection at trial in `/api/v1`: proceedings, hearings, protective measures, the
+//! planned departure and the conflicts between them.
 
-use crate::http::{ApiAuth, ApiError, PageError, Pairs, Signed, SignedForm, ok, route, see_other};
+use crate::http::{ApiAuth, ApiError, created, ok, route};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use passerelle_core::ServiceError;
+use passerelle_core::identification::DecidingBody;
 use passerelle_core::ports::Measure;
 use passerelle_core::service::trial::{
     CooperationInput, DepartureInput, DepartureView, HearingInput, HearingView,
     MeasureDecisionInput, MeasureRequestInput, MeasureView, ProceedingInput, ProceedingView,
     ProceedingsView,
 };
-use passerelle_core::trial::{
-    Alternative, Charge, Conflict, HearingKind, MeasureStatus, PersonRole,
-};
-use serde::Serialize;
-use serde_json::{Value, json};
-use std::collections::HashMap;
-use utoipa::{OpenApi, ToSchema};
+use passerelle_core::trial::{Alternative, Conflict};
+use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
     paths(
         api_view,
         api_add_proceeding,
+        api_proceeding,
         api_cooperation,
         api_close,
         api_add_hearing,
+        api_hearing,
         api_cancel_hearing,
         api_request_measure,
+        api_measure,
         api_decide_measure,
         api_departure
     ),
@@ -41,36 +40,26 @@ use utoipa::{OpenApi, ToSchema};
         Conflict,
         Alternative,
         Measure,
+        DecidingBody,
         ProceedingInput,
         CooperationInput,
         HearingInput,
         MeasureRequestInput,
         MeasureDecisionInput,
-        DepartureInput,
-        Created,
-        StatusBody
+        DepartureInput
     ))
 )]
 pub struct Doc;
 
-/// A created record's id.
-#[derive(Serialize, ToSchema)]
-pub struct Created {
-    id: String,
-}
-
-/// A measure request's status after a decision.
-#[derive(Serialize, ToSchema)]
-pub struct StatusBody {
-    status: MeasureStatus,
-}
-
 const P: &str = "/cases/{reference}/proceedings";
-
 
 pub fn configure_api(cfg: &mut web::ServiceConfig) {
     cfg.route(P, web::get().to(api_view))
         .route(P, web::post().to(api_add_proceeding))
+        .route(
+            "/cases/{reference}/proceedings/{id}",
+            web::get().to(api_proceeding),
+        )
         .route(
             "/cases/{reference}/proceedings/{id}/cooperation",
             web::put().to(api_cooperation),
@@ -84,6 +73,10 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
             web::post().to(api_add_hearing),
         )
         .route(
+            "/cases/{reference}/hearings/{id}",
+            web::get().to(api_hearing),
+        )
+        .route(
             "/cases/{reference}/hearings/{id}/cancel",
             web::post().to(api_cancel_hearing),
         )
@@ -92,39 +85,89 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
             web::post().to(api_request_measure),
         )
         .route(
+            "/cases/{reference}/measures/{id}",
+            web::get().to(api_measure),
+        )
+        .route(
             "/cases/{reference}/measures/{id}/decision",
             web::post().to(api_decide_measure),
         )
         .route("/cases/{reference}/departure", web::put().to(api_departure));
 }
 
-// ---------- API ----------
+async fn view(
+    a: &ApiAuth,
+    req: &HttpRequest,
+    reference: &str,
+) -> Result<ProceedingsView, ApiError> {
+    Ok(a.services()
+        .proceedings(a.actor(), reference, a.lang, &route(req))
+        .await?)
+}
+
+async fn proceeding(
+    a: &ApiAuth,
+    req: &HttpRequest,
+    reference: &str,
+    id: &str,
+) -> Result<ProceedingView, ApiError> {
+    view(a, req, reference)
+        .await?
+        .proceedings
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or(ApiError(ServiceError::NotFound("proceeding")))
+}
+
+async fn hearing(
+    a: &ApiAuth,
+    req: &HttpRequest,
+    reference: &str,
+    id: &str,
+) -> Result<HearingView, ApiError> {
+    view(a, req, reference)
+        .await?
+        .proceedings
+        .into_iter()
+        .flat_map(|p| p.hearings)
+        .find(|h| h.id == id)
+        .ok_or(ApiError(ServiceError::NotFound("hearing")))
+}
+
+async fn measure(
+    a: &ApiAuth,
+    req: &HttpRequest,
+    reference: &str,
+    id: &str,
+) -> Result<MeasureView, ApiError> {
+    view(a, req, reference)
+        .await?
+        .proceedings
+        .into_iter()
+        .flat_map(|p| p.measures)
+        .find(|m| m.id == id)
+        .ok_or(ApiError(ServiceError::NotFound("measure_request")))
+}
+
+fn url(reference: &str, rest: &str) -> String {
+    format!("/api/v1/cases/{reference}/{rest}")
+}
 
 /// The legal track of a case: proceedings, hearings, measures, the planned departure
-/// and the conflicts between them. `lang` picks the measure labels (en, fr).
-#[utoipa::path(get, path = "/api/v1/cases/{reference}/proceedings", params(("reference" = String, Path), ("lang" = Option<String>, Query)),
-    responses((status = 200, body = ProceedingsView), (status = 403), (status = 404)))]
+/// and the conflicts between them; measure labels in the `Accept-Language`.
+#[utoipa::path(get, path = "/api/v1/cases/{reference}/proceedings", params(("reference" = String, Path)),
+    responses((status = 200, body = ProceedingsView)))]
 pub async fn api_view(
     a: ApiAuth,
     req: HttpRequest,
     reference: web::Path<String>,
-    q: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
-    let lang = match q.get("lang").map(String::as_str) {
-        Some("fr") => "fr",
-        _ => "en",
-    };
-    Ok(ok(
-        StatusCode::OK,
-        &a.services()
-            .proceedings(a.actor(), &reference, lang, &route(&req))
-            .await?,
-    ))
+    Ok(ok(StatusCode::OK, &view(&a, &req, &reference).await?))
 }
 
 /// Link the case to criminal proceedings.
 #[utoipa::path(post, path = "/api/v1/cases/{reference}/proceedings", params(("reference" = String, Path)), request_body = ProceedingInput,
-    responses((status = 201, body = Created), (status = 403), (status = 422)))]
+    responses((status = 201, body = ProceedingView)))]
 pub async fn api_add_proceeding(
     a: ApiAuth,
     req: HttpRequest,
@@ -135,12 +178,29 @@ pub async fn api_add_proceeding(
         .services()
         .add_proceeding(a.actor(), &reference, &body, &route(&req))
         .await?;
-    Ok(ok(StatusCode::CREATED, &Created { id }))
+    let v = proceeding(&a, &req, &reference, &id).await?;
+    Ok(created(&url(&reference, &format!("proceedings/{id}")), &v))
 }
 
-/// Record whether the person's cooperation is required, and who decided (§36).
+/// One proceeding, with its hearings and measures.
+#[utoipa::path(get, path = "/api/v1/cases/{reference}/proceedings/{id}", params(("reference" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = ProceedingView)))]
+pub async fn api_proceeding(
+    a: ApiAuth,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (reference, id) = path.into_inner();
+    Ok(ok(
+        StatusCode::OK,
+        &proceeding(&a, &req, &reference, &id).await?,
+    ))
+}
+
+/// Record whether the person's cooperation is required, and who decided (§36); answers
+/// the proceeding.
 #[utoipa::path(put, path = "/api/v1/cases/{reference}/proceedings/{id}/cooperation", params(("reference" = String, Path), ("id" = String, Path)),
-    request_body = CooperationInput, responses((status = 204), (status = 404), (status = 409), (status = 422)))]
+    request_body = CooperationInput, responses((status = 200, body = ProceedingView)))]
 pub async fn api_cooperation(
     a: ApiAuth,
     req: HttpRequest,
@@ -151,12 +211,15 @@ pub async fn api_cooperation(
     a.services()
         .record_cooperation(a.actor(), &reference, &id, &body, &route(&req))
         .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(ok(
+        StatusCode::OK,
+        &proceeding(&a, &req, &reference, &id).await?,
+    ))
 }
 
-/// Close a proceeding.
+/// Close a proceeding; answers it.
 #[utoipa::path(post, path = "/api/v1/cases/{reference}/proceedings/{id}/close", params(("reference" = String, Path), ("id" = String, Path)),
-    responses((status = 204), (status = 404), (status = 409)))]
+    responses((status = 200, body = ProceedingView)))]
 pub async fn api_close(
     a: ApiAuth,
     req: HttpRequest,
@@ -166,12 +229,15 @@ pub async fn api_close(
     a.services()
         .close_proceeding(a.actor(), &reference, &id, &route(&req))
         .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(ok(
+        StatusCode::OK,
+        &proceeding(&a, &req, &reference, &id).await?,
+    ))
 }
 
 /// Add a hearing to an open proceeding.
 #[utoipa::path(post, path = "/api/v1/cases/{reference}/proceedings/{id}/hearings", params(("reference" = String, Path), ("id" = String, Path)),
-    request_body = HearingInput, responses((status = 201, body = Created), (status = 404), (status = 409), (status = 422)))]
+    request_body = HearingInput, responses((status = 201, body = HearingView)))]
 pub async fn api_add_hearing(
     a: ApiAuth,
     req: HttpRequest,
@@ -183,12 +249,28 @@ pub async fn api_add_hearing(
         .services()
         .add_hearing(a.actor(), &reference, &id, &body, &route(&req))
         .await?;
-    Ok(ok(StatusCode::CREATED, &Created { id }))
+    let v = hearing(&a, &req, &reference, &id).await?;
+    Ok(created(&url(&reference, &format!("hearings/{id}")), &v))
 }
 
-/// Cancel a hearing.
+/// One hearing.
+#[utoipa::path(get, path = "/api/v1/cases/{reference}/hearings/{id}", params(("reference" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = HearingView)))]
+pub async fn api_hearing(
+    a: ApiAuth,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (reference, id) = path.into_inner();
+    Ok(ok(
+        StatusCode::OK,
+        &hearing(&a, &req, &reference, &id).await?,
+    ))
+}
+
+/// Cancel a hearing; answers it.
 #[utoipa::path(post, path = "/api/v1/cases/{reference}/hearings/{id}/cancel", params(("reference" = String, Path), ("id" = String, Path)),
-    responses((status = 204), (status = 404), (status = 409)))]
+    responses((status = 200, body = HearingView)))]
 pub async fn api_cancel_hearing(
     a: ApiAuth,
     req: HttpRequest,
@@ -198,12 +280,15 @@ pub async fn api_cancel_hearing(
     a.services()
         .cancel_hearing(a.actor(), &reference, &id, &route(&req))
         .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(ok(
+        StatusCode::OK,
+        &hearing(&a, &req, &reference, &id).await?,
+    ))
 }
 
 /// Request a protective measure from the jurisdiction's catalogue.
 #[utoipa::path(post, path = "/api/v1/cases/{reference}/proceedings/{id}/measures", params(("reference" = String, Path), ("id" = String, Path)),
-    request_body = MeasureRequestInput, responses((status = 201, body = Created), (status = 404), (status = 409), (status = 422)))]
+    request_body = MeasureRequestInput, responses((status = 201, body = MeasureView)))]
 pub async fn api_request_measure(
     a: ApiAuth,
     req: HttpRequest,
@@ -215,12 +300,29 @@ pub async fn api_request_measure(
         .services()
         .request_measure(a.actor(), &reference, &id, &body, &route(&req))
         .await?;
-    Ok(ok(StatusCode::CREATED, &Created { id }))
+    let v = measure(&a, &req, &reference, &id).await?;
+    Ok(created(&url(&reference, &format!("measures/{id}")), &v))
 }
 
-/// Grant, refuse or withdraw a requested measure.
+/// One measure request, with its decision.
+#[utoipa::path(get, path = "/api/v1/cases/{reference}/measures/{id}", params(("reference" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = MeasureView)))]
+pub async fn api_measure(
+    a: ApiAuth,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (reference, id) = path.into_inner();
+    Ok(ok(
+        StatusCode::OK,
+        &measure(&a, &req, &reference, &id).await?,
+    ))
+}
+
+/// Record the deciding authority's grant or refusal of a requested measure (with who
+/// decided and the decision's reference), or its withdrawal; answers the measure.
 #[utoipa::path(post, path = "/api/v1/cases/{reference}/measures/{id}/decision", params(("reference" = String, Path), ("id" = String, Path)),
-    request_body = MeasureDecisionInput, responses((status = 200, body = StatusBody), (status = 404), (status = 409), (status = 422)))]
+    request_body = MeasureDecisionInput, responses((status = 200, body = MeasureView)))]
 pub async fn api_decide_measure(
     a: ApiAuth,
     req: HttpRequest,
@@ -228,16 +330,19 @@ pub async fn api_decide_measure(
     body: web::Json<MeasureDecisionInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (reference, id) = path.into_inner();
-    let status = a
-        .services()
+    a.services()
         .decide_measure(a.actor(), &reference, &id, &body, &route(&req))
         .await?;
-    Ok(ok(StatusCode::OK, &StatusBody { status }))
+    Ok(ok(
+        StatusCode::OK,
+        &measure(&a, &req, &reference, &id).await?,
+    ))
 }
 
-/// Set (or clear, with an empty date) the person's planned departure.
+/// Set (or clear, with an empty date) the person's planned departure; answers the
+/// legal track with its conflicts.
 #[utoipa::path(put, path = "/api/v1/cases/{reference}/departure", params(("reference" = String, Path)),
-    request_body = DepartureInput, responses((status = 204), (status = 403), (status = 422)))]
+    request_body = DepartureInput, responses((status = 200, body = ProceedingsView)))]
 pub async fn api_departure(
     a: ApiAuth,
     req: HttpRequest,
@@ -247,6 +352,5 @@ pub async fn api_departure(
     a.services()
         .set_planned_departure(a.actor(), &reference, &body, &route(&req))
         .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(ok(StatusCode::OK, &view(&a, &req, &reference).await?))
 }
-

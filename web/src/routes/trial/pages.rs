@@ -2,24 +2,20 @@
 //! requests and decisions, the planned departure and the conflicts; and the same in
 //! `/api/v1`.
 
-use crate::http::{ApiAuth, ApiError, PageError, Pairs, Signed, SignedForm, ok, route, see_other};
-use actix_web::http::StatusCode;
+use crate::http::{PageError, Pairs, Signed, SignedForm, route, see_other};
 use actix_web::{HttpRequest, HttpResponse, web};
-use passerelle_core::ports::Measure;
 use passerelle_core::service::trial::{
-    CooperationInput, DepartureInput, DepartureView, HearingInput, HearingView,
-    MeasureDecisionInput, MeasureRequestInput, MeasureView, ProceedingInput, ProceedingView,
-    ProceedingsView,
+    CooperationInput, DepartureInput, HearingInput, HearingView, MeasureDecisionInput,
+    MeasureRequestInput, ProceedingInput,
 };
 use passerelle_core::trial::{
     Alternative, Charge, Conflict, HearingKind, MeasureStatus, PersonRole,
 };
-use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use utoipa::{OpenApi, ToSchema};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    const P: &str = "/cases/{reference}/proceedings";
     cfg.route(P, web::get().to(page))
         .route(P, web::post().to(add_proceeding_page))
         .route(
@@ -51,7 +47,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(departure_page),
         );
 }
-
 
 fn alternative_json(s: &Signed, labels: &HashMap<String, String>, a: &Alternative) -> Value {
     json!({
@@ -371,6 +366,8 @@ async fn decide_measure_page(
         decision: f.form.text("decision"),
         decided_on: f.form.opt("decided_on"),
         reason: f.form.opt("reason"),
+        authority: f.form.opt("authority"),
+        decision_reference: f.form.opt("decision_reference"),
     };
     s.services()
         .decide_measure(s.actor(), &reference, &id, &input, &route(&req))
