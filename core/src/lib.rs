@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod crypto;
 pub mod domain;
+pub mod funding;
 pub mod identification;
 pub mod ports;
 pub mod returns;
