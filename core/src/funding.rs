@@ -2011,3 +2011,806 @@ impl Ledger {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cur(code: &str) -> Currency {
+        Currency::parse(code).unwrap_or_else(|e| panic!("{e}"))
+    }
+    fn eur() -> Currency {
+        cur("EUR")
+    }
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap_or_else(|| panic!("bad date"))
+    }
+    fn cc(s: &str) -> CountryCode {
+        CountryCode::parse(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    // ---- money ----------------------------------------------------------------------
+
+    #[test]
+    fn currencies_come_from_the_iso_table_with_their_exponents() {
+        for (code, exp) in [
+            ("EUR", 2),
+            ("USD", 2),
+            ("GBP", 2),
+            ("CHF", 2),
+            ("NGN", 2),
+            ("RON", 2),
+            ("XOF", 0),
+            ("XAF", 0),
+            ("GHS", 2),
+            ("MAD", 2),
+            ("TND", 3),
+            ("DZD", 2),
+            ("EGP", 2),
+            ("ETB", 2),
+            ("KES", 2),
+            ("UAH", 2),
+            ("MDL", 2),
+            ("ALL", 2),
+            ("BGN", 2),
+            ("VND", 0),
+            ("CNY", 2),
+            ("INR", 2),
+            ("PHP", 2),
+            ("THB", 2),
+            ("JPY", 0),
+            ("BRL", 2),
+            ("KWD", 3),
+        ] {
+            let c = cur(code);
+            assert_eq!((c.code(), c.exponent()), (code, exp), "{code}");
+        }
+        assert_eq!(cur(" eur ").code(), "EUR");
+        for bad in ["", "EU", "EURO", "E1R", "XYZ", "XAU", "€"] {
+            let e = Currency::parse(bad).err();
+            assert_eq!(e.map(|e| e.field), Some("currency"), "{bad}");
+        }
+        let codes: Vec<&str> = CURRENCIES.iter().map(|(c, _)| *c).collect();
+        assert!(codes.windows(2).all(|w| w[0] < w[1]), "sorted and unique");
+        assert_eq!(Currency::all().count(), CURRENCIES.len());
+        assert!(Currency::all().all(|c| Currency::parse(c.code()) == Ok(c)));
+    }
+
+    #[test]
+    fn a_currency_is_serialised_as_its_code() {
+        let json = serde_json::to_string(&eur()).unwrap_or_default();
+        assert_eq!(json, "\"EUR\"");
+        let back: Result<Currency, _> = serde_json::from_str("\"TND\"");
+        assert_eq!(back.ok(), Some(cur("TND")));
+        assert!(serde_json::from_str::<Currency>("\"XYZ\"").is_err());
+    }
+
+    #[test]
+    fn amounts_accept_one_clear_format() {
+        let ok = |text: &str, c: &str| {
+            parse_amount("amount", text, cur(c)).unwrap_or_else(|e| panic!("{text}: {e}"))
+        };
+        assert_eq!(ok("1250", "EUR"), 125_000);
+        assert_eq!(ok("1250.5", "EUR"), 125_050);
+        assert_eq!(ok("1250,50", "EUR"), 125_050);
+        assert_eq!(ok("1 250,50", "EUR"), 125_050);
+        assert_eq!(ok("1\u{a0}250.50", "EUR"), 125_050);
+        assert_eq!(ok("12\u{202f}500\u{202f}000", "EUR"), 1_250_000_000);
+        assert_eq!(ok("  0.05 ", "EUR"), 5);
+        assert_eq!(ok("007", "EUR"), 700);
+        assert_eq!(ok("1250", "JPY"), 1250);
+        assert_eq!(ok("1250", "XOF"), 1250);
+        assert_eq!(ok("1,250", "TND"), 1250);
+        assert_eq!(ok("1.5", "TND"), 1500);
+        assert_eq!(parse_limit("cap", "0", eur()), Ok(0));
+        assert_eq!(parse_limit("cap", "0,00", eur()), Ok(0));
+    }
+
+    #[test]
+    fn amounts_refuse_everything_else_and_name_the_field() {
+        let err = |text: &str, c: &str| {
+            parse_amount("amount", text, cur(c))
+                .err()
+                .unwrap_or_else(|| panic!("{text} was accepted"))
+        };
+        for (text, c, says) in [
+            ("", "EUR", "is required"),
+            ("   ", "EUR", "is required"),
+            ("-5", "EUR", "must not be negative"),
+            ("\u{2212}5", "EUR", "must not be negative"),
+            ("0", "EUR", "more than zero"),
+            ("0.00", "EUR", "more than zero"),
+            ("abc", "EUR", "must be a number"),
+            ("12a", "EUR", "must be a number"),
+            ("1e5", "EUR", "must be a number"),
+            ("+5", "EUR", "must be a number"),
+            ("€5", "EUR", "must be a number"),
+            ("5 EUR", "EUR", "must be a number"),
+            ("5.x", "EUR", "must be a number"),
+            ("1  250", "EUR", "must be a number"),
+            ("1.250,50", "EUR", "more than one"),
+            ("1.2.3", "EUR", "more than one"),
+            (".5", "EUR", "digit before"),
+            ("5.", "EUR", "without decimals"),
+            ("12 50", "EUR", "groups thousands wrongly"),
+            ("1234 567", "EUR", "groups thousands wrongly"),
+            ("1,250", "EUR", "EUR has at most 2 decimals"),
+            ("1.255", "EUR", "EUR has at most 2 decimals"),
+            ("1250.5", "JPY", "JPY has no decimals"),
+            ("1.2345", "TND", "TND has at most 3 decimals"),
+            ("99999999999999999999999", "EUR", "too large"),
+            ("10000000000000.01", "EUR", "too large"),
+        ] {
+            let e = err(text, c);
+            assert_eq!(e.field, "amount", "{text}");
+            assert!(e.message.contains(says), "{text}: {}", e.message);
+            assert!(e.to_string().starts_with("amount: "));
+        }
+        assert_eq!(
+            parse_amount("amount", "10000000000000", eur()),
+            Ok(MAX_MINOR),
+            "the largest amount itself is accepted"
+        );
+        assert_eq!(
+            parse_limit("threshold", "-1", eur()).map_err(|e| e.field),
+            Err("threshold")
+        );
+    }
+
+    #[test]
+    fn amounts_are_formatted_with_their_minor_unit() {
+        assert_eq!(format_minor(125_050, eur()), "1250.50 EUR");
+        assert_eq!(format_minor(5, eur()), "0.05 EUR");
+        assert_eq!(format_minor(0, eur()), "0.00 EUR");
+        assert_eq!(format_minor(-300, eur()), "-3.00 EUR");
+        assert_eq!(format_minor(1250, cur("JPY")), "1250 JPY");
+        assert_eq!(format_minor(1250, cur("TND")), "1.250 TND");
+        assert_eq!(format_decimal(i64::MIN, eur()), "-92233720368547758.08");
+    }
+
+    fn group(digits: &str, sep: char) -> String {
+        let n = digits.len();
+        let mut out = String::new();
+        for (i, ch) in digits.chars().enumerate() {
+            if i > 0 && (n - i).is_multiple_of(3) {
+                out.push(sep);
+            }
+            out.push(ch);
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_round_trips_with_formatting(
+            i in 0usize..CURRENCIES.len(),
+            minor in 0i64..=MAX_MINOR,
+            comma in any::<bool>(),
+            sep in prop::sample::select(vec![' ', '\u{a0}', '\u{202f}']),
+        ) {
+            let c = Currency::all().nth(i).unwrap_or_else(|| panic!("no currency {i}"));
+            let text = format_decimal(minor, c);
+            prop_assert_eq!(parse_limit("amount", &text, c), Ok(minor));
+            let (whole, decimals) = text.split_once('.').unwrap_or((&text, ""));
+            let mut local = group(whole, sep);
+            if !decimals.is_empty() {
+                local.push(if comma { ',' } else { '.' });
+                local.push_str(decimals);
+            }
+            prop_assert_eq!(parse_limit("amount", &local, c), Ok(minor), "{}", local);
+            prop_assert_eq!(format_minor(minor, c), format!("{} {}", text, c.code()));
+        }
+
+        #[test]
+        fn negative_amounts_are_always_refused(minor in 1i64..=MAX_MINOR) {
+            let text = format_decimal(-minor, eur());
+            prop_assert!(parse_limit("amount", &text, eur()).is_err());
+        }
+    }
+
+    // ---- sources, origins, fund settings ---------------------------------------------
+
+    #[test]
+    fn each_source_names_its_own_origin() {
+        use SourceKind::*;
+        for (source, kind) in [
+            (StateBudget, OriginKind::BudgetDecision),
+            (ConfiscatedAssets, OriginKind::CourtOrder),
+            (BusinessContribution, OriginKind::Company),
+            (PermitFees, OriginKind::BudgetDecision),
+            (IntergovernmentalProgramme, OriginKind::ProgrammeAgreement),
+        ] {
+            let o = parse_origin(source, " TJ Paris 24/0193 ")
+                .unwrap_or_else(|e| panic!("{source}: {e}"));
+            assert_eq!(o.kind, kind, "{source}");
+            assert_eq!(o.reference, "TJ Paris 24/0193");
+        }
+        assert_eq!(SourceKind::ALL.len(), 5, "the five sources of §32");
+        let e = parse_origin(ConfiscatedAssets, "  ").err();
+        assert_eq!(
+            e.map(|e| e.to_string()),
+            Some(
+                "origin: an allocation from confiscated_assets names the number of the court order"
+                    .to_owned()
+            )
+        );
+        assert!(parse_origin(BusinessContribution, &"x".repeat(REFERENCE_MAX + 1)).is_err());
+        let mut f = fund();
+        f.source = ConfiscatedAssets;
+        let company = Origin {
+            kind: OriginKind::Company,
+            reference: "Agro SA".into(),
+        };
+        let r = check_origin(&f, &company).err();
+        assert_eq!(r.as_ref().map(|r| r.rule), Some(FundRule::Origin));
+        assert_eq!(
+            r.map(|r| r.message),
+            Some(
+                "an allocation to fund Retours NG (confiscated_assets) names the number of the court order"
+                    .to_owned()
+            )
+        );
+        let order = Origin {
+            kind: OriginKind::CourtOrder,
+            reference: "24/0193".into(),
+        };
+        assert_eq!(check_origin(&f, &order), Ok(()));
+    }
+
+    #[test]
+    fn fund_settings_are_checked_before_they_are_saved() {
+        assert_eq!(check_fund(&fund()), Ok(()));
+        let mut f = fund();
+        f.valid_until = Some(d(2025, 12, 31));
+        assert_eq!(check_fund(&f).map_err(|e| e.field), Err("valid_until"));
+        let mut f = fund();
+        f.approval_threshold = Some(-1);
+        assert_eq!(
+            check_fund(&f).map_err(|e| e.field),
+            Err("approval_threshold")
+        );
+        let mut f = fund();
+        f.rules.category_caps.insert(CostCategory::Medical, 100);
+        assert!(check_fund(&f).is_err_and(|e| e.message.contains("medical")));
+        let mut f = fund();
+        f.rules.case_cap = Some(MAX_MINOR + 1);
+        assert_eq!(check_fund(&f).map_err(|e| e.field), Err("caps"));
+        let mut f = fund();
+        f.name = " ".into();
+        assert_eq!(check_fund(&f).map_err(|e| e.field), Err("name"));
+    }
+
+    #[test]
+    fn approval_is_needed_strictly_above_the_threshold() {
+        assert!(!needs_approval(1_000_000, None));
+        assert!(!needs_approval(100, Some(100)));
+        assert!(needs_approval(101, Some(100)));
+        assert!(needs_approval(1, Some(0)));
+    }
+
+    // ---- eligibility -----------------------------------------------------------------
+
+    /// A bilateral return programme for Nigerian victims going home.
+    fn fund() -> Fund {
+        use CostCategory::*;
+        Fund {
+            name: "Retours NG".into(),
+            source: SourceKind::IntergovernmentalProgramme,
+            holder_org: 1,
+            currency: eur(),
+            valid_from: d(2026, 1, 1),
+            valid_until: Some(d(2026, 12, 31)),
+            approval_threshold: Some(100_000),
+            rules: FundRules {
+                categories: [Travel, Escort, Documents, Reintegration].into(),
+                beneficiaries: [
+                    Beneficiary::VictimReasonableGrounds,
+                    Beneficiary::ProtectedWitness,
+                ]
+                .into(),
+                children_only: false,
+                nationalities: vec![cc("NG")],
+                destinations: vec![cc("NG")],
+                stages: vec![Stage::SolutionPlanning, Stage::ReturnInProgress],
+                case_cap: Some(300_000),
+                category_caps: [(Escort, 50_000)].into(),
+            },
+        }
+    }
+
+    fn facts() -> CaseFacts {
+        CaseFacts {
+            trafficking: Some(TraffickingStatus::Presumed),
+            protected_witness: false,
+            child: false,
+            nationality: Some(cc("NG")),
+            destination: Some(cc("NG")),
+            stage: Stage::ReturnInProgress,
+        }
+    }
+
+    fn rich() -> Standing {
+        Standing {
+            available: 10_000_000,
+            usage: CaseUsage::default(),
+        }
+    }
+
+    fn ask(category: CostCategory, amount: i64) -> Ask {
+        Ask {
+            category,
+            amount,
+            currency: eur(),
+            on: d(2026, 6, 1),
+        }
+    }
+
+    fn check(f: &Fund, s: &Standing, c: &CaseFacts, a: &Ask) -> Vec<FundRefusal> {
+        eligibility(f, s, c, a).err().unwrap_or_default()
+    }
+
+    fn rules(r: &[FundRefusal]) -> Vec<FundRule> {
+        r.iter().map(|r| r.rule).collect()
+    }
+
+    /// The single refusal, or a panic that shows what there was.
+    fn only(r: Vec<FundRefusal>, rule: FundRule) -> FundRefusal {
+        assert_eq!(rules(&r), [rule], "{r:?}");
+        r.into_iter().next().unwrap_or_else(|| panic!("no refusal"))
+    }
+
+    #[test]
+    fn an_eligible_case_passes() {
+        assert_eq!(
+            eligibility(
+                &fund(),
+                &rich(),
+                &facts(),
+                &ask(CostCategory::Travel, 80_000)
+            ),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn category_rule() {
+        let mut f = fund();
+        f.rules.categories.remove(&CostCategory::Escort);
+        f.rules.category_caps.clear();
+        let r = only(
+            check(&f, &rich(), &facts(), &ask(CostCategory::Escort, 100)),
+            FundRule::Category,
+        );
+        assert_eq!(
+            r.to_string(),
+            "fund Retours NG may not pay escort: category not eligible"
+        );
+        assert_eq!(r.get("fund"), Some("Retours NG"));
+        assert_eq!(r.get("category"), Some("escort"));
+        assert_eq!(r.get("allowed"), Some("travel, documents, reintegration"));
+        // A fund pays only what it lists: no category, nothing.
+        f.rules.categories.clear();
+        let r = check(&f, &rich(), &facts(), &ask(CostCategory::Travel, 100));
+        assert_eq!(rules(&r), [FundRule::Category]);
+    }
+
+    #[test]
+    fn beneficiary_rule() {
+        use TraffickingStatus::*;
+        let f = fund();
+        for status in [None, Some(Possible), Some(NotAVictim)] {
+            let mut c = facts();
+            c.trafficking = status;
+            let r = only(
+                check(&f, &rich(), &c, &ask(CostCategory::Travel, 100)),
+                FundRule::Beneficiary,
+            );
+            assert_eq!(
+                r.message,
+                "fund Retours NG may not pay for this case: the case is not an identified victim (reasonable or conclusive grounds) or a smuggled migrant with protected-witness status",
+                "{status:?}"
+            );
+            assert_eq!(
+                r.get("accepted"),
+                Some("victim_reasonable_grounds, protected_witness")
+            );
+        }
+        let mut c = facts();
+        c.trafficking = Some(Confirmed);
+        assert!(check(&f, &rich(), &c, &ask(CostCategory::Travel, 100)).is_empty());
+        // A smuggled migrant who is a protected witness, not a trafficking victim.
+        c.trafficking = None;
+        c.protected_witness = true;
+        assert!(check(&f, &rich(), &c, &ask(CostCategory::Travel, 100)).is_empty());
+        // Conclusive grounds only.
+        let mut f = fund();
+        f.rules.beneficiaries = [Beneficiary::VictimConclusiveGrounds].into();
+        let r = check(&f, &rich(), &facts(), &ask(CostCategory::Travel, 100));
+        assert!(
+            r.first().is_some_and(|r| r
+                .message
+                .ends_with("the case is not a victim identified on conclusive grounds")),
+            "{r:?}"
+        );
+        let mut c = facts();
+        c.trafficking = Some(Confirmed);
+        assert!(check(&f, &rich(), &c, &ask(CostCategory::Travel, 100)).is_empty());
+        // No group named: any case.
+        f.rules.beneficiaries.clear();
+        c.trafficking = None;
+        assert!(check(&f, &rich(), &c, &ask(CostCategory::Travel, 100)).is_empty());
+    }
+
+    #[test]
+    fn child_rule() {
+        let mut f = fund();
+        f.rules.children_only = true;
+        let r = only(
+            check(&f, &rich(), &facts(), &ask(CostCategory::Travel, 100)),
+            FundRule::Child,
+        );
+        assert_eq!(
+            r.message,
+            "fund Retours NG pays only for children: the person is not a child"
+        );
+        let mut c = facts();
+        c.child = true;
+        assert!(check(&f, &rich(), &c, &ask(CostCategory::Travel, 100)).is_empty());
+    }
+
+    #[test]
+    fn nationality_rule() {
+        let f = fund();
+        let mut c = facts();
+        c.nationality = Some(cc("FR"));
+        let r = only(
+            check(&f, &rich(), &c, &ask(CostCategory::Travel, 100)),
+            FundRule::Nationality,
+        );
+        assert_eq!(
+            r.message,
+            "fund Retours NG may not pay for this case: nationality FR is not among NG"
+        );
+        assert_eq!(
+            (r.get("nationality"), r.get("allowed")),
+            (Some("FR"), Some("NG"))
+        );
+        c.nationality = None;
+        let r = only(
+            check(&f, &rich(), &c, &ask(CostCategory::Travel, 100)),
+            FundRule::Nationality,
+        );
+        assert_eq!(
+            r.message,
+            "fund Retours NG may not pay for this case: the person's nationality is unknown or the person is stateless (nationality must be among NG)"
+        );
+        let mut f = fund();
+        f.rules.nationalities.clear();
+        assert!(check(&f, &rich(), &c, &ask(CostCategory::Travel, 100)).is_empty());
+    }
+
+    #[test]
+    fn destination_rule() {
+        let mut f = fund();
+        f.rules.destinations.push(cc("GH"));
+        let mut c = facts();
+        c.destination = Some(cc("BJ"));
+        let r = only(
+            check(&f, &rich(), &c, &ask(CostCategory::Travel, 100)),
+            FundRule::Destination,
+        );
+        assert_eq!(
+            r.message,
+            "fund Retours NG may not pay for this case: country of return BJ is not among NG, GH"
+        );
+        assert_eq!(r.get("destination"), Some("BJ"));
+        c.destination = None;
+        let r = only(
+            check(&f, &rich(), &c, &ask(CostCategory::Travel, 100)),
+            FundRule::Destination,
+        );
+        assert!(r.message.contains("no return is planned"), "{}", r.message);
+        c.destination = Some(cc("GH"));
+        assert!(check(&f, &rich(), &c, &ask(CostCategory::Travel, 100)).is_empty());
+        f.rules.destinations.clear();
+        c.destination = None;
+        assert!(check(&f, &rich(), &c, &ask(CostCategory::Travel, 100)).is_empty());
+    }
+
+    #[test]
+    fn stage_rule() {
+        let mut c = facts();
+        c.stage = Stage::Protection;
+        let r = only(
+            check(&fund(), &rich(), &c, &ask(CostCategory::Travel, 100)),
+            FundRule::Stage,
+        );
+        assert_eq!(
+            r.message,
+            "fund Retours NG may not pay at stage protection: only at solution_planning, return_in_progress"
+        );
+        assert_eq!(r.get("stage"), Some("protection"));
+        let mut f = fund();
+        f.rules.stages.clear();
+        assert!(check(&f, &rich(), &c, &ask(CostCategory::Travel, 100)).is_empty());
+    }
+
+    #[test]
+    fn case_cap_rule() {
+        let s = Standing {
+            available: 10_000_000,
+            usage: CaseUsage {
+                total: 280_000,
+                by_category: [(CostCategory::Travel, 280_000)].into(),
+            },
+        };
+        let r = only(
+            check(&fund(), &s, &facts(), &ask(CostCategory::Travel, 30_000)),
+            FundRule::CaseCap,
+        );
+        assert_eq!(
+            r.message,
+            "fund Retours NG may pay at most 3000.00 EUR for one case: 2800.00 EUR already committed or spent, 300.00 EUR asked"
+        );
+        assert_eq!(
+            (
+                r.get("cap"),
+                r.get("used"),
+                r.get("amount"),
+                r.get("currency")
+            ),
+            (
+                Some("3000.00"),
+                Some("2800.00"),
+                Some("300.00"),
+                Some("EUR")
+            )
+        );
+        // Up to the cap exactly is fine.
+        assert!(check(&fund(), &s, &facts(), &ask(CostCategory::Travel, 20_000)).is_empty());
+    }
+
+    #[test]
+    fn category_cap_rule() {
+        let s = Standing {
+            available: 10_000_000,
+            usage: CaseUsage {
+                total: 40_000,
+                by_category: [(CostCategory::Escort, 40_000)].into(),
+            },
+        };
+        let r = only(
+            check(&fund(), &s, &facts(), &ask(CostCategory::Escort, 20_000)),
+            FundRule::CategoryCap,
+        );
+        assert_eq!(
+            r.message,
+            "fund Retours NG may pay at most 500.00 EUR of escort for one case: 400.00 EUR already committed or spent, 200.00 EUR asked"
+        );
+        assert_eq!(r.get("category"), Some("escort"));
+        assert!(check(&fund(), &s, &facts(), &ask(CostCategory::Escort, 10_000)).is_empty());
+        // The escort cap does not limit travel.
+        assert!(check(&fund(), &s, &facts(), &ask(CostCategory::Travel, 200_000)).is_empty());
+    }
+
+    #[test]
+    fn currency_rule() {
+        let mut a = ask(CostCategory::Travel, 500_000_000);
+        a.currency = cur("USD");
+        let poor = Standing::default();
+        // Caps and balance are in another currency: not compared.
+        let r = only(check(&fund(), &poor, &facts(), &a), FundRule::Currency);
+        assert_eq!(
+            r.message,
+            "fund Retours NG holds EUR: an amount in USD cannot be paid from it"
+        );
+        assert_eq!(
+            (r.get("fund_currency"), r.get("currency")),
+            (Some("EUR"), Some("USD"))
+        );
+    }
+
+    #[test]
+    fn validity_rule() {
+        let mut a = ask(CostCategory::Travel, 100);
+        a.on = d(2025, 12, 31);
+        let r = only(check(&fund(), &rich(), &facts(), &a), FundRule::Validity);
+        assert_eq!(
+            r.message,
+            "fund Retours NG is not open yet on 2025-12-31: it opens on 2026-01-01"
+        );
+        a.on = d(2027, 1, 1);
+        let r = only(check(&fund(), &rich(), &facts(), &a), FundRule::Validity);
+        assert_eq!(
+            r.message,
+            "fund Retours NG expired on 2026-12-31: it commits nothing on 2027-01-01"
+        );
+        assert_eq!(r.get("valid_until"), Some("2026-12-31"));
+        for on in [d(2026, 1, 1), d(2026, 12, 31)] {
+            a.on = on;
+            assert!(check(&fund(), &rich(), &facts(), &a).is_empty(), "{on}");
+        }
+        let mut f = fund();
+        f.valid_until = None;
+        a.on = d(2040, 1, 1);
+        assert!(check(&f, &rich(), &facts(), &a).is_empty());
+    }
+
+    #[test]
+    fn balance_rule() {
+        let s = Standing {
+            available: 10_000,
+            usage: CaseUsage::default(),
+        };
+        let r = only(
+            check(&fund(), &s, &facts(), &ask(CostCategory::Travel, 20_000)),
+            FundRule::Balance,
+        );
+        assert_eq!(
+            r.message,
+            "fund Retours NG has 100.00 EUR available: 200.00 EUR asked"
+        );
+        assert_eq!(r.get("available"), Some("100.00"));
+        assert!(check(&fund(), &s, &facts(), &ask(CostCategory::Travel, 10_000)).is_empty());
+    }
+
+    #[test]
+    fn non_positive_rule() {
+        for amount in [0, -100] {
+            only(
+                check(
+                    &fund(),
+                    &rich(),
+                    &facts(),
+                    &ask(CostCategory::Travel, amount),
+                ),
+                FundRule::NonPositive,
+            );
+        }
+    }
+
+    #[test]
+    fn every_reason_is_given_at_once_in_a_stable_order() {
+        let c = CaseFacts {
+            trafficking: Some(TraffickingStatus::Possible),
+            protected_witness: false,
+            child: false,
+            nationality: Some(cc("RO")),
+            destination: None,
+            stage: Stage::Screening,
+        };
+        let mut f = fund();
+        f.rules.children_only = true;
+        let mut a = ask(CostCategory::Medical, 400_000);
+        a.on = d(2027, 2, 1);
+        let s = Standing {
+            available: 1_000,
+            usage: CaseUsage::default(),
+        };
+        assert_eq!(
+            rules(&check(&f, &s, &c, &a)),
+            [
+                FundRule::Validity,
+                FundRule::Category,
+                FundRule::Beneficiary,
+                FundRule::Child,
+                FundRule::Nationality,
+                FundRule::Destination,
+                FundRule::Stage,
+                FundRule::CaseCap,
+                FundRule::Balance,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_refusal_serialises_with_its_rule_and_named_arguments() {
+        let r = check(&fund(), &rich(), &facts(), &ask(CostCategory::Medical, 100));
+        let v = serde_json::to_value(&r).unwrap_or_default();
+        assert_eq!(v[0]["rule"], "category");
+        assert_eq!(v[0]["args"][0]["name"], "fund");
+        assert_eq!(v[0]["args"][1]["value"], "medical");
+        assert_eq!(
+            v[0]["message"],
+            "fund Retours NG may not pay medical: category not eligible"
+        );
+        // Every rule id is distinct and round-trips.
+        for rule in FundRule::ALL {
+            assert_eq!(FundRule::parse(rule.as_str()), Ok(*rule));
+        }
+    }
+
+    #[test]
+    fn the_form_lists_every_fund_with_what_it_has_left_and_why_not() {
+        let good = fund();
+        let mut medical_only = fund();
+        medical_only.name = "Soins".into();
+        medical_only.source = SourceKind::StateBudget;
+        medical_only.rules.categories = [CostCategory::Medical].into();
+        medical_only.rules.category_caps.clear();
+        let mut empty = fund();
+        empty.name = "Avoirs saisis".into();
+        let used = Standing {
+            available: 500_000,
+            usage: CaseUsage {
+                total: 260_000,
+                by_category: [(CostCategory::Escort, 45_000)].into(),
+            },
+        };
+        let nothing = Standing::default();
+        let list = offers(
+            [(&good, &used), (&medical_only, &rich()), (&empty, &nothing)],
+            &facts(),
+            CostCategory::Escort,
+            d(2026, 6, 1),
+        );
+        assert_eq!(
+            list.iter().map(|o| o.fund.as_str()).collect::<Vec<_>>(),
+            ["Retours NG", "Soins", "Avoirs saisis"]
+        );
+        assert!(list[0].eligible());
+        assert_eq!(list[0].left, 5_000, "the escort cap leaves 50.00");
+        assert_eq!(rules(&list[1].refusals), [FundRule::Category]);
+        assert_eq!(rules(&list[2].refusals), [FundRule::Balance]);
+        assert_eq!(
+            list[2].refusals[0].message,
+            "fund Avoirs saisis has nothing left"
+        );
+        assert_eq!(list[2].left, 0);
+        // A cap used up refuses, with words fitting no amount.
+        let full = Standing {
+            available: 500_000,
+            usage: CaseUsage {
+                total: 300_000,
+                by_category: BTreeMap::new(),
+            },
+        };
+        let list = offers(
+            [(&good, &full)],
+            &facts(),
+            CostCategory::Travel,
+            d(2026, 6, 1),
+        );
+        assert_eq!(rules(&list[0].refusals), [FundRule::CaseCap]);
+        assert!(
+            list[0].refusals[0]
+                .message
+                .ends_with("3000.00 EUR already committed or spent, nothing is left"),
+            "{}",
+            list[0].refusals[0].message
+        );
+        assert_eq!(list[0].refusals[0].get("amount"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn caps_and_balance_refuse_exactly_when_exceeded(
+            available in 0i64..1_000_000,
+            total in 0i64..400_000,
+            escort in 0i64..60_000,
+            amount in 1i64..400_000,
+        ) {
+            let s = Standing {
+                available,
+                usage: CaseUsage {
+                    total,
+                    by_category: [(CostCategory::Escort, escort)].into(),
+                },
+            };
+            let got = rules(&check(&fund(), &s, &facts(), &ask(CostCategory::Escort, amount)));
+            prop_assert_eq!(got.contains(&FundRule::Balance), amount > available);
+            prop_assert_eq!(got.contains(&FundRule::CaseCap), total + amount > 300_000);
+            prop_assert_eq!(got.contains(&FundRule::CategoryCap), escort + amount > 50_000);
+            prop_assert_eq!(got.len(), usize::from(amount > available)
+                + usize::from(total + amount > 300_000)
+                + usize::from(escort + amount > 50_000));
+            // What the form shows as left is what an ask may take.
+            let left = offers([(&fund(), &s)], &facts(), CostCategory::Escort, d(2026, 6, 1))[0].left;
+            if left > 0 {
+                prop_assert!(check(&fund(), &s, &facts(), &ask(CostCategory::Escort, left)).is_empty());
+            }
+            prop_assert!(!check(&fund(), &s, &facts(), &ask(CostCategory::Escort, left + 1)).is_empty());
+        }
+    }
+}
