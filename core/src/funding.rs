@@ -92,6 +92,18 @@
 //! a purpose fits a category) is checked by [`Ledger::check_append`] only, not when the
 //! history is replayed ([`Ledger::replay`]), so that changing a threshold never makes
 //! past entries invalid; the money invariants are checked on both.
+//!
+//! # For the service
+//! - Append in one transaction holding the fund's row lock: replay (or load) the
+//!   ledger, [`Ledger::check_append`], insert, with strictly increasing entry ids.
+//! - The ledger does not know dates, cases or caps: before a commitment, run
+//!   [`eligibility`] (currency, validity, category, beneficiary, caps, balance) with
+//!   [`Ledger::standing`]; for a correction that raises a commitment, run it again
+//!   with the raise as the amount. An allocation in another currency is refused with
+//!   [`check_currency`]; its origin is read with [`parse_origin`].
+//! - Set a new commitment's status with [`needs_approval`] and the fund's threshold;
+//!   record a release of the rest with [`Ledger::release_rest`].
+//! - Every refusal carries a [`FundRule`] id: answer 4xx with it, its args and message.
 
 use crate::domain::{CountryCode, Invalid, Stage, str_enum};
 use crate::identification::TraffickingStatus;
@@ -1797,10 +1809,12 @@ impl Ledger {
         if b.available < 0 {
             return Err(self.overdraw(sub(self.balances.available, b.available)?));
         }
-        if let Some((key, c)) = &step.commitment
+        // (A new commitment, key None, starts with nothing spent: only an existing one,
+        // with its own id, can be overspent.)
+        if let Some((Some(id), c)) = &step.commitment
             && c.unspent() < 0
         {
-            return Err(self.overspend(key.unwrap_or(0), 0, -c.unspent()));
+            return Err(self.overspend(*id, 0, -c.unspent()));
         }
         Ok(Step {
             balances: b,
