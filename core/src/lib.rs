@@ -8,6 +8,7 @@ pub mod data;
 pub mod deadlines;
 pub mod domain;
 pub mod follow_up;
+pub mod funding;
 pub mod identification;
 pub mod ports;
 pub mod returns;
