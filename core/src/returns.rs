@@ -241,6 +241,17 @@ pub fn check_move(to: ReturnStage, f: &ReturnFacts) -> Vec<Refusal> {
             ));
         }
     };
+    let travel = |out: &mut Vec<Refusal>| {
+        if f.itinerary_legs == 0 {
+            out.push(Refusal::new("itinerary", "record the itinerary first"));
+        }
+        if f.child && f.legs_without_escort > 0 {
+            out.push(Refusal::new(
+                "child_escort",
+                "a child travels with an escort on every leg",
+            ));
+        }
+    };
     match to {
         Assessed => {
             if f.risk.is_none() {
@@ -290,18 +301,12 @@ pub fn check_move(to: ReturnStage, f: &ReturnFacts) -> Vec<Refusal> {
         }
         DocumentsReady => unmet(DocumentsReady, &mut out),
         TravelBooked => {
-            if f.itinerary_legs == 0 {
-                out.push(Refusal::new("itinerary", "record the itinerary first"));
-            }
-            if f.child && f.legs_without_escort > 0 {
-                out.push(Refusal::new(
-                    "child_escort",
-                    "a child travels with an escort on every leg",
-                ));
-            }
+            travel(&mut out);
             unmet(TravelBooked, &mut out);
         }
         Departed => {
+            // Legs change until departure: what held at booking is checked again.
+            travel(&mut out);
             if !f.counselled {
                 out.push(Refusal::new(
                     "counselling",
@@ -824,5 +829,36 @@ mod tests {
             )),
             Some("on")
         );
+    }
+
+    #[test]
+    fn a_departure_checks_again_the_legs_that_may_have_changed_since_booking() {
+        let mut f = ReturnFacts {
+            stage: ReturnStage::TravelBooked,
+            consent: ConsentState::Present,
+            child: true,
+            requested_by_person: true,
+            in_recovery_period: false,
+            risk: None,
+            guardian_appointed: true,
+            best_interests_determined: true,
+            trial_conflicts: 0,
+            requirements: vec![],
+            itinerary_legs: 0,
+            legs_without_escort: 0,
+            counselled: true,
+        };
+        let rules = |f: &ReturnFacts| -> Vec<String> {
+            check_move(ReturnStage::Departed, f)
+                .into_iter()
+                .map(|r| r.rule)
+                .collect()
+        };
+        assert_eq!(rules(&f), vec!["itinerary"], "the only leg was cancelled");
+        f.itinerary_legs = 1;
+        f.legs_without_escort = 1;
+        assert_eq!(rules(&f), vec!["child_escort"], "the new leg has no escort");
+        f.legs_without_escort = 0;
+        assert!(rules(&f).is_empty());
     }
 }

@@ -327,7 +327,10 @@ impl TestApp {
             r.text().await.unwrap_or_default()
         );
         let v: Value = r.json().await.unwrap_or_default();
-        v["reference"].as_str().unwrap_or_default().to_owned()
+        v["summary"]["reference"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// Get a page and its CSRF token (as a signed-in HTML client).

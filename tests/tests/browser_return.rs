@@ -46,8 +46,8 @@ fn in_days(n: u64) -> NaiveDate {
 /// What the scenario needs from the set-up.
 struct Setup {
     reference: String,
-    return_consent: i64,
-    reintegration_consent: i64,
+    return_consent: String,
+    reintegration_consent: String,
     agency: i64,
     origin: i64,
 }
@@ -76,12 +76,12 @@ async fn browser_return_through_its_checklist_in_french() {
             .unwrap();
         assert_eq!(r.status(), 201, "consent {purpose}");
         let v: Value = r.json().await.unwrap();
-        consents.push(v["id"].as_i64().unwrap());
+        consents.push(v["id"].as_str().unwrap().to_owned());
     }
     let setup = Setup {
         reference,
-        return_consent: consents[0],
-        reintegration_consent: consents[1],
+        return_consent: consents[0].clone(),
+        reintegration_consent: consents[1].clone(),
         agency: w.returns,
         origin: w.origin,
     };
@@ -465,6 +465,13 @@ async fn scenario(wd: &WebDriver, app: &TestApp, s: &Setup) -> Result<()> {
     submit(wd, form).await?;
     wd.wait_for_text("#counselled", "M. Okon").await?;
     expect_blockers(wd, &[]).await?;
+    // The flight is in 20 days; she leaves today on an earlier one: the departure is
+    // dated today and says why (without a reason it would be refused).
+    wd.fill(
+        "#move-form input[name=\"early_reason\"]",
+        "place libérée sur un vol plus tôt",
+    )
+    .await?;
     move_to(wd, "Parti").await?;
     if wd.find("#withdraw-form").await?.is_some() {
         bail!("a departed return still offers the consent withdrawal");

@@ -308,7 +308,18 @@ async fn scenario(wd: &WebDriver, app: &TestApp, reference: &str, proceeding: &s
         .context("back on the proceedings page from the case page")?;
     expect_eq("path from the banner", &wd.path().await?, &proceedings_path)?;
 
-    // 5. Grant it: the conflict clears and the trial session is by live video link.
+    // 5. Grant it, as the court decided (who and the order's reference are recorded):
+    // the conflict clears and the trial session is by live video link.
+    wd.select(
+        &format!("{section} tr[data-measure-request=\"{measure}\"] form.decide select[name=\"authority\"]"),
+        "court",
+    )
+    .await?;
+    wd.fill(
+        &format!("{section} tr[data-measure-request=\"{measure}\"] form.decide input[name=\"decision_reference\"]"),
+        "Ordonnance 26/117",
+    )
+    .await?;
     wd.click(&wd.wait_for(&grant).await?).await?;
     wd.wait_for("#no-conflict")
         .await

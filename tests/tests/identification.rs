@@ -147,8 +147,8 @@ async fn from_first_interview_to_reasonable_then_conclusive_grounds() {
         .json()
         .await
         .unwrap();
-    assert_eq!(mine[0]["reference"], reference.as_str());
-    assert_eq!(mine[0]["days_left"], 27);
+    assert_eq!(mine["items"][0]["reference"], reference.as_str());
+    assert_eq!(mine["items"][0]["days_left"], 27);
 
     // Then conclusive grounds; the history keeps both, newest first.
     let r = api
@@ -210,7 +210,7 @@ async fn from_first_interview_to_reasonable_then_conclusive_grounds() {
         .json()
         .await
         .unwrap();
-    let ident = trail
+    let ident = trail["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -247,10 +247,14 @@ async fn overdue_deadlines_are_marked_and_ordered_by_urgency() {
         .json()
         .await
         .unwrap();
-    assert_eq!(mine[0]["reference"], old.as_str(), "most urgent first");
-    assert_eq!(mine[0]["overdue"], true);
-    assert_eq!(mine[0]["days_left"], -10);
-    assert_eq!(mine[1]["overdue"], false);
+    assert_eq!(
+        mine["items"][0]["reference"],
+        old.as_str(),
+        "most urgent first"
+    );
+    assert_eq!(mine["items"][0]["overdue"], true);
+    assert_eq!(mine["items"][0]["days_left"], -10);
+    assert_eq!(mine["items"][1]["overdue"], false);
     let html = app.html_login("advocate@ngo.test").await;
     let page = html
         .get(app.url("/deadlines"))
@@ -281,7 +285,7 @@ async fn overdue_deadlines_are_marked_and_ordered_by_urgency() {
         .json()
         .await
         .unwrap();
-    assert_eq!(mine.as_array().unwrap().len(), 1);
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

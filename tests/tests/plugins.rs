@@ -77,7 +77,7 @@ async fn child_case(app: &TestApp, c: &reqwest::Client, name: &str) -> String {
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    r.json::<Value>().await.unwrap()["reference"]
+    r.json::<Value>().await.unwrap()["summary"]["reference"]
         .as_str()
         .unwrap()
         .to_owned()
@@ -298,7 +298,7 @@ async fn a_configured_plugin_that_is_missing_fails_closed_with_a_clear_message()
             .unwrap()
             .json::<Value>()
             .await
-            .unwrap()
+            .unwrap()["items"]
             .as_array()
             .unwrap()
             .len(),
@@ -330,8 +330,9 @@ async fn the_partner_plugin_formats_referrals_and_refuses_incomplete_ones() {
                 .json::<Value>()
                 .await
                 .unwrap()["id"]
-                .as_i64()
+                .as_str()
                 .unwrap()
+                .to_owned()
         }
     };
     let c = consent(reference.clone()).await;
@@ -343,7 +344,7 @@ async fn the_partner_plugin_formats_referrals_and_refuses_incomplete_ones() {
         .unwrap();
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     let out: Value = api
-        .get(app.url("/api/v1/referrals"))
+        .get(app.url("/api/v1/referrals?direction=outgoing"))
         .send()
         .await
         .unwrap()
@@ -351,7 +352,7 @@ async fn the_partner_plugin_formats_referrals_and_refuses_incomplete_ones() {
         .await
         .unwrap();
     let payload: Value =
-        serde_json::from_str(out["outbox"][0]["partner_payload"].as_str().unwrap()).unwrap();
+        serde_json::from_str(out["items"][0]["partner_payload"].as_str().unwrap()).unwrap();
     assert_eq!(payload["schema"], "iom-avrr-referral/1");
     assert_eq!(payload["case_ref"], reference.as_str());
     assert_eq!(payload["service"], "return_assistance");
@@ -365,7 +366,7 @@ async fn the_partner_plugin_formats_referrals_and_refuses_incomplete_ones() {
         .send()
         .await
         .unwrap();
-    let incomplete = r.json::<Value>().await.unwrap()["reference"]
+    let incomplete = r.json::<Value>().await.unwrap()["summary"]["reference"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -411,12 +412,12 @@ async fn the_partner_plugin_formats_referrals_and_refuses_incomplete_ones() {
     );
     // Nothing half-written: no referral was recorded for the refused case.
     let out: Value = api
-        .get(app.url("/api/v1/referrals"))
+        .get(app.url("/api/v1/referrals?direction=outgoing"))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(out["outbox"].as_array().unwrap().len(), 1);
+    assert_eq!(out["items"].as_array().unwrap().len(), 1);
 }

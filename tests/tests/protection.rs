@@ -25,7 +25,7 @@ async fn create_distinctive(app: &passerelle_tests::TestApp) -> (reqwest::Client
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    let reference = r.json::<Value>().await.unwrap()["reference"]
+    let reference = r.json::<Value>().await.unwrap()["summary"]["reference"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -233,10 +233,10 @@ async fn exact_name_search_uses_the_blind_index() {
             .json()
             .await
             .unwrap();
-        assert_eq!(v.as_array().map(Vec::len), Some(1), "{q}: {v}");
-        assert_eq!(v[0]["reference"], reference.as_str());
+        assert_eq!(v["items"].as_array().map(Vec::len), Some(1), "{q}: {v}");
+        assert_eq!(v["items"][0]["reference"], reference.as_str());
         assert!(
-            v[0].get("person").is_none(),
+            v["items"][0].get("person").is_none(),
             "search results carry no personal data"
         );
     }
@@ -250,7 +250,11 @@ async fn exact_name_search_uses_the_blind_index() {
             .json()
             .await
             .unwrap();
-        assert_eq!(v.as_array().map(Vec::len), Some(0), "{q}: exact match only");
+        assert_eq!(
+            v["items"].as_array().map(Vec::len),
+            Some(0),
+            "{q}: exact match only"
+        );
     }
     // The name never goes in a URL: the HTML search is a POST.
     let html = app.html_login("advocate@ngo.test").await;
@@ -270,7 +274,8 @@ async fn every_read_and_write_is_in_the_audit_trail() {
     let app = spawn_app().await;
     let (adv, reference) = create_distinctive(&app).await;
     let trail = |v: &Value| -> Vec<(String, String)> {
-        v.as_array()
+        v["items"]
+            .as_array()
             .unwrap()
             .iter()
             .map(|e| {

@@ -10,7 +10,7 @@ use passerelle_tests::{
 use reqwest::Client;
 use serde_json::{Value, json};
 
-async fn consent(app: &TestApp, c: &Client, reference: &str, purpose: &str) -> i64 {
+async fn consent(app: &TestApp, c: &Client, reference: &str, purpose: &str) -> String {
     let (st, v) = send(
         c,
         "POST",
@@ -19,7 +19,7 @@ async fn consent(app: &TestApp, c: &Client, reference: &str, purpose: &str) -> i
     )
     .await;
     assert_eq!(st, 201, "{v}");
-    v["id"].as_i64().unwrap()
+    v["id"].as_str().unwrap().to_owned()
 }
 
 struct Ret<'a> {
@@ -157,7 +157,7 @@ async fn a_full_return_from_request_to_reception_and_hand_over() {
         json!({"answer": "confirmed"}),
     )
     .await;
-    assert_eq!(st, 204);
+    assert_eq!(st, 200);
     let (st, e) = ret.go(&officer, "approved", json!({})).await;
     assert_eq!(st, 200, "{e}");
     let (_, case) = get(&adv, app.url(&format!("/api/v1/cases/{reference}"))).await;
@@ -201,7 +201,7 @@ async fn a_full_return_from_request_to_reception_and_hand_over() {
         json!({"receiving_org_id": w.origin, "reception_on": in_days(20).to_string()}),
     )
     .await;
-    assert_eq!(st, 204, "{e}");
+    assert_eq!(st, 200, "{e}");
     assert_eq!(ret.go(&adv, "travel_booked", json!({})).await.0, 200);
     // The first leg is now the planned departure the hearings are checked against.
     let (_, p) = get(
@@ -224,8 +224,16 @@ async fn a_full_return_from_request_to_reception_and_hand_over() {
         json!({"counselled_by": "Ms Obi"}),
     )
     .await;
-    assert_eq!(st, 204);
-    assert_eq!(ret.go(&adv, "departed", json!({})).await.0, 200);
+    assert_eq!(st, 200);
+    // She left earlier than the booked flight: the departure says why.
+    let (st, e) = ret
+        .go(
+            &adv,
+            "departed",
+            json!({"early_reason": "a seat became free on an earlier flight"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{e}");
     // Once departed, the return can no longer be stopped.
     let (st, e) = send(&adv, "POST", ret.url("/withdraw-consent"), json!({})).await;
     assert_eq!(st, 409, "{e}");
@@ -332,7 +340,7 @@ async fn a_full_return_from_request_to_reception_and_hand_over() {
     // The organisation's service-level view lists it, without personal data.
     let (st, list) = get(&officer, app.url("/api/v1/returns")).await;
     assert_eq!(st, 200);
-    let mine: Vec<&Value> = list
+    let mine: Vec<&Value> = list["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -344,7 +352,7 @@ async fn a_full_return_from_request_to_reception_and_hand_over() {
 
     // Every write and read is in the trail.
     let (_, trail) = get(&adv, app.url(&format!("/api/v1/cases/{reference}/audit"))).await;
-    let writes = trail
+    let writes = trail["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -482,12 +490,12 @@ async fn overdue_citizenship_requests_are_flagged_and_a_stateless_person_is_not_
         )
         .await
         .0,
-        204
+        200
     );
     assert_eq!(ret.view(&adv).await["citizenship"][0]["reminders"], 1);
     // The organisation's view flags it with its age, and the return as stuck.
     let (_, list) = get(&adv, app.url("/api/v1/returns")).await;
-    let item = list
+    let item = list["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -514,7 +522,7 @@ async fn overdue_citizenship_requests_are_flagged_and_a_stateless_person_is_not_
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    let stateless = r.json::<Value>().await.unwrap()["reference"]
+    let stateless = r.json::<Value>().await.unwrap()["summary"]["reference"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -592,7 +600,7 @@ async fn the_return_agency_receives_the_request_in_its_own_format_or_a_refusal()
         .send()
         .await
         .unwrap();
-    let bare = r.json::<Value>().await.unwrap()["reference"]
+    let bare = r.json::<Value>().await.unwrap()["summary"]["reference"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -648,7 +656,8 @@ async fn the_return_agency_receives_the_request_in_its_own_format_or_a_refusal()
     assert_eq!(payload["consent"]["form_version"], "return-v2");
     let (_, list) = get(&agent, app.url("/api/v1/returns")).await;
     assert!(
-        list.as_array()
+        list["items"]
+            .as_array()
             .unwrap()
             .iter()
             .any(|r| r["reference"] == reference && r["agency"] == "Retour")
@@ -700,7 +709,7 @@ async fn the_return_agency_receives_the_request_in_its_own_format_or_a_refusal()
         )
         .await
         .0,
-        204
+        200
     );
     let (st, e) = ret.go(&agent, "approved", json!({})).await;
     assert_eq!(
@@ -715,7 +724,7 @@ async fn the_return_agency_receives_the_request_in_its_own_format_or_a_refusal()
         json!({"requirement": "ofii_return_assistance", "note": "file 2026-118"}),
     )
     .await;
-    assert_eq!(st, 204, "{e}");
+    assert_eq!(st, 200, "{e}");
     let (st, e) = ret.go(&agent, "approved", json!({})).await;
     assert_eq!(st, 200, "{e}");
 }
@@ -750,7 +759,7 @@ async fn bad_input_gets_a_clear_4xx_and_never_a_half_approved_return() {
     .await;
     assert_eq!(st, 400, "{e}");
     assert_eq!(
-        send(&adv, "POST", ret.url(""), with("consent_id", json!("one")))
+        send(&adv, "POST", ret.url(""), with("consent_id", json!(1)))
             .await
             .0,
         400
@@ -969,7 +978,7 @@ async fn a_hearing_that_still_needs_the_person_holds_the_approval_until_a_live_l
         )
         .await
         .0,
-        204
+        200
     );
     // A return ready for approval in every other respect.
     let k = consent(&app, &adv, &reference, "return_assistance").await;
@@ -1014,7 +1023,7 @@ async fn a_hearing_that_still_needs_the_person_holds_the_approval_until_a_live_l
         )
         .await
         .0,
-        204
+        200
     );
     // The return plan shows the conflict, and the approval is refused by its rule.
     let v = ret.view(&officer).await;
@@ -1041,7 +1050,7 @@ async fn a_hearing_that_still_needs_the_person_holds_the_approval_until_a_live_l
             &adv,
             "POST",
             url(&format!("/measures/{mid}/decision")),
-            json!({"decision": "grant"})
+            json!({"decision": "grant", "authority": "court", "decision_reference": "TJ Lyon, ordonnance 26/14"})
         )
         .await
         .0,
@@ -1066,7 +1075,7 @@ async fn a_childs_return_needs_a_guardian_and_a_best_interests_determination() {
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    let reference = r.json::<Value>().await.unwrap()["reference"]
+    let reference = r.json::<Value>().await.unwrap()["summary"]["reference"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -1122,7 +1131,7 @@ async fn a_childs_return_needs_a_guardian_and_a_best_interests_determination() {
         )
         .await
         .0,
-        204
+        200
     );
     let (st, e) = ret.go(&officer, "approved", json!({})).await;
     let rules = rules_of(&e);
@@ -1145,7 +1154,7 @@ async fn a_childs_return_needs_a_guardian_and_a_best_interests_determination() {
     );
     let (st, _) = send(&adv, "PUT", ret.url("/child-safeguards"), json!({"guardian": "Ms Eze, ad hoc administrator",
         "best_interests_on": in_days(-1).to_string(), "best_interests_by": "Juge des enfants, Lyon"})).await;
-    assert_eq!(st, 204);
+    assert_eq!(st, 200);
     // The page renders the child's section.
     let html = app.html_login("advocate@ngo.test").await;
     let page = html
@@ -1194,7 +1203,7 @@ async fn a_childs_return_needs_a_guardian_and_a_best_interests_determination() {
         )
         .await
         .0,
-        204
+        200
     );
     let (st, e) = ret.go(&adv, "travel_booked", json!({})).await;
     assert_eq!(

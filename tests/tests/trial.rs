@@ -63,7 +63,7 @@ async fn a_departure_before_a_trial_session_conflicts_until_a_live_link_is_grant
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 204);
+    assert_eq!(r.status(), 200);
     let r = api
         .put(url(&format!("/proceedings/{pid}/cooperation")))
         .json(&json!({"required": true, "decided_by": " ", "decided_on": in_days(2).to_string()}))
@@ -126,7 +126,7 @@ async fn a_departure_before_a_trial_session_conflicts_until_a_live_link_is_grant
             json!({"departure_on": in_days(30).to_string()})
         )
         .await,
-        204
+        200
     );
     let v = get(&api, url("/proceedings")).await;
     let conflicts = v["conflicts"].as_array().unwrap();
@@ -159,7 +159,7 @@ async fn a_departure_before_a_trial_session_conflicts_until_a_live_link_is_grant
 
     // The advocate's deadlines carry it, pointing at the proceedings.
     let d = get(&api, app.url("/api/v1/deadlines")).await;
-    let conflict_deadlines: Vec<&Value> = d
+    let conflict_deadlines: Vec<&Value> = d["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -189,7 +189,7 @@ async fn a_departure_before_a_trial_session_conflicts_until_a_live_link_is_grant
     let (st, v) = post(
         &api,
         url(&format!("/measures/{mid}/decision")),
-        json!({"decision": "grant"}),
+        json!({"decision": "grant", "authority": "court", "decision_reference": "TJ Lyon, ordonnance 26/14"}),
     )
     .await;
     assert_eq!(st, 200, "{v}");
@@ -202,7 +202,8 @@ async fn a_departure_before_a_trial_session_conflicts_until_a_live_link_is_grant
     assert_eq!(h["conflict"], false);
     let d = get(&api, app.url("/api/v1/deadlines")).await;
     assert!(
-        !d.as_array()
+        !d["items"]
+            .as_array()
             .unwrap()
             .iter()
             .any(|x| x["kind"] == "hearing_conflict")
@@ -259,7 +260,7 @@ async fn a_departure_before_a_trial_session_conflicts_until_a_live_link_is_grant
     // The audit trail has each read of the proceedings (five API reads, one from the
     // deadlines while the conflict was open, one from the case page) and each write.
     let trail = get(&api, url("/audit")).await;
-    let entries: Vec<&Value> = trail
+    let entries: Vec<&Value> = trail["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -352,7 +353,7 @@ async fn the_french_jurisdiction_has_its_own_catalogue_and_refuses_what_it_does_
             json!({"departure_on": in_days(40).to_string()})
         )
         .await,
-        204
+        200
     );
     let v = get(&api, url("/proceedings")).await;
     let alts: Vec<&str> = v["conflicts"][0]["alternatives"]
@@ -374,7 +375,7 @@ async fn the_french_jurisdiction_has_its_own_catalogue_and_refuses_what_it_does_
     let (st, _) = post(
         &api,
         url(&format!("/measures/{mid}/decision")),
-        json!({"decision": "grant"}),
+        json!({"decision": "grant", "authority": "court", "decision_reference": "TJ Lyon, ordonnance 26/14"}),
     )
     .await;
     assert_eq!(st, 200);
@@ -432,7 +433,7 @@ async fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
     let (st, v) = post(
         &api,
         url("/measures/nosuchrequest/decision"),
-        json!({"decision": "grant"}),
+        json!({"decision": "grant", "authority": "court", "decision_reference": "TJ Lyon, ordonnance 26/14"}),
     )
     .await;
     assert_eq!(st, 404, "{v}");
@@ -449,7 +450,7 @@ async fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
     let (st, v) = post(
         &api,
         url(&format!("/measures/{mid}/decision")),
-        json!({"decision": "grant", "decided_on": in_days(-5).to_string()}),
+        json!({"decision": "grant", "authority": "court", "decision_reference": "TJ Lyon, ordonnance 26/14", "decided_on": in_days(-5).to_string()}),
     )
     .await;
     assert_eq!((st, v["field"].as_str()), (422, Some("decided_on")), "{v}");
@@ -464,7 +465,7 @@ async fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
     let (st, v) = post(
         &api,
         url(&format!("/measures/{mid}/decision")),
-        json!({"decision": "refuse"}),
+        json!({"decision": "refuse", "authority": "court", "decision_reference": "TJ Lyon, ordonnance 26/14"}),
     )
     .await;
     assert_eq!((st, v["field"].as_str()), (422, Some("reason")), "{v}");
@@ -479,14 +480,14 @@ async fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
     let (st, v) = post(
         &api,
         url(&format!("/measures/{mid}/decision")),
-        json!({"decision": "refuse", "reason": "the accused has no contact with the witness"}),
+        json!({"decision": "refuse", "authority": "court", "decision_reference": "TJ Lyon, ordonnance 26/14", "reason": "the accused has no contact with the witness"}),
     )
     .await;
     assert_eq!((st, v["status"].as_str()), (200, Some("refused")), "{v}");
     let (st, v) = post(
         &api,
         url(&format!("/measures/{mid}/decision")),
-        json!({"decision": "grant"}),
+        json!({"decision": "grant", "authority": "court", "decision_reference": "TJ Lyon, ordonnance 26/14"}),
     )
     .await;
     assert_eq!(st, 409, "{v}");
@@ -505,7 +506,7 @@ async fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
 
     // A hearing in a closed proceeding.
     let (st, _) = post(&api, url(&format!("/proceedings/{pid}/close")), json!({})).await;
-    assert_eq!(st, 204);
+    assert_eq!(st, 200);
     let (st, v) = post(
         &api,
         url(&format!("/proceedings/{pid}/hearings")),
@@ -558,7 +559,7 @@ async fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
             json!({"departure_on": in_days(10).to_string()})
         )
         .await,
-        204
+        200
     );
     let v = get(&api, url("/proceedings")).await;
     assert_eq!(v["conflicts"], json!([]));

@@ -643,8 +643,15 @@ async fn seed_identification(
         .set_elements(owner, reference, 1, &elements, None, ROUTE)
         .await?;
     let today = chrono::Utc::now().date_naive();
+    // Some protected persons' recovery periods have run out (the decision on their stay
+    // is overdue); the others are at various points of theirs.
+    let days_ago = if stage == Stage::Protection && i % 3 == 0 {
+        31 + i % 7
+    } else {
+        i % 28
+    };
     let decided = today
-        .checked_sub_days(chrono::Days::new((i % 40) as u64))
+        .checked_sub_days(chrono::Days::new(days_ago as u64))
         .unwrap_or(today);
     services
         .decide_trafficking(

@@ -1,5 +1,8 @@
 //! The Passerelle server: HTTP routes and pages, configuration, start-up, CLI, demo data.
 
+// The return page builds one large `json!` value.
+#![recursion_limit = "256"]
+
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -393,7 +393,10 @@ fn the_demo_world_seeds_once_and_the_key_file_is_private() {
             .unwrap()
             .items;
         assert!(deadlines.len() >= 5, "{}", deadlines.len());
-        assert!(deadlines.iter().any(|d| d.overdue) && deadlines.iter().any(|d| !d.overdue));
+        assert!(
+            deadlines.iter().any(|d| d.overdue) && deadlines.iter().any(|d| !d.overdue),
+            "{deadlines:?}"
+        );
         let sophie = services
             .user_by_email("sophie@tilleuls.example")
             .await
@@ -499,7 +502,7 @@ fn the_demo_server_starts_with_its_plugins_from_a_relative_data_dir() {
     for line in BufReader::new(stdout)
         .lines()
         .map_while(Result::ok)
-        .take(40)
+        .take(200)
     {
         seen.push_str(&line);
         seen.push('\n');
@@ -516,4 +519,76 @@ fn the_demo_server_starts_with_its_plugins_from_a_relative_data_dir() {
         seen.contains("passerelle-demo") && seen.contains("amelie@passage.example"),
         "{seen}"
     );
+    assert!(
+        seen.contains("Plugins: the French jurisdiction and the IOM-style partner"),
+        "{seen}"
+    );
+}
+
+/// Start `serve --demo` from `bin` in `cwd` and return what it printed up to "listening".
+fn demo_banner(bin: &Path, cwd: &Path) -> String {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(bin)
+        .current_dir(cwd)
+        .args([
+            "--data-dir",
+            "data",
+            "serve",
+            "--demo",
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .env_remove("PASSERELLE__DATABASE__URL")
+        .env_remove("PASSERELLE__PLUGINS__DIR")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    for line in BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .take(200)
+    {
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.starts_with("Passerelle listening on") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    seen
+}
+
+#[test]
+fn the_demo_outside_the_source_tree_says_loudly_that_its_plugins_are_off_or_finds_them_beside_the_binary()
+ {
+    // The binary copied to a directory of its own, started there: no plugins anywhere.
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("passerelle");
+    std::fs::copy(BIN, &bin).unwrap();
+    let seen = demo_banner(&bin, dir.path());
+    assert!(seen.contains("Passerelle listening on"), "{seen}");
+    assert!(seen.contains("PLUGINS ARE OFF"), "{seen}");
+    assert!(
+        seen.contains("PASSERELLE__PLUGINS__DIR"),
+        "says how: {seen}"
+    );
+    // With the demo plugins beside the binary, they are found and named.
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/examples");
+    for (name, src) in [("fr", "fr-jurisdiction"), ("iom", "iom-partner")] {
+        let dst = dir.path().join("demo-plugins").join(name);
+        std::fs::create_dir_all(&dst).unwrap();
+        for f in std::fs::read_dir(examples.join(src).join("plugin")).unwrap() {
+            let f = f.unwrap();
+            std::fs::copy(f.path(), dst.join(f.file_name())).unwrap();
+        }
+    }
+    std::fs::remove_dir_all(dir.path().join("data")).unwrap();
+    let seen = demo_banner(&bin, dir.path());
+    assert!(seen.contains("Passerelle listening on"), "{seen}");
+    assert!(!seen.contains("PLUGINS ARE OFF"), "{seen}");
+    assert!(seen.contains("demo-plugins"), "{seen}");
 }

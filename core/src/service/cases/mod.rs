@@ -593,8 +593,9 @@ impl Services {
     }
 
     /// Move the case along the care track after `event`, through the core rule
-    /// [`domain::stage_after`]; the stage is never set any other way. Bumps the version
-    /// when the stage changes. Returns the new stage, if it changed.
+    /// [`domain::stage_after`]; the stage is never set any other way. The stage is no
+    /// user's edit, so it leaves the version alone (an edit of the person opened before an
+    /// interview started is not stale). Returns the new stage, if it changed.
     pub(crate) async fn advance_stage<C: ConnectionTrait>(
         &self,
         db: &C,
@@ -610,10 +611,6 @@ impl Services {
         };
         case::Entity::update_many()
             .col_expr(case::Column::Stage, Expr::value(next.as_str()))
-            .col_expr(
-                case::Column::Version,
-                Expr::col(case::Column::Version).add(1),
-            )
             .col_expr(case::Column::UpdatedAt, Expr::value(Utc::now()))
             .filter(case::Column::Id.eq(c.id))
             .exec(db)

@@ -33,11 +33,13 @@ pub struct ReturnView {
     pub destination_country: String,
     pub child: bool,
     pub stateless: bool,
-    pub consent_id: i64,
+    /// The consent the return rests on (its id).
+    pub consent_id: String,
     pub consent_language: String,
     pub consent_form_version: String,
     pub consent_active: bool,
     pub explained_by: String,
+    pub agency_org_id: Option<i64>,
     pub agency: Option<String>,
     /// The request in the agency's own format, when it has a partner adapter.
     pub partner_request: Option<String>,
@@ -50,6 +52,7 @@ pub struct ReturnView {
     pub legs: Vec<LegView>,
     pub counselled_on: Option<NaiveDate>,
     pub counselled_by: Option<String>,
+    pub receiving_org_id: Option<i64>,
     pub receiving_org: Option<String>,
     pub reception_on: Option<NaiveDate>,
     pub departed_on: Option<NaiveDate>,
@@ -242,13 +245,14 @@ impl Services {
             destination_country: l.r.destination_country.clone(),
             child: person.child,
             stateless: person.stateless,
-            consent_id: l.consent.id,
+            consent_id: l.consent.uid.clone().unwrap_or_default(),
             consent_language: l.consent.language.clone(),
             consent_form_version: l.consent.form_version.clone(),
             consent_active: l.consent.withdrawn_at.is_none(),
             explained_by: self
                 .keys
                 .decrypt_string(at("returns", "explained_by", &rid), &l.r.explained_by_enc)?,
+            agency_org_id: l.r.agency_org_id,
             agency: l.r.agency_org_id.and_then(|id| orgs.get(&id).cloned()),
             partner_request: self.open_opt(
                 "returns",
@@ -275,6 +279,7 @@ impl Services {
                 &rid,
                 l.r.counselled_by_enc.as_ref(),
             )?,
+            receiving_org_id: l.r.receiving_org_id,
             receiving_org: l.r.receiving_org_id.and_then(|id| orgs.get(&id).cloned()),
             reception_on: l.r.reception_on,
             departed_on: l.r.departed_on,

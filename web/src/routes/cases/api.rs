@@ -150,9 +150,10 @@ pub struct NewCaseBody {
     advocate_user_id: Option<i64>,
 }
 
-/// Open a case for a person: 201 with the case's summary and its `Location`.
+/// Open a case for a person: 201 with the case file (as its GET answers) and its
+/// `Location`.
 #[utoipa::path(post, path = "/api/v1/cases", request_body = NewCaseBody,
-    responses((status = 201, body = CaseSummary)))]
+    responses((status = 201, body = CaseView)))]
 async fn create_case(
     a: ApiAuth,
     req: HttpRequest,
@@ -162,7 +163,11 @@ async fn create_case(
         .services()
         .create_case(a.actor(), &body.person, body.advocate_user_id, &route(&req))
         .await?;
-    Ok(created(&case_url(&c.reference), &c))
+    let v = a
+        .services()
+        .get_case(a.actor(), &c.reference, &route(&req))
+        .await?;
+    Ok(created(&case_url(&c.reference), &v))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -24,6 +24,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         api_move,
         api_withdraw,
         api_assess,
+        api_assessment,
         api_safeguards,
         api_citizenship,
         api_remind,
@@ -95,6 +96,10 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
         .route(
             "/cases/{reference}/return/assessment",
             web::post().to(api_assess),
+        )
+        .route(
+            "/cases/{reference}/return/assessment",
+            web::get().to(api_assessment),
         )
         .route(
             "/cases/{reference}/return/child-safeguards",
@@ -278,9 +283,9 @@ pub async fn api_withdraw(
     Ok(no_content())
 }
 
-/// Record the risk assessment; answers the return.
+/// Record the risk assessment (the latest one counts).
 #[utoipa::path(post, path = "/api/v1/cases/{reference}/return/assessment", params(("reference" = String, Path)), request_body = RiskInput,
-    responses((status = 200, body = ReturnView)))]
+    responses((status = 201, body = RiskView)))]
 pub async fn api_assess(
     a: ApiAuth,
     req: HttpRequest,
@@ -290,7 +295,26 @@ pub async fn api_assess(
     a.services()
         .assess_return(a.actor(), &reference, &body, &route(&req))
         .await?;
-    Ok(ok(StatusCode::OK, &view(&a, &req, &reference).await?))
+    let v = assessment(&a, &req, &reference).await?;
+    Ok(created(&url(&reference, "/assessment"), &v))
+}
+
+async fn assessment(a: &ApiAuth, req: &HttpRequest, reference: &str) -> Result<RiskView, ApiError> {
+    view(a, req, reference)
+        .await?
+        .risk
+        .ok_or(ApiError(ServiceError::NotFound("risk_assessment")))
+}
+
+/// The latest risk assessment of the return.
+#[utoipa::path(get, path = "/api/v1/cases/{reference}/return/assessment", params(("reference" = String, Path)),
+    responses((status = 200, body = RiskView)))]
+pub async fn api_assessment(
+    a: ApiAuth,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(ok(StatusCode::OK, &assessment(&a, &req, &reference).await?))
 }
 
 /// A child's safeguards: guardian, best-interests determination; answers the return.

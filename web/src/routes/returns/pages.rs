@@ -415,6 +415,11 @@ async fn return_page(
                 "clock": clock_json(&v.clock),
                 "next": v.next.map(|n| json!({"value": n.as_str(), "label": stage_label(s, n)})),
                 "next_needs_approval": v.next == Some(ReturnStage::Approved),
+                // A departure or an arrival is dated the day it happened.
+                "next_dated": matches!(v.next, Some(ReturnStage::Departed | ReturnStage::Received)),
+                "departing": v.next == Some(ReturnStage::Departed),
+                "first_leg": v.legs.iter().filter(|l| l.status == "booked").map(|l| l.travel_on).min().map(|d| d.to_string()),
+                "today": chrono::Utc::now().date_naive().to_string(),
                 "receiving": receiving,
                 "timeline": timeline,
                 "conflicts": conflicts,

@@ -163,6 +163,9 @@ async fn page(
                         "requested_by": m.requested_by,
                         "decided_on": m.decided_on.map(|d| d.to_string()),
                         "reason": m.reason,
+                        "authority": m.authority.map(|a| t(&format!("body-{}", a.as_str()))),
+                        "decision_reference": m.decision_reference,
+                        "deciders": m.decided_by.iter().map(|b| json!({"value": b.as_str(), "label": t(&format!("body-{}", b.as_str()))})).collect::<Vec<_>>(),
                     })
                 }).collect::<Vec<_>>(),
             })
