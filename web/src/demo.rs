@@ -645,7 +645,7 @@ async fn seed_identification(
     let today = chrono::Utc::now().date_naive();
     // Some protected persons' recovery periods have run out (the decision on their stay
     // is overdue); the others are at various points of theirs.
-    let days_ago = if stage == Stage::Protection && i % 3 == 0 {
+    let days_ago = if stage == Stage::Protection && i.is_multiple_of(3) {
         31 + i % 7
     } else {
         i % 28
