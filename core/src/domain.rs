@@ -76,6 +76,7 @@ str_enum!(
         OrgAdmin => "org_admin",
         SystemAdmin => "system_admin",
         Auditor => "auditor",
+        FundManager => "fund_manager",
     }
 );
 
@@ -134,6 +135,7 @@ str_enum!(
         Deadlines => "deadlines",
         Proceedings => "proceedings",
         Return => "return",
+        Funding => "funding",
     }
 );
 
@@ -383,6 +385,10 @@ pub fn may(role: Role, relation: Relation, action: CaseAction) -> bool {
             ViewSection(S::Audit) => {
                 matches!(role, Role::OrgAdmin | Role::Auditor | Role::Advocate)
             }
+            ViewSection(S::Funding) => {
+                role.is_caseworker()
+                    || matches!(role, Role::OrgAdmin | Role::Auditor | Role::FundManager)
+            }
             ViewSection(_) => role.is_caseworker(),
             EditPerson | EditServices | EditPlacement => {
                 matches!(role, Role::Advocate | Role::ShelterCoordinator)
@@ -415,6 +421,14 @@ pub fn may(role: Role, relation: Relation, action: CaseAction) -> bool {
                     | S::Return,
                 ) if advocate => true,
                 ViewSection(S::Deadlines) => false,
+                // The money of a case it works on: what its own funds pay.
+                ViewSection(S::Funding) => {
+                    role.is_caseworker()
+                        && (advocate
+                            || agency_officer
+                            || sections.has(S::Services)
+                            || sections.has(S::Placement))
+                }
                 ViewSection(
                     s @ (S::Person
                     | S::Identification

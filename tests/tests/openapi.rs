@@ -12,8 +12,13 @@ use std::collections::BTreeMap;
 const ERROR: &str = "#/components/schemas/ErrorBody";
 const METHODS: &[&str] = &["get", "post", "put", "patch", "delete"];
 
+/// The schema of an answer: its JSON one, or that of its one other media type (a CSV).
 fn schema_of(resp: &Value) -> Option<&Value> {
-    resp.get("content")?.get("application/json")?.get("schema")
+    let content = resp.get("content")?.as_object()?;
+    content
+        .get("application/json")
+        .or_else(|| content.values().next())?
+        .get("schema")
 }
 
 /// The name of a `$ref` schema, or of an array's item schema prefixed with `[]`.

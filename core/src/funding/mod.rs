@@ -129,6 +129,7 @@ macro_rules! declared_order {
     )+};
 }
 
+mod access;
 mod eligibility;
 mod funds;
 mod ledger;
@@ -138,6 +139,7 @@ mod refusal;
 #[cfg(test)]
 mod tests;
 
+pub use access::*;
 pub use eligibility::*;
 pub use funds::*;
 pub use ledger::*;

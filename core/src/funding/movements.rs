@@ -45,7 +45,8 @@ pub type EntryId = i64;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CommitmentPurpose {
     pub kind: PurposeKind,
-    pub record_id: Option<i64>,
+    /// The id of the record it pays (a service, placement, return or plan item).
+    pub record_id: Option<String>,
     pub description: String,
 }
 

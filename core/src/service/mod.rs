@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cases;
 pub mod deadlines;
 pub mod demo;
+pub mod funding;
 pub mod identification;
 pub mod referrals;
 pub mod returns;
@@ -117,6 +118,8 @@ pub struct Services {
     pub adapters: Arc<dyn crate::ports::Adapters>,
     /// How long a referral may wait for an answer before it is flagged.
     pub referral_answer_days: i64,
+    /// Fund ledgers already folded (see `funding`).
+    pub ledgers: funding::LedgerCache,
 }
 
 impl Services {
@@ -130,6 +133,7 @@ impl Services {
             auth_policy,
             adapters: Arc::new(crate::ports::BuiltIn),
             referral_answer_days: 5,
+            ledgers: funding::LedgerCache::default(),
         }
     }
 

@@ -26,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(crate::routes::trial::configure_api)
             .configure(crate::routes::returns::configure_api)
             .configure(crate::routes::admin::configure_api)
+            .configure(crate::routes::funding::configure_api)
             .default_service(web::to(|| async {
                 error_json(
                     StatusCode::NOT_FOUND,
@@ -75,6 +76,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::routes::trial::Doc::openapi());
     doc.merge(crate::routes::returns::Doc::openapi());
     doc.merge(crate::routes::admin::Doc::openapi());
+    doc.merge(crate::routes::funding::Doc::openapi());
     doc
 }
 

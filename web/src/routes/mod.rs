@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api;
 pub mod care;
 pub mod cases;
+pub mod funding;
 pub mod identification;
 pub mod returns;
 pub mod session;

@@ -5,7 +5,7 @@ use super::*;
 fn purpose(kind: PurposeKind) -> CommitmentPurpose {
     CommitmentPurpose {
         kind,
-        record_id: Some(7),
+        record_id: Some("7".into()),
         description: "Paris–Lagos".into(),
     }
 }

@@ -364,6 +364,8 @@ impl Services {
                     reason.as_deref().unwrap_or(""),
                 )?));
                 release_bookings(&txn, &fresh.id, l.c.id).await?;
+                self.release_return_commitments(&txn, actor.user_id, l.c.id, &fresh.id)
+                    .await?;
                 case_event = Some(CaseEvent::ReturnCancelled);
             }
             _ => {}
@@ -532,6 +534,8 @@ impl Services {
             .insert(txn)
             .await?;
             release_bookings(txn, &r.id, r.case_id).await?;
+            self.release_return_commitments(txn, by_user, r.case_id, &r.id)
+                .await?;
             self.advance_stage(txn, r.case_id, CaseEvent::ReturnCancelled)
                 .await?;
         }
