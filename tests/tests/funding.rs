@@ -102,7 +102,10 @@ async fn a_placement_and_a_return_funded_spent_and_released_when_the_return_is_c
     let fund = s.fund(state_fund()).await;
     s.allocate(&fund, 1_000_000).await;
     let b = s.balances(&fund).await;
-    assert_eq!((b["allocated"].as_i64(), b["available"].as_i64()), (Some(1_000_000), Some(1_000_000)));
+    assert_eq!(
+        (b["allocated"].as_i64(), b["available"].as_i64()),
+        (Some(1_000_000), Some(1_000_000))
+    );
     let reference = s.victim(&s.adv, "Funded Person").await;
     let case = |p: &str| s.url(&format!("/cases/{reference}{p}"));
 
@@ -117,8 +120,14 @@ async fn a_placement_and_a_return_funded_spent_and_released_when_the_return_is_c
         .unwrap()["id"]
         .as_i64()
         .unwrap();
-    let (st, p) = send(&s.adv, "POST", case("/placements"), json!({"shelter_org_id": shelter,
-        "location": "Foyer, room 2", "from_on": in_days(0).to_string()})).await;
+    let (st, p) = send(
+        &s.adv,
+        "POST",
+        case("/placements"),
+        json!({"shelter_org_id": shelter,
+        "location": "Foyer, room 2", "from_on": in_days(0).to_string()}),
+    )
+    .await;
     assert_eq!(st, 201, "{p}");
     // The funds this case could use for shelter: ours, with what it has left.
     let (st, offers) = get(&s.adv, case("/funding/offers?category=shelter")).await;
@@ -136,41 +145,83 @@ async fn a_placement_and_a_return_funded_spent_and_released_when_the_return_is_c
     assert_eq!(c["status"], "pending_approval");
     let placement_c = c["id"].as_str().unwrap().to_owned();
     let b = s.balances(&fund).await;
-    assert_eq!((b["pending"].as_i64(), b["available"].as_i64()), (Some(120_000), Some(880_000)), "reserved at once");
+    assert_eq!(
+        (b["pending"].as_i64(), b["available"].as_i64()),
+        (Some(120_000), Some(880_000)),
+        "reserved at once"
+    );
     // The advocate cannot approve; the fund manager can.
     let approve = format!("/funds/{fund}/commitments/{placement_c}/approve");
     let (st, _) = send(&s.adv, "POST", s.url(&approve), json!({})).await;
     assert_eq!(st, 403);
     let (st, c) = send(&s.manager, "POST", s.url(&approve), json!({})).await;
     assert_eq!((st, c["status"].as_str()), (200, Some("approved")), "{c}");
-    let (st, c) = send(&s.manager, "POST", s.url(&format!("/funds/{fund}/commitments/{placement_c}/spendings")),
-        json!({"amount_minor": 50_000, "currency": "EUR", "invoice": "Foyer invoice 2026-117"})).await;
+    let (st, c) = send(
+        &s.manager,
+        "POST",
+        s.url(&format!(
+            "/funds/{fund}/commitments/{placement_c}/spendings"
+        )),
+        json!({"amount_minor": 50_000, "currency": "EUR", "invoice": "Foyer invoice 2026-117"}),
+    )
+    .await;
     assert_eq!(st, 200, "{c}");
-    assert_eq!((c["spent_minor"].as_i64(), c["unspent_minor"].as_i64()), (Some(50_000), Some(70_000)));
+    assert_eq!(
+        (c["spent_minor"].as_i64(), c["unspent_minor"].as_i64()),
+        (Some(50_000), Some(70_000))
+    );
 
     // A return's travel, then spend part and cancel the return: the rest is released.
     let (st, k) = send(&s.adv, "POST", case("/consents"), json!({"purpose": "return_assistance", "given_by": "person", "language": "en", "form_version": "v1"})).await;
     assert_eq!(st, 201, "{k}");
-    let (st, r) = send(&s.adv, "POST", case("/return"), json!({"requested_by": "person", "consent_id": k["id"],
-        "explained_by": "Ms Obi", "destination_country": "NG"})).await;
+    let (st, r) = send(
+        &s.adv,
+        "POST",
+        case("/return"),
+        json!({"requested_by": "person", "consent_id": k["id"],
+        "explained_by": "Ms Obi", "destination_country": "NG"}),
+    )
+    .await;
     assert_eq!(st, 201, "{r}");
     let (st, t) = send(&s.adv, "POST", s.url(&format!("/funds/{fund}/commitments")),
         json!({"reference": reference, "category": "travel", "purpose": "return", "record_id": r["id"],
             "amount_minor": 45_000, "currency": "EUR"})).await;
     assert_eq!((st, t["status"].as_str()), (201, Some("approved")), "{t}");
     let travel_c = t["id"].as_str().unwrap().to_owned();
-    let (st, _) = send(&s.manager, "POST", s.url(&format!("/funds/{fund}/commitments/{travel_c}/spendings")),
-        json!({"amount_minor": 10_000, "currency": "EUR", "invoice": "Booking fee"})).await;
+    let (st, _) = send(
+        &s.manager,
+        "POST",
+        s.url(&format!("/funds/{fund}/commitments/{travel_c}/spendings")),
+        json!({"amount_minor": 10_000, "currency": "EUR", "invoice": "Booking fee"}),
+    )
+    .await;
     assert_eq!(st, 200);
     let (_, case_money) = get(&s.adv, case("/funding")).await;
-    assert_eq!(case_money["totals"][0]["committed_minor"], 165_000, "{case_money}");
+    assert_eq!(
+        case_money["totals"][0]["committed_minor"], 165_000,
+        "{case_money}"
+    );
     assert_eq!(case_money["totals"][0]["spent_minor"], 60_000);
     let (_, rv) = get(&s.adv, case("/return")).await;
-    let (st, v) = send(&s.adv, "POST", case("/return/move"), json!({"to": "cancelled", "version": rv["version"], "reason": "the person chose to stay"})).await;
+    let (st, v) = send(
+        &s.adv,
+        "POST",
+        case("/return/move"),
+        json!({"to": "cancelled", "version": rv["version"], "reason": "the person chose to stay"}),
+    )
+    .await;
     assert_eq!(st, 200, "{v}");
-    let (st, t) = get(&s.manager, s.url(&format!("/funds/{fund}/commitments/{travel_c}"))).await;
+    let (st, t) = get(
+        &s.manager,
+        s.url(&format!("/funds/{fund}/commitments/{travel_c}")),
+    )
+    .await;
     assert_eq!(st, 200, "{t}");
-    assert_eq!((t["released_minor"].as_i64(), t["unspent_minor"].as_i64()), (Some(35_000), Some(0)), "{t}");
+    assert_eq!(
+        (t["released_minor"].as_i64(), t["unspent_minor"].as_i64()),
+        (Some(35_000), Some(0)),
+        "{t}"
+    );
     let b = s.balances(&fund).await;
     assert_eq!(b["spent"], 60_000);
     assert_eq!(b["committed_unspent"], 70_000);
@@ -182,18 +233,50 @@ async fn a_placement_and_a_return_funded_spent_and_released_when_the_return_is_c
     assert_eq!(rep["cases_served"], 1);
     assert_eq!(rep["total_allocated_minor"], 1_000_000);
     assert_eq!(rep["total_spent_minor"], 60_000);
-    assert_eq!(rep["months"].as_array().unwrap().last().unwrap()["available_end_minor"], 870_000);
-    let shelter_row = rep["by_category"].as_array().unwrap().iter().find(|r| r["category"] == "shelter").unwrap();
-    assert_eq!((shelter_row["committed_minor"].as_i64(), shelter_row["spent_minor"].as_i64()), (Some(120_000), Some(50_000)));
-    assert!(!rep.to_string().contains(&reference), "no reference in the report");
-    let r = s.manager.get(s.url(&format!("/funds/{fund}/report.csv"))).send().await.unwrap();
+    assert_eq!(
+        rep["months"].as_array().unwrap().last().unwrap()["available_end_minor"],
+        870_000
+    );
+    let shelter_row = rep["by_category"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["category"] == "shelter")
+        .unwrap();
+    assert_eq!(
+        (
+            shelter_row["committed_minor"].as_i64(),
+            shelter_row["spent_minor"].as_i64()
+        ),
+        (Some(120_000), Some(50_000))
+    );
+    assert!(
+        !rep.to_string().contains(&reference),
+        "no reference in the report"
+    );
+    let r = s
+        .manager
+        .get(s.url(&format!("/funds/{fund}/report.csv")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
     let csv = r.text().await.unwrap();
-    assert!(csv.contains("category,committed,spent") && csv.contains("shelter,1200.00,500.00"), "{csv}");
+    assert!(
+        csv.contains("category,committed,spent") && csv.contains("shelter,1200.00,500.00"),
+        "{csv}"
+    );
     // Invoices and origins are encrypted at rest.
     let bytes = s.app.raw_database_bytes().await;
-    assert!(!contains(&bytes, "Foyer invoice 2026-117") && !contains(&bytes, "Budget line 2026-17"));
+    assert!(
+        !contains(&bytes, "Foyer invoice 2026-117") && !contains(&bytes, "Budget line 2026-17")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -202,7 +285,14 @@ async fn every_refusal_names_its_rule_and_writes_nothing() {
     let fund = s.fund(state_fund()).await;
     s.allocate(&fund, 100_000).await;
     let reference = s.victim(&s.adv, "Refused Requests").await;
-    let commit = |body: Value| send(&s.adv, "POST", s.url(&format!("/funds/{fund}/commitments")), body);
+    let commit = |body: Value| {
+        send(
+            &s.adv,
+            "POST",
+            s.url(&format!("/funds/{fund}/commitments")),
+            body,
+        )
+    };
     let base = json!({"reference": reference, "category": "legal", "purpose": "other",
         "description": "lawyer's fees", "amount_minor": 20_000, "currency": "EUR"});
     let with = |k: &str, v: Value| {
@@ -237,7 +327,13 @@ async fn every_refusal_names_its_rule_and_writes_nothing() {
     old["valid_until"] = json!("2025-12-31");
     let expired = s.fund(old).await;
     s.allocate(&expired, 100_000).await;
-    let (st, v) = send(&s.adv, "POST", s.url(&format!("/funds/{expired}/commitments")), base.clone()).await;
+    let (st, v) = send(
+        &s.adv,
+        "POST",
+        s.url(&format!("/funds/{expired}/commitments")),
+        base.clone(),
+    )
+    .await;
     assert_eq!(st, 422);
     assert!(rules_of(&v).contains(&"validity".to_owned()), "{v}");
     assert_eq!(s.entries(&fund).await, before, "nothing written");
@@ -245,17 +341,30 @@ async fn every_refusal_names_its_rule_and_writes_nothing() {
     let (st, c) = commit(base.clone()).await;
     assert_eq!(st, 201, "{c}");
     let cid = c["id"].as_str().unwrap();
-    let (st, v) = send(&s.manager, "POST", s.url(&format!("/funds/{fund}/commitments/{cid}/spendings")),
-        json!({"amount_minor": 20_001, "currency": "EUR", "invoice": "fees"})).await;
+    let (st, v) = send(
+        &s.manager,
+        "POST",
+        s.url(&format!("/funds/{fund}/commitments/{cid}/spendings")),
+        json!({"amount_minor": 20_001, "currency": "EUR", "invoice": "fees"}),
+    )
+    .await;
     assert_eq!(st, 422);
     assert!(rules_of(&v).contains(&"overspend".to_owned()), "{v}");
-    let (st, v) = send(&s.manager, "POST", s.url(&format!("/funds/{fund}/commitments/{cid}/spendings")),
-        json!({"amount_minor": 100, "currency": "GBP", "invoice": "fees"})).await;
+    let (st, v) = send(
+        &s.manager,
+        "POST",
+        s.url(&format!("/funds/{fund}/commitments/{cid}/spendings")),
+        json!({"amount_minor": 100, "currency": "GBP", "invoice": "fees"}),
+    )
+    .await;
     assert_eq!(st, 422);
     assert!(rules_of(&v).contains(&"currency".to_owned()), "{v}");
     assert_eq!(s.entries(&fund).await, before + 1, "only the commitment");
     let b = s.balances(&fund).await;
-    assert_eq!((b["spent"].as_i64(), b["available"].as_i64()), (Some(0), Some(80_000)));
+    assert_eq!(
+        (b["spent"].as_i64(), b["available"].as_i64()),
+        (Some(0), Some(80_000))
+    );
     // A bad fund: unknown source, wrong currency code.
     let mut bad = state_fund();
     bad["source"] = json!("lottery");
@@ -273,10 +382,19 @@ async fn every_refusal_names_its_rule_and_writes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_commitments_never_overdraw_the_fund() {
     let s = setup().await;
-    let fund = s.fund(json!({"name": "Room for ten", "source": "business_contribution", "currency": "EUR",
-        "categories": ["other"]})).await;
-    let (st, v) = send(&s.manager, "POST", s.url(&format!("/funds/{fund}/allocations")),
-        json!({"amount_minor": 1_000, "currency": "EUR", "origin": "Société Exemple SA"})).await;
+    let fund = s
+        .fund(
+            json!({"name": "Room for ten", "source": "business_contribution", "currency": "EUR",
+        "categories": ["other"]}),
+        )
+        .await;
+    let (st, v) = send(
+        &s.manager,
+        "POST",
+        s.url(&format!("/funds/{fund}/allocations")),
+        json!({"amount_minor": 1_000, "currency": "EUR", "origin": "Société Exemple SA"}),
+    )
+    .await;
     assert_eq!(st, 201, "{v}");
     let reference = s.app.create_case(&s.adv, "Many Requests").await;
     let mut tasks = Vec::new();
@@ -285,8 +403,14 @@ async fn concurrent_commitments_never_overdraw_the_fund() {
         let url = s.url(&format!("/funds/{fund}/commitments"));
         let reference = reference.clone();
         tasks.push(tokio::spawn(async move {
-            send(&c, "POST", url, json!({"reference": reference, "category": "other", "purpose": "other",
-                "description": format!("request {i}"), "amount_minor": 100, "currency": "EUR"})).await
+            send(
+                &c,
+                "POST",
+                url,
+                json!({"reference": reference, "category": "other", "purpose": "other",
+                "description": format!("request {i}"), "amount_minor": 100, "currency": "EUR"}),
+            )
+            .await
         }));
     }
     let mut ok = 0;
@@ -295,7 +419,9 @@ async fn concurrent_commitments_never_overdraw_the_fund() {
         match st {
             201 => ok += 1,
             422 => assert!(
-                rules_of(&v).iter().any(|r| r == "balance" || r == "overdraw"),
+                rules_of(&v)
+                    .iter()
+                    .any(|r| r == "balance" || r == "overdraw"),
                 "{v}"
             ),
             other => panic!("{other}: {v}"),
@@ -307,7 +433,11 @@ async fn concurrent_commitments_never_overdraw_the_fund() {
         (b["committed_unspent"].as_i64(), b["available"].as_i64()),
         (Some(1_000), Some(0))
     );
-    assert_eq!(s.entries(&fund).await, 11, "one allocation and ten commitments");
+    assert_eq!(
+        s.entries(&fund).await,
+        11,
+        "one allocation and ten commitments"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -321,14 +451,23 @@ async fn other_organisations_see_a_fund_only_once_opened_and_only_their_own_comm
     assert_eq!(st, 201, "{v}");
     let theirs_client = s.app.api_login("adv@elsewhere.test").await;
     // Not opened: the fund does not exist for them.
-    for p in [format!("/funds/{fund}"), format!("/funds/{fund}/commitments")] {
+    for p in [
+        format!("/funds/{fund}"),
+        format!("/funds/{fund}/commitments"),
+    ] {
         let (st, _) = get(&theirs_client, s.url(&p)).await;
         assert_eq!(st, 404, "{p}");
     }
     let (st, v) = get(&theirs_client, s.url("/funds")).await;
     assert_eq!((st, v["total"].as_i64()), (200, Some(0)), "{v}");
     // Opened to them: they see the fund and ask money for their own case...
-    let (st, v) = send(&s.manager, "POST", s.url(&format!("/funds/{fund}/openings")), json!({"org_id": s.other})).await;
+    let (st, v) = send(
+        &s.manager,
+        "POST",
+        s.url(&format!("/funds/{fund}/openings")),
+        json!({"org_id": s.other}),
+    )
+    .await;
     assert_eq!(st, 200, "{v}");
     let theirs = s.victim(&theirs_client, "Their Person").await;
     let (st, v) = send(&theirs_client, "POST", s.url(&format!("/funds/{fund}/commitments")),
@@ -337,15 +476,25 @@ async fn other_organisations_see_a_fund_only_once_opened_and_only_their_own_comm
     // ...and see only that one; the holder sees both.
     let (st, v) = get(&theirs_client, s.url(&format!("/funds/{fund}/commitments"))).await;
     assert_eq!(st, 200);
-    let refs: Vec<&str> = v["items"].as_array().unwrap().iter().map(|c| c["reference"].as_str().unwrap()).collect();
+    let refs: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["reference"].as_str().unwrap())
+        .collect();
     assert_eq!(refs, vec![theirs.as_str()]);
     let (_, v) = get(&s.manager, s.url(&format!("/funds/{fund}/commitments"))).await;
     assert_eq!(v["total"], 2);
     // They cannot manage it, see its entries, or ask money for our case.
     let (st, _) = get(&theirs_client, s.url(&format!("/funds/{fund}/entries"))).await;
     assert_eq!(st, 403);
-    let (st, _) = send(&theirs_client, "POST", s.url(&format!("/funds/{fund}/allocations")),
-        json!({"amount_minor": 1, "currency": "EUR", "origin": "x"})).await;
+    let (st, _) = send(
+        &theirs_client,
+        "POST",
+        s.url(&format!("/funds/{fund}/allocations")),
+        json!({"amount_minor": 1, "currency": "EUR", "origin": "x"}),
+    )
+    .await;
     assert_eq!(st, 403);
     let (st, _) = send(&theirs_client, "POST", s.url(&format!("/funds/{fund}/commitments")),
         json!({"reference": ours, "category": "legal", "purpose": "other", "description": "x", "amount_minor": 1, "currency": "EUR"})).await;
@@ -356,11 +505,23 @@ async fn other_organisations_see_a_fund_only_once_opened_and_only_their_own_comm
     let auditor = s.app.api_login("audit@ngo.test").await;
     let (st, v) = get(&auditor, s.url(&format!("/funds/{fund}/entries"))).await;
     assert_eq!((st, v["total"].as_i64()), (200, Some(3)), "{v}");
-    let (st, _) = send(&auditor, "POST", s.url(&format!("/funds/{fund}/allocations")),
-        json!({"amount_minor": 1, "currency": "EUR", "origin": "x"})).await;
+    let (st, _) = send(
+        &auditor,
+        "POST",
+        s.url(&format!("/funds/{fund}/allocations")),
+        json!({"amount_minor": 1, "currency": "EUR", "origin": "x"}),
+    )
+    .await;
     assert_eq!(st, 403);
     // Reading a case's commitments is in the case's audit trail.
     let (_, trail) = get(&s.adv, s.url(&format!("/cases/{ours}/audit"))).await;
-    assert!(trail["items"].as_array().unwrap().iter().any(|e| e["section"] == "funding"), "{trail}");
+    assert!(
+        trail["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["section"] == "funding"),
+        "{trail}"
+    );
     let _ = s.ngo;
 }

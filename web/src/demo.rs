@@ -17,6 +17,8 @@ use passerelle_core::service::trial::{
 };
 use passerelle_core::{Actor, Services};
 
+mod funding;
+
 pub const DEMO_PASSWORD: &str = "passerelle-demo";
 const ROUTE: &str = "demo seed";
 
@@ -44,10 +46,12 @@ const USERS: &[(usize, &str, &str, &str)] = &[
         "Camille Admin",
         "system_admin",
     ),
+    (0, "fatou@mission.example", "Fatou Diallo", "fund_manager"),
     (1, "amelie@passage.example", "Amélie Durand", "advocate"),
     (1, "karim@passage.example", "Karim Benali", "advocate"),
     (1, "olivia@passage.example", "Olivia Martin", "org_admin"),
     (1, "paul@passage.example", "Paul Lefèvre", "auditor"),
+    (1, "ines@passage.example", "Inès Carpentier", "fund_manager"),
     (
         2,
         "sophie@tilleuls.example",
@@ -62,6 +66,7 @@ const USERS: &[(usize, &str, &str, &str)] = &[
         "return_officer",
     ),
     (3, "lea@retour.example", "Léa Moreau", "org_admin"),
+    (3, "hugo@retour.example", "Hugo Blanc", "fund_manager"),
     (4, "julien@brigade.example", "Julien Petit", "org_admin"),
     (
         5,
@@ -378,6 +383,21 @@ pub async fn seed(services: &Services) -> anyhow::Result<Vec<DemoAccount>> {
     seed_trial_and_return(services, &amelie, &karim, org_ids[3])
         .await
         .map_err(e)?;
+    let (Some(fatou), Some(hugo), Some(ines)) = (
+        by_email("fatou@mission.example"),
+        by_email("hugo@retour.example"),
+        by_email("ines@passage.example"),
+    ) else {
+        anyhow::bail!("demo seeding: demo fund managers missing");
+    };
+    funding::seed(
+        services,
+        [&fatou, &hugo, &ines, &fatou, &hugo],
+        org_ids[1],
+        &amelie,
+    )
+    .await
+    .map_err(e)?;
     Ok(accounts)
 }
 

@@ -38,6 +38,13 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("proceedings", include_str!("../templates/proceedings.hbs")),
     ("return", include_str!("../templates/return.hbs")),
     ("returns", include_str!("../templates/returns.hbs")),
+    ("funds", include_str!("../templates/funds.hbs")),
+    ("fund", include_str!("../templates/fund.hbs")),
+    ("fund_report", include_str!("../templates/fund_report.hbs")),
+    (
+        "case_funding",
+        include_str!("../templates/case_funding.hbs"),
+    ),
     (
         "admin_plugins",
         include_str!("../templates/admin_plugins.hbs"),

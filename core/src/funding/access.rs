@@ -87,11 +87,17 @@ mod tests {
         let o = FundRelation::Opened;
         assert!(may_fund(Role::FundManager, h, Manage));
         assert!(may_fund(Role::FundManager, h, ViewAll));
-        assert!(!may_fund(Role::FundManager, o, Manage), "opened is not held");
+        assert!(
+            !may_fund(Role::FundManager, o, Manage),
+            "opened is not held"
+        );
         assert!(may_fund(Role::Auditor, h, ViewAll) && !may_fund(Role::Auditor, h, Manage));
         assert!(may_fund(Role::Advocate, h, Request) && !may_fund(Role::Advocate, h, ViewAll));
         assert!(may_fund(Role::Advocate, o, Request) && may_fund(Role::Advocate, o, View));
-        assert!(!may_fund(Role::Auditor, o, View), "another organisation's auditor");
+        assert!(
+            !may_fund(Role::Auditor, o, View),
+            "another organisation's auditor"
+        );
         for r in Role::ALL {
             for a in [View, ViewAll, Manage, Request] {
                 assert!(!may_fund(*r, FundRelation::None, a), "{r} {a:?}");

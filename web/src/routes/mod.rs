@@ -37,5 +37,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     care::configure(cfg);
     trial::configure(cfg);
     returns::configure(cfg);
+    funding::configure(cfg);
     admin::configure(cfg);
 }

@@ -58,8 +58,8 @@ pub struct FundInput {
 
 impl FundInput {
     fn parse(&self, holder_org: i64) -> Result<(Fund, Option<i64>), Invalid> {
-        let source = SourceKind::parse(&self.source)
-            .map_err(|e| Invalid::new("source", e.message))?;
+        let source =
+            SourceKind::parse(&self.source).map_err(|e| Invalid::new("source", e.message))?;
         let currency = Currency::parse(&self.currency)?;
         let valid_from = day_or_today("valid_from", self.valid_from.as_deref())?;
         let valid_until = match self.valid_until.as_deref().map(str::trim) {
@@ -68,18 +68,21 @@ impl FundInput {
         };
         let mut categories = BTreeSet::new();
         for c in &self.categories {
-            categories.insert(CostCategory::parse(c).map_err(|e| Invalid::new("categories", e.message))?);
+            categories
+                .insert(CostCategory::parse(c).map_err(|e| Invalid::new("categories", e.message))?);
         }
         let mut beneficiaries = BTreeSet::new();
         for b in &self.beneficiaries {
-            beneficiaries
-                .insert(Beneficiary::parse(b).map_err(|e| Invalid::new("beneficiaries", e.message))?);
+            beneficiaries.insert(
+                Beneficiary::parse(b).map_err(|e| Invalid::new("beneficiaries", e.message))?,
+            );
         }
-        let countries = |field: &'static str, list: &[String]| -> Result<Vec<CountryCode>, Invalid> {
-            list.iter()
-                .map(|c| CountryCode::parse(c).map_err(|e| Invalid::new(field, e.message)))
-                .collect()
-        };
+        let countries =
+            |field: &'static str, list: &[String]| -> Result<Vec<CountryCode>, Invalid> {
+                list.iter()
+                    .map(|c| CountryCode::parse(c).map_err(|e| Invalid::new(field, e.message)))
+                    .collect()
+            };
         let stages = self
             .stages
             .iter()
@@ -88,7 +91,8 @@ impl FundInput {
         let mut category_caps = BTreeMap::new();
         for (c, v) in &self.category_caps_minor {
             category_caps.insert(
-                CostCategory::parse(c).map_err(|e| Invalid::new("category_caps_minor", e.message))?,
+                CostCategory::parse(c)
+                    .map_err(|e| Invalid::new("category_caps_minor", e.message))?,
                 *v,
             );
         }
@@ -289,11 +293,7 @@ impl Services {
             .await?;
         let (fund, low) = input.parse(f.holder_org_id)?;
         if fund.currency.code() != f.currency && f.last_entry.is_some() {
-            return Err(Invalid::new(
-                "currency",
-                "a fund with entries keeps its currency",
-            )
-            .into());
+            return Err(Invalid::new("currency", "a fund with entries keeps its currency").into());
         }
         let Some(version) = input.version else {
             return Err(Invalid::new("version", "is required: the version you read").into());
@@ -359,7 +359,9 @@ impl Services {
             .await?
             .ok_or_else(|| Invalid::new("org_id", "no such organisation"))?;
         if org.id == f.holder_org_id {
-            return Err(Invalid::new("org_id", "the fund already belongs to this organisation").into());
+            return Err(
+                Invalid::new("org_id", "the fund already belongs to this organisation").into(),
+            );
         }
         let exists = fund_opening::Entity::find()
             .filter(fund_opening::Column::FundId.eq(f.id.clone()))
@@ -396,7 +398,12 @@ impl Services {
             .await?;
         let v = self.fund_view(&self.db, actor, &f, rel).await?;
         self.audit
-            .record(vec![Self::funding_entry(actor, None, AuditAction::Read, route)])
+            .record(vec![Self::funding_entry(
+                actor,
+                None,
+                AuditAction::Read,
+                route,
+            )])
             .await?;
         Ok(v)
     }
@@ -430,13 +437,23 @@ impl Services {
                 out.push(self.fund_view(&self.db, actor, f, rel).await?);
             }
         }
-        if out.is_empty() && !rules::may_create_fund(actor.role) && !actor.role.is_caseworker()
-            && !matches!(actor.role, crate::domain::Role::Auditor | crate::domain::Role::OrgAdmin)
+        if out.is_empty()
+            && !rules::may_create_fund(actor.role)
+            && !actor.role.is_caseworker()
+            && !matches!(
+                actor.role,
+                crate::domain::Role::Auditor | crate::domain::Role::OrgAdmin
+            )
         {
             return Err(ServiceError::Forbidden("your role has no funds".into()));
         }
         self.audit
-            .record(vec![Self::funding_entry(actor, None, AuditAction::Read, route)])
+            .record(vec![Self::funding_entry(
+                actor,
+                None,
+                AuditAction::Read,
+                route,
+            )])
             .await?;
         Ok(FundPage::of(out, paging))
     }

@@ -6,8 +6,7 @@
 use super::*;
 use crate::domain::{CaseAction, Paging, Stage, may};
 use crate::funding::{
-    Ask, CaseFacts, CommitmentPurpose, CommitmentState, CommitmentStatus, CostCategory,
-    PurposeKind,
+    Ask, CaseFacts, CommitmentPurpose, CommitmentState, CommitmentStatus, CostCategory, PurposeKind,
 };
 use crate::identification::TraffickingStatus;
 use crate::returns::ReturnStage;
@@ -135,8 +134,8 @@ crate::service::page_of!(
 );
 
 fn parse_purpose(input: &CommitmentInput) -> Result<(CostCategory, CommitmentPurpose), Invalid> {
-    let category = CostCategory::parse(&input.category)
-        .map_err(|e| Invalid::new("category", e.message))?;
+    let category =
+        CostCategory::parse(&input.category).map_err(|e| Invalid::new("category", e.message))?;
     let kind =
         PurposeKind::parse(&input.purpose).map_err(|e| Invalid::new("purpose", e.message))?;
     let description =
@@ -225,10 +224,12 @@ impl Services {
             return Ok(());
         };
         let found = match purpose.kind {
-            PurposeKind::Service | PurposeKind::ReintegrationItem => case_service::Entity::find_by_id(id.to_owned())
-                .first(db)
-                .await?
-                .is_some_and(|s| s.case_id == c.id),
+            PurposeKind::Service | PurposeKind::ReintegrationItem => {
+                case_service::Entity::find_by_id(id.to_owned())
+                    .first(db)
+                    .await?
+                    .is_some_and(|s| s.case_id == c.id)
+            }
             PurposeKind::Placement => placement::Entity::find_by_id(id.to_owned())
                 .first(db)
                 .await?
@@ -242,7 +243,11 @@ impl Services {
         if found {
             Ok(())
         } else {
-            Err(Invalid::new("record_id", format!("no such {} on this case", purpose.kind)).into())
+            Err(Invalid::new(
+                "record_id",
+                format!("no such {} on this case", purpose.kind),
+            )
+            .into())
         }
     }
 
@@ -298,7 +303,8 @@ impl Services {
             .fund_for(&txn, actor, fund_id, FundAction::Manage, true)
             .await?;
         let fund = fund_of(&f)?;
-        rules::check_currency(&fund, currency).map_err(|r| refused("the allocation is refused", &[r]))?;
+        rules::check_currency(&fund, currency)
+            .map_err(|r| refused("the allocation is refused", &[r]))?;
         let origin = rules::parse_origin(fund.source, &input.origin)?;
         let m = Movement::Allocation {
             amount: input.amount_minor,
@@ -332,7 +338,13 @@ impl Services {
             .map_err(|r| refused("the commitment is refused", &[r]))?;
         // The case, as the requester may work on it (audited like every access).
         let (c, _) = self
-            .load_for(&self.db, actor, &input.reference, action_for(purpose.kind), route)
+            .load_for(
+                &self.db,
+                actor,
+                &input.reference,
+                action_for(purpose.kind),
+                route,
+            )
             .await?;
         self.check_record(&self.db, &c, &purpose).await?;
         let facts = self.case_facts(&self.db, &c).await?;
@@ -405,8 +417,7 @@ impl Services {
     async fn act_on_commitment(
         &self,
         actor: &Actor,
-        fund_id: &str,
-        commitment_uid: &str,
+        (fund_id, commitment_uid): (&str, &str),
         action: FundAction,
         make: impl FnOnce(EntryId, &Ledger, &Fund) -> Result<Movement>,
         on: NaiveDate,
@@ -462,8 +473,7 @@ impl Services {
     ) -> Result<CommitmentView> {
         self.act_on_commitment(
             actor,
-            fund_id,
-            commitment,
+            (fund_id, commitment),
             FundAction::Manage,
             |id, _, _| Ok(Movement::Approval { commitment: id }),
             Utc::now().date_naive(),
@@ -485,8 +495,7 @@ impl Services {
             .ok_or_else(|| Invalid::new("reason", "is required: say why it is refused"))?;
         self.act_on_commitment(
             actor,
-            fund_id,
-            commitment,
+            (fund_id, commitment),
             FundAction::Manage,
             |id, _, _| {
                 Ok(Movement::Refusal {
@@ -516,8 +525,7 @@ impl Services {
         let amount = input.amount_minor;
         self.act_on_commitment(
             actor,
-            fund_id,
-            commitment,
+            (fund_id, commitment),
             FundAction::Manage,
             |id, _, fund| {
                 rules::check_currency(fund, currency)
@@ -548,8 +556,7 @@ impl Services {
         let amount = input.amount_minor;
         self.act_on_commitment(
             actor,
-            fund_id,
-            commitment,
+            (fund_id, commitment),
             action,
             |id, ledger, _| match amount {
                 Some(a) => Ok(Movement::Release {
@@ -743,7 +750,12 @@ impl Services {
             items.push(self.entry_view(&self.db, e).await?);
         }
         self.audit
-            .record(vec![Self::funding_entry(actor, None, AuditAction::Read, route)])
+            .record(vec![Self::funding_entry(
+                actor,
+                None,
+                AuditAction::Read,
+                route,
+            )])
             .await?;
         Ok(EntryPage {
             items,
@@ -780,7 +792,14 @@ impl Services {
         } else {
             case::Entity::find()
                 .filter(case::Column::OwnerOrgId.eq(actor.org_id))
-                .filter(case::Column::Id.is_in(ledger.commitments().map(|(_, c)| c.case_id).collect::<Vec<_>>()))
+                .filter(
+                    case::Column::Id.is_in(
+                        ledger
+                            .commitments()
+                            .map(|(_, c)| c.case_id)
+                            .collect::<Vec<_>>(),
+                    ),
+                )
                 .all(&self.db)
                 .await?
                 .into_iter()

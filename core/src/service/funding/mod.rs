@@ -22,8 +22,8 @@ mod reports;
 pub use cases::{CaseFunding, CaseTotal, OfferPage, OfferView};
 pub use funds::{FundInput, FundPage, FundView, Opening, OpeningInput};
 pub use ledger::{
-    AllocationInput, CommitmentInput, CommitmentPage, CommitmentView, CorrectionInput,
-    EntryPage, EntryView, RefusalInput, ReleaseInput, SpendingInput,
+    AllocationInput, CommitmentInput, CommitmentPage, CommitmentView, CorrectionInput, EntryPage,
+    EntryView, RefusalInput, ReleaseInput, SpendingInput,
 };
 pub use reports::{CategoryRow, FundReport, MonthRow};
 
@@ -50,10 +50,13 @@ use std::sync::{Arc, Mutex};
 /// the entries after the cached one (read under the fund's lock), instead of folding the
 /// whole history again. Only committed entries are ever cached.
 #[derive(Clone, Default)]
-pub struct LedgerCache(Arc<Mutex<HashMap<String, (Option<EntryId>, Ledger)>>>);
+pub struct LedgerCache(Arc<Mutex<HashMap<String, Cached>>>);
+
+/// A folded ledger and the last entry folded into it.
+type Cached = (Option<EntryId>, Ledger);
 
 impl LedgerCache {
-    fn take(&self, fund_id: &str) -> Option<(Option<EntryId>, Ledger)> {
+    fn take(&self, fund_id: &str) -> Option<Cached> {
         self.0.lock().ok().and_then(|mut m| m.remove(fund_id))
     }
     fn put(&self, fund_id: &str, last: Option<EntryId>, ledger: Ledger) {
@@ -281,9 +284,10 @@ impl Services {
     }
 
     pub(crate) fn open_movement(&self, e: &fund_entry::Model) -> Result<Movement> {
-        let text = self
-            .keys
-            .decrypt_string(super::at("fund_entries", "movement", &e.uid), &e.movement_enc)?;
+        let text = self.keys.decrypt_string(
+            super::at("fund_entries", "movement", &e.uid),
+            &e.movement_enc,
+        )?;
         Ok(serde_json::from_str(&text).map_err(|x| anyhow::anyhow!("stored movement: {x}"))?)
     }
 
@@ -334,7 +338,10 @@ impl Services {
         let b = ledger.balances();
         let res = fund::Entity::update_many()
             .col_expr(fund::Column::Allocated, Expr::value(b.allocated))
-            .col_expr(fund::Column::CommittedUnspent, Expr::value(b.committed_unspent))
+            .col_expr(
+                fund::Column::CommittedUnspent,
+                Expr::value(b.committed_unspent),
+            )
             .col_expr(fund::Column::Pending, Expr::value(b.pending))
             .col_expr(fund::Column::Spent, Expr::value(b.spent))
             .col_expr(fund::Column::LastEntry, Expr::value(Some(entry.id)))

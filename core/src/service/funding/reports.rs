@@ -76,7 +76,13 @@ fn effect(kind: &str, status: Option<&str>, amount: i64) -> (i64, i64, i64, i64)
 }
 
 impl Services {
-    async fn sums(&self, fund_id: &str, before: Option<NaiveDate>, from: NaiveDate, to: NaiveDate) -> Result<Vec<Sum>> {
+    async fn sums(
+        &self,
+        fund_id: &str,
+        before: Option<NaiveDate>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<Sum>> {
         let backend = self.db.get_database_backend();
         let month = match backend {
             DbBackend::Postgres => "to_char(entry_on, 'YYYY-MM')",
@@ -87,10 +93,7 @@ impl Services {
             _ => ("?", "?", "?"),
         };
         let (range, values): (String, Vec<sea_orm::Value>) = match before {
-            Some(b) => (
-                format!("entry_on < {p2}"),
-                vec![fund_id.into(), b.into()],
-            ),
+            Some(b) => (format!("entry_on < {p2}"), vec![fund_id.into(), b.into()]),
             None => (
                 format!("entry_on >= {p2} AND entry_on <= {p3}"),
                 vec![fund_id.into(), from.into(), to.into()],
@@ -101,9 +104,11 @@ impl Services {
              FROM fund_entries WHERE fund_id = {p1} AND {range} \
              GROUP BY kind, status, category, {month} ORDER BY month"
         );
-        Ok(Sum::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
-            .all(&self.db)
-            .await?)
+        Ok(
+            Sum::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+                .all(&self.db)
+                .await?,
+        )
     }
 
     /// A fund's report over `[from, to]` (both inclusive; default: the fund's life so
@@ -193,7 +198,12 @@ impl Services {
             .map(|o| o.name)
             .unwrap_or_default();
         self.audit
-            .record(vec![Self::funding_entry(actor, None, AuditAction::Read, route)])
+            .record(vec![Self::funding_entry(
+                actor,
+                None,
+                AuditAction::Read,
+                route,
+            )])
             .await?;
         Ok(FundReport {
             fund_id: f.id.clone(),

@@ -130,8 +130,9 @@ async fn care_page(
             "reference": v.reference,
             "services": v.services.iter().map(|x| json!({"id": x.id, "provider": x.provider, "kind": t(&format!("purpose-{}", x.kind)),
                 "planned_on": x.planned_on.to_string(), "delivered_on": x.delivered_on.map(|d| d.to_string()), "outcome": x.outcome,
-                "editable": v.can_edit_services && v.own_provider_only.is_none_or(|o| o == x.provider_org_id)})).collect::<Vec<_>>(),
-            "placements": v.placements.iter().map(|p| json!({"shelter": p.shelter, "location": p.location,
+                "editable": v.can_edit_services && v.own_provider_only.is_none_or(|o| o == x.provider_org_id),
+                "cost": cost_of(&x.kind)})).collect::<Vec<_>>(),
+            "placements": v.placements.iter().map(|p| json!({"id": p.id, "shelter": p.shelter, "location": p.location,
                 "from_on": p.from_on.to_string(), "until_on": p.until_on.map(|d| d.to_string())})).collect::<Vec<_>>(),
             "referrals": v.referrals.as_ref().map(|rs| rs.iter().map(|r| referral_json(&s, r)).collect::<Vec<_>>()),
             "can_refer": v.can_refer, "can_edit_services": v.can_edit_services, "can_edit_placement": v.can_edit_placement,
@@ -176,6 +177,21 @@ async fn care_page(
         );
     }
     Ok(s.page.ok("care", data))
+}
+
+/// The cost category a service of this kind is paid under.
+fn cost_of(kind: &str) -> &'static str {
+    match kind {
+        "shelter" => "shelter",
+        "medical" => "medical",
+        "psychological" => "psychological",
+        "legal_aid" => "legal",
+        "interpretation" => "interpretation",
+        "counselling" => "counselling",
+        "return_assistance" => "travel",
+        "reintegration" => "reintegration",
+        _ => "other",
+    }
 }
 
 fn number(s: &Signed, f: &Pairs, field: &'static str) -> Result<i64, PageError> {

@@ -336,7 +336,10 @@ async fn commitment(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, c) = path.into_inner();
-    Ok(ok(StatusCode::OK, &one_commitment(&a, &req, &id, &c).await?))
+    Ok(ok(
+        StatusCode::OK,
+        &one_commitment(&a, &req, &id, &c).await?,
+    ))
 }
 
 /// Approve a commitment waiting for approval (the fund's managers).
@@ -425,9 +428,7 @@ fn period(q: &PeriodParams) -> Result<(Option<NaiveDate>, Option<NaiveDate>), Ap
         None | Some("") => Ok(None),
         Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d")
             .map(Some)
-            .map_err(|_| {
-                ApiError(Invalid::new(field, "must be a date written YYYY-MM-DD").into())
-            }),
+            .map_err(|_| ApiError(Invalid::new(field, "must be a date written YYYY-MM-DD").into())),
     };
     Ok((day("from", &q.from)?, day("to", &q.to)?))
 }
@@ -558,9 +559,12 @@ async fn offers(
         .await?;
     Ok(ok(
         StatusCode::OK,
-        &OfferPage::of(all, passerelle_core::domain::Paging {
-            page: 1,
-            per_page: passerelle_core::domain::Paging::MAX_PER_PAGE,
-        }),
+        &OfferPage::of(
+            all,
+            passerelle_core::domain::Paging {
+                page: 1,
+                per_page: passerelle_core::domain::Paging::MAX_PER_PAGE,
+            },
+        ),
     ))
 }

@@ -4,5 +4,7 @@
 //! HTML pages. Both call the same use cases.
 
 mod api;
+mod pages;
 
 pub use api::{Doc, configure_api, report_to_csv};
+pub use pages::{configure, money, refusal_text};

@@ -20,7 +20,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn home(page: Page) -> HttpResponse {
-    if page.session.is_some() {
+    if let Some(s) = &page.session {
+        // Fund managers have no caseload: they start at their funds.
+        if s.actor.role == passerelle_core::domain::Role::FundManager {
+            return see_other("/funds");
+        }
         see_other("/cases")
     } else {
         see_other("/login")
