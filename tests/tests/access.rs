@@ -16,6 +16,7 @@ const ROLES: &[&str] = &[
     "org_admin",
     "system_admin",
     "auditor",
+    "fund_manager",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -37,6 +38,7 @@ enum Ep {
     EndShare,
     Audit,
     Proceedings,
+    Funding,
 }
 
 const EPS: &[Ep] = &[
@@ -49,6 +51,7 @@ const EPS: &[Ep] = &[
     Ep::EndShare,
     Ep::Audit,
     Ep::Proceedings,
+    Ep::Funding,
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -80,12 +83,18 @@ fn expected(role: &str, rel: Rel, ep: Ep) -> Outcome {
         }
         Rel::Owner => {
             let ok = match ep {
-                Ep::View => role != "system_admin",
+                // A fund manager sees the money of a case, not the case.
+                Ep::View => !matches!(role, "system_admin" | "fund_manager"),
                 Ep::Edit => matches!(role, "advocate" | "shelter_coordinator"),
                 Ep::Assign => matches!(role, "advocate" | "org_admin"),
                 Ep::Consent | Ep::Withdraw | Ep::Share | Ep::EndShare => role == "advocate",
                 Ep::Audit => matches!(role, "advocate" | "org_admin" | "auditor"),
                 Ep::Proceedings => caseworker(role),
+                // What the case costs and who pays: the caseworkers, and the people who
+                // read money in the organisation.
+                Ep::Funding => {
+                    caseworker(role) || matches!(role, "org_admin" | "auditor" | "fund_manager")
+                }
             };
             if ok { Allowed } else { Forbidden }
         }
@@ -296,6 +305,7 @@ async fn json_call(
         }
         Ep::Audit => c.get(app.url(&format!("/api/v1/cases/{case}/audit"))),
         Ep::Proceedings => c.get(app.url(&format!("/api/v1/cases/{case}/proceedings"))),
+        Ep::Funding => c.get(app.url(&format!("/api/v1/cases/{case}/funding"))),
     };
     let r = rb.send().await.unwrap();
     let status = r.status();
@@ -369,6 +379,7 @@ async fn html_call(
         }
         Ep::Audit => c.get(app.url(&format!("/cases/{case}/audit"))),
         Ep::Proceedings => c.get(app.url(&format!("/cases/{case}/proceedings"))),
+        Ep::Funding => c.get(app.url(&format!("/cases/{case}/funding"))),
     };
     let r = rb.send().await.unwrap();
     (r.status(), r.text().await.unwrap_or_default())
@@ -451,7 +462,7 @@ async fn every_role_relation_and_endpoint_follows_the_rules() {
                 .unwrap_or(Value::Null);
             let listed = list.to_string().contains(&case);
             let should_list = match rel {
-                Rel::Owner => role != &"system_admin",
+                Rel::Owner => !matches!(*role, "system_admin" | "fund_manager"),
                 Rel::Shared => caseworker(role),
                 _ => false,
             };
@@ -491,7 +502,7 @@ async fn every_role_relation_and_endpoint_follows_the_rules() {
             }
         }
     }
-    assert!(checked >= 4 * 7 * 9 * 2, "{checked}");
+    assert!(checked >= 4 * 8 * 10 * 2, "{checked}");
     assert!(
         failures.is_empty(),
         "{} access failures:\n{}",

@@ -224,7 +224,7 @@ pub(super) async fn seed(
                 &ids[0],
                 &pending.id,
                 &RefusalInput {
-                    reason: "the health insurance covers it: ask the hospital's social worker (fictional)".into(),
+                    reason: "not eligible: this fund pays therapy only once the health insurance's cover is used up, and it is not (fictional rule)".into(),
                 },
                 ROUTE,
             )
