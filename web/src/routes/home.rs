@@ -211,7 +211,9 @@ async fn home(
 
     let urgent: Vec<Value> = deadlines
         .iter()
-        .filter(|d| d.overdue || d.days_left <= NEAR_DAYS)
+        // A hearing conflict is urgent however far its date: the measure that replaces
+        // the person's presence takes time to obtain.
+        .filter(|d| d.overdue || d.days_left <= NEAR_DAYS || d.kind == HEARING_CONFLICT)
         .map(|d| {
             let mut v = deadline_json(&s, d);
             if let Some(o) = v.as_object_mut() {

@@ -60,8 +60,14 @@ fn options<T: Copy>(
 pub(crate) fn deadline_json(s: &Signed, d: &DeadlineView) -> Value {
     let i18n = &s.page.state.i18n;
     let lang = s.page.lang;
+    // An administrator oversees the deadlines but works on none of the pages they are
+    // acted on (identification, proceedings, return are caseworkers'): their rows link
+    // to nothing rather than to a page that would answer 403.
+    let href = (s.actor().role != passerelle_core::domain::Role::OrgAdmin)
+        .then(|| format!("/cases/{}/{}", d.reference, d.page));
     json!({
         "reference": d.reference,
+        "href": href,
         "link": d.page,
         "kind_value": d.kind,
         "kind": s.page.t(&format!("deadline-{}", d.kind)),
