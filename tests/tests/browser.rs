@@ -61,7 +61,9 @@ async fn scenario(wd: &WebDriver, app: &TestApp, email: &str) -> Result<()> {
         .wait_for("#nav-new-case")
         .await
         .context("after signing in")?;
-    wd.wait_for("#home-cases").await.context("the home's cases")?;
+    wd.wait_for("#home-cases")
+        .await
+        .context("the home's cases")?;
     let path = wd.path().await?;
     if path != "/" {
         bail!("after signing in the browser is on {path}, expected the home, /");

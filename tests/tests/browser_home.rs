@@ -66,7 +66,8 @@ async fn browser_the_system_administrator_lands_on_their_start_page() {
             bail!("the start page is an error page");
         }
         // From it, the organisations; from a page they may not open, back to the start.
-        wd.click(&wd.wait_for("#start-organisations").await?).await?;
+        wd.click(&wd.wait_for("#start-organisations").await?)
+            .await?;
         expect_eq("organisations", &wd.path().await?, "/admin/organisations")?;
         wd.goto(&app.url("/cases")).await?;
         wd.wait_for("#error-detail")

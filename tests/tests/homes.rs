@@ -201,7 +201,13 @@ async fn every_role_lands_on_a_home_that_renders_in_both_languages() {
             .unwrap();
         assert_eq!(r.headers()["location"], "/", "{role} lands on its home");
         for lang in ["en", "fr"] {
-            for sort in ["", "?sort=reference", "?sort=name", "?sort=stage", "?sort=updated"] {
+            for sort in [
+                "",
+                "?sort=reference",
+                "?sort=name",
+                "?sort=stage",
+                "?sort=updated",
+            ] {
                 let r = c
                     .get(app.url(&format!("/{sort}")))
                     .header("Accept-Language", lang)
@@ -213,7 +219,10 @@ async fn every_role_lands_on_a_home_that_renders_in_both_languages() {
                 assert_eq!(st, 200, "{role} {lang} /{sort}: {body}");
                 assert!(body.contains(&format!("<html lang=\"{lang}\">")));
                 // Only the roles that may see the person see the name.
-                let sees = matches!(role.as_str(), "advocate" | "shelter_coordinator" | "return_officer" | "follow_up_officer");
+                let sees = matches!(
+                    role.as_str(),
+                    "advocate" | "shelter_coordinator" | "return_officer" | "follow_up_officer"
+                );
                 assert_eq!(body.contains(NAME), sees, "{role} {lang}: name shown?");
             }
         }
@@ -262,7 +271,10 @@ async fn the_advocates_home_opens_on_the_overdue_confirmation_and_the_hearing_co
         "{urgent}"
     );
     // The return stuck at its stage is there too; the quiet case is not urgent.
-    assert!(urgent.contains("data-kind=\"return_stage_target\""), "{urgent}");
+    assert!(
+        urgent.contains("data-kind=\"return_stage_target\""),
+        "{urgent}"
+    );
     assert!(!urgent.contains(&quiet));
     // Below, the cases with the name, the next deadline and the flags.
     let cases = section(&page, "home-cases");
@@ -280,9 +292,11 @@ async fn the_advocates_home_opens_on_the_overdue_confirmation_and_the_hearing_co
     assert!(!page.contains("href=\"/?name") && !page.contains("Comfort%20"));
     let (_, trail) = get(&api, app.url(&format!("/api/v1/cases/{returning}/audit"))).await;
     assert!(
-        trail["items"].as_array().unwrap().iter().any(|e| e["section"] == "person"
-            && e["action"] == "read"
-            && e["route"] == "GET /"),
+        trail["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["section"] == "person" && e["action"] == "read" && e["route"] == "GET /"),
         "{trail}"
     );
 
@@ -291,7 +305,10 @@ async fn the_advocates_home_opens_on_the_overdue_confirmation_and_the_hearing_co
     let (st, page) = html(&admin, app.url("/")).await;
     assert_eq!(st, 200);
     let urgent = section(&page, "home-deadlines");
-    assert!(urgent.contains(&returning) && urgent.contains(&witness), "{urgent}");
+    assert!(
+        urgent.contains(&returning) && urgent.contains(&witness),
+        "{urgent}"
+    );
     assert!(!page.contains(NAME) && !page.contains("Witness Homefield"));
     assert!(page.contains("id=\"nav-deadlines\""), "{page}");
 }
@@ -322,7 +339,9 @@ async fn my_deadlines_is_complete_for_the_advocate_the_agency_and_the_administra
         ("recovery_reflection_period_end", &open, "identification"),
     ] {
         let row = format!("data-kind=\"{kind}\" data-reference=\"{reference}\"");
-        let at = page.find(&row).unwrap_or_else(|| panic!("no {kind} row: {page}"));
+        let at = page
+            .find(&row)
+            .unwrap_or_else(|| panic!("no {kind} row: {page}"));
         assert!(
             page[at..].contains(&format!("href=\"/cases/{reference}/{link}\"")),
             "{kind}"
@@ -331,7 +350,10 @@ async fn my_deadlines_is_complete_for_the_advocate_the_agency_and_the_administra
     assert!(page.contains("Citizenship confirmation due"), "{page}");
     assert!(page.contains("overdue by 8 days"), "{page}");
     assert!(!page.contains(&closed), "a closed case's row: {page}");
-    assert!(!page.contains("deadline-citizenship"), "an untranslated kind");
+    assert!(
+        !page.contains("deadline-citizenship"),
+        "an untranslated kind"
+    );
 
     // The return agency's officer sees the clocks of the return it is the agency of (and
     // nothing of the case's other deadlines).
@@ -397,9 +419,7 @@ async fn the_agency_list_keeps_flagging_an_overdue_request_and_links_only_to_ope
         let (st, page) = html(&c, app.url("/returns")).await;
         assert_eq!(st, 200, "{page}");
         assert!(
-            page.contains(&format!(
-                "data-reference=\"{returning}\" class=\"overdue\""
-            )),
+            page.contains(&format!("data-reference=\"{returning}\" class=\"overdue\"")),
             "{who}: the overdue request is no longer flagged: {page}"
         );
         assert!(page.contains("id=\"returns-stuck\""), "{page}");
@@ -494,7 +514,10 @@ async fn the_return_page_says_what_holds_a_move_back_and_what_to_do_without_a_re
     .await;
     assert_eq!(st, 201, "{v}");
     let (_, page) = html(&c, app.url(&format!("/cases/{reference}/return"))).await;
-    assert!(page.contains("<button type=\"submit\" id=\"move-button\">"), "{page}");
+    assert!(
+        page.contains("<button type=\"submit\" id=\"move-button\">"),
+        "{page}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -506,8 +529,10 @@ async fn a_pending_referral_shows_child_language_and_answer_by_but_no_name() {
     let api = app.api_login(ADVOCATE).await;
     let r = api
         .post(app.url("/api/v1/cases"))
-        .json(&json!({"person": {"name": NAME, "birth_date": in_days(-365 * 15).to_string(),
-              "nationality": "NG", "languages": "Kwa-Secretish", "location": "Lyon, rue Secrète"}}))
+        .json(
+            &json!({"person": {"name": NAME, "birth_date": in_days(-365 * 15).to_string(),
+              "nationality": "NG", "languages": "Kwa-Secretish", "location": "Lyon, rue Secrète"}}),
+        )
         .send()
         .await
         .unwrap();
@@ -539,7 +564,10 @@ async fn a_pending_referral_shows_child_language_and_answer_by_but_no_name() {
         assert!(row.contains("Tigrinya"), "{path}: {row}");
         assert!(row.contains("days left"), "{path}: {row}");
         assert!(!page.contains(NAME), "{path}: a name before acceptance");
-        assert!(!page.contains("Secrète") && !page.contains("Kwa-Secretish"), "{path}");
+        assert!(
+            !page.contains("Secrète") && !page.contains("Kwa-Secretish"),
+            "{path}"
+        );
     }
     // The home opens on it, before the cases.
     let (_, home) = html(&c, app.url("/")).await;
@@ -567,25 +595,40 @@ async fn search_by_reference_opens_a_visible_case_and_the_form_says_the_name_is_
     let reference = app.create_case(&api, NAME).await;
     let c = app.html_login(ADVOCATE).await;
     let (_, home) = html(&c, app.url("/")).await;
-    assert!(home.contains("reference, or a person by their exact full name"), "{home}");
+    assert!(
+        home.contains("reference, or a person by their exact full name"),
+        "{home}"
+    );
     let csrf = app.csrf(&c).await;
     let r = c
         .post(app.url("/search"))
-        .form(&[("_csrf", csrf.as_str()), ("name", &reference.to_lowercase())])
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("name", &reference.to_lowercase()),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    assert_eq!(r.headers()["location"], format!("/cases/{reference}").as_str());
+    assert_eq!(
+        r.headers()["location"],
+        format!("/cases/{reference}").as_str()
+    );
     // By name, still exact.
     let r = c
         .post(app.url("/search"))
-        .form(&[("_csrf", csrf.as_str()), ("name", " comfort  homefield-osagie ")])
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("name", " comfort  homefield-osagie "),
+        ])
         .send()
         .await
         .unwrap();
     let page = r.text().await.unwrap();
-    assert!(page.contains(&format!("href=\"/cases/{reference}\"")), "{page}");
+    assert!(
+        page.contains(&format!("href=\"/cases/{reference}\"")),
+        "{page}"
+    );
     // Another organisation's user learns nothing from the reference.
     let o = app.html_login("other@else.test").await;
     let csrf = app.csrf(&o).await;
@@ -629,9 +672,15 @@ async fn a_likely_duplicate_is_shown_before_a_second_case_only_among_visible_cas
     assert_eq!(r.status(), 409);
     let page = r.text().await.unwrap();
     assert!(page.contains("id=\"duplicates\""), "{page}");
-    assert!(page.contains(&format!("href=\"/cases/{existing}\"")), "{page}");
+    assert!(
+        page.contains(&format!("href=\"/cases/{existing}\"")),
+        "{page}"
+    );
     assert!(page.contains("id=\"confirm-duplicate\""), "{page}");
-    assert!(page.contains("value=\" comfort HOMEFIELD-osagie\""), "the form keeps what was typed");
+    assert!(
+        page.contains("value=\" comfort HOMEFIELD-osagie\""),
+        "the form keeps what was typed"
+    );
     assert_eq!(app.services.count_cases().await.unwrap(), 1);
     // Another birth date: no warning.
     let r = form(&c, &csrf, NAME, "1995-03-02", false).await.unwrap();

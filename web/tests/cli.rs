@@ -463,7 +463,10 @@ fn the_demo_world_tells_the_truth() {
                             .unwrap_or_else(|e| panic!("{r} at return_in_progress: {e}"));
                         assert!(
                             v.stage.is_open()
-                                && !matches!(v.stage, ReturnStage::Requested | ReturnStage::Assessed),
+                                && !matches!(
+                                    v.stage,
+                                    ReturnStage::Requested | ReturnStage::Assessed
+                                ),
                             "{r}: at return_in_progress with a return at {}",
                             v.stage
                         );
@@ -474,9 +477,21 @@ fn the_demo_world_tells_the_truth() {
                     let person = case.person.unwrap().person;
                     let contact = person.contact.unwrap_or_default();
                     let location = person.location.unwrap_or_default();
-                    assert!(!contact.starts_with("+33"), "{r} returned, contact {contact}");
-                    for city in ["Lyon", "Villeurbanne", "Grenoble", "Saint-Étienne", "Vénissieux"] {
-                        assert!(!location.contains(city), "{r} returned, location {location}");
+                    assert!(
+                        !contact.starts_with("+33"),
+                        "{r} returned, contact {contact}"
+                    );
+                    for city in [
+                        "Lyon",
+                        "Villeurbanne",
+                        "Grenoble",
+                        "Saint-Étienne",
+                        "Vénissieux",
+                    ] {
+                        assert!(
+                            !location.contains(city),
+                            "{r} returned, location {location}"
+                        );
                     }
                     for sh in case.shares.unwrap_or_default() {
                         if sh.purpose == Purpose::Reintegration {
@@ -493,7 +508,10 @@ fn the_demo_world_tells_the_truth() {
                 }
             }
         }
-        assert!(in_progress >= 1, "no case at return_in_progress in the demo");
+        assert!(
+            in_progress >= 1,
+            "no case at return_in_progress in the demo"
+        );
         assert!(returned >= 5, "{returned} returned cases");
         assert!(follow_up_shares >= 1, "no follow-up share in the demo");
         // Karim's overdue citizenship confirmation is among his deadlines.

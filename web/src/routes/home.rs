@@ -15,11 +15,11 @@ use crate::http::{Page, PageError, Signed, route, see_other};
 use crate::routes::identification::deadline_json;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use passerelle_core::deadlines::{CITIZENSHIP_CONFIRMATION, HEARING_CONFLICT, RETURN_STAGE_TARGET};
 use passerelle_core::domain::{Paging, Role, Stage};
 use passerelle_core::returns::ReturnStage;
 use passerelle_core::service::cases::{CaseSummary, PersonLabel, Scope};
 use passerelle_core::service::deadlines::{DeadlineFilter, DeadlineView};
-use passerelle_core::deadlines::{CITIZENSHIP_CONFIRMATION, HEARING_CONFLICT, RETURN_STAGE_TARGET};
 use passerelle_core::service::referrals::ReferralView;
 use passerelle_core::service::returns::ReturnListItem;
 use serde::Deserialize;
@@ -293,7 +293,10 @@ async fn home(
             "blocks".into(),
             json!(blocks.iter().map(|b| b.as_str()).collect::<Vec<_>>()),
         );
-        o.insert("role_label".into(), json!(s.page.t(&format!("role-{}", role.as_str()))));
+        o.insert(
+            "role_label".into(),
+            json!(s.page.t(&format!("role-{}", role.as_str()))),
+        );
         o.insert("admin".into(), json!(role == Role::OrgAdmin));
         o.insert("urgent".into(), json!(urgent));
         o.insert("overdue_count".into(), json!(overdue_count));
@@ -348,7 +351,7 @@ fn sort_rows(rows: &mut [(CaseSummary, Option<&DeadlineView>, Value)], sort: Sor
                 .cmp(&stage_rank(b.0.stage))
                 .then(a.0.reference.cmp(&b.0.reference))
         }),
-        Sort::Updated => rows.sort_by(|a, b| b.0.updated_at.cmp(&a.0.updated_at)),
+        Sort::Updated => rows.sort_by_key(|r| std::cmp::Reverse(r.0.updated_at)),
     }
 }
 
@@ -367,7 +370,10 @@ async fn system_admin_home(s: &Signed) -> Result<HttpResponse, PageError> {
         .map_err(|e| s.page.service_error(e))?;
     let mut data = s.page.base("home-admin-title");
     if let Some(o) = data.as_object_mut() {
-        o.insert("orgs".into(), json!(orgs.iter().filter(|o| o.active).count()));
+        o.insert(
+            "orgs".into(),
+            json!(orgs.iter().filter(|o| o.active).count()),
+        );
         o.insert(
             "users".into(),
             json!(users.iter().filter(|u| u.active).count()),

@@ -7,5 +7,5 @@ mod api;
 mod pages;
 
 pub use api::{Doc, configure_api};
-pub(crate) use pages::inbox_facts;
 pub use pages::configure;
+pub(crate) use pages::inbox_facts;

@@ -62,7 +62,11 @@ pub(crate) fn inbox_facts(s: &Signed, r: &ReferralView) -> Value {
     if let Some(o) = v.as_object_mut() {
         o.insert(
             "age_group".into(),
-            json!(r.child.map(|c| s.page.t(if c { "referral-child" } else { "referral-adult" }))),
+            json!(r.child.map(|c| s.page.t(if c {
+                "referral-child"
+            } else {
+                "referral-adult"
+            }))),
         );
         o.insert("child".into(), json!(r.child == Some(true)));
         o.insert("language".into(), json!(r.language));

@@ -8,5 +8,5 @@ mod api;
 mod pages;
 
 pub use api::{Doc, configure_api};
-pub(crate) use pages::deadline_json;
 pub use pages::configure;
+pub(crate) use pages::deadline_json;
