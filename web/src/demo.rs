@@ -5,6 +5,7 @@ use passerelle_core::domain::{Purpose, Stage};
 use passerelle_core::identification::{
     Act, Control, Elements, Exploitation, Means, SmugglingElement,
 };
+use passerelle_core::returns::ReturnStage;
 use passerelle_core::service::admin::{NewOrg, NewUser};
 use passerelle_core::service::cases::{ConsentInput, PersonInput};
 use passerelle_core::service::identification::{
@@ -12,8 +13,20 @@ use passerelle_core::service::identification::{
 };
 use passerelle_core::service::referrals::{PlacementInput, ReferralInput};
 use passerelle_core::service::returns::{
-    CitizenshipAnswerInput, CitizenshipInput, MoveInput, ReturnRequestInput, RiskInput,
+    CheckInput, CitizenshipAnswerInput, CitizenshipInput, MoveInput, ReturnRequestInput, RiskInput,
 };
+
+/// Checklist items met by their own record (consent, risk assessment, citizenship,
+/// documents, reception, a child's safeguards), not by a tick.
+const OWN_SECTION: &[&str] = &[
+    "informed_consent",
+    "risk_assessment",
+    "citizenship_confirmed",
+    "travel_document",
+    "reception_arranged",
+    "guardian_appointed",
+    "best_interests_determination",
+];
 use passerelle_core::service::trial::{
     DepartureInput, HearingInput, MeasureDecisionInput, MeasureRequestInput, ProceedingInput,
 };
@@ -609,6 +622,27 @@ async fn seed_trial_and_return(
                     ROUTE,
                 )
                 .await?;
+            // The jurisdiction's own checks needed for approval (a plugin may add some),
+            // done by the advocate.
+            let view = services.return_view(karim, reference, "en", ROUTE).await?;
+            for item in view.checklist.iter().filter(|i| {
+                !i.met
+                    && i.needed_for == ReturnStage::Approved
+                    && !OWN_SECTION.contains(&i.id.as_str())
+            }) {
+                services
+                    .record_check(
+                        karim,
+                        reference,
+                        &CheckInput {
+                            requirement: item.id.clone(),
+                            done_on: Some(in_days(-2)),
+                            note: Some("Done with the person (fictional).".into()),
+                        },
+                        ROUTE,
+                    )
+                    .await?;
+            }
             for (who, to) in [(karim, "assessed"), (officer, "approved")] {
                 let version = services
                     .return_view(who, reference, "en", ROUTE)
