@@ -1,4 +1,4 @@
-//! Browser test (headless Chromium): sign in, create a case, find it in the caseload,
+//! Browser test (headless Chromium): sign in (to the home), create a case, find it in the caseload,
 //! switch the page to French, sign out.
 //!
 //! The test starts its own `chromedriver` on a free local port and drives Chromium through
@@ -56,14 +56,17 @@ async fn scenario(wd: &WebDriver, app: &TestApp, email: &str) -> Result<()> {
     let button = wd.wait_for("#login-submit").await?;
     wd.click(&button).await?;
 
-    // 2. Landed on the caseload, which offers "New case".
+    // 2. Landed on the home, with its cases below, which offers "New case".
     let new_case = wd
         .wait_for("#nav-new-case")
         .await
         .context("after signing in")?;
+    wd.wait_for("#home-cases")
+        .await
+        .context("the home's cases")?;
     let path = wd.path().await?;
-    if path != "/cases" {
-        bail!("after signing in the browser is on {path}, expected /cases");
+    if path != "/" {
+        bail!("after signing in the browser is on {path}, expected the home, /");
     }
     expect_eq(
         "lang after sign-in",

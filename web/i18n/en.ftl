@@ -819,3 +819,104 @@ fund-rule-overdraw = { $fund } would go below zero: { $available } { $currency }
 fund-rule-overspend = The commitment has { $unspent } { $currency } left.
 care-fund-this = Fund this
 return-fund-travel = Fund the travel, escort or documents
+
+## pages: homes, deadlines, finding people
+home-title = Start
+home-hint = What needs you first, then your cases.
+home-bad-sort = Unknown sort order; choose one of the links above the list.
+home-deadlines = Overdue and near deadlines
+home-deadlines-organisation = Overdue and near deadlines of the whole organisation
+home-person = Person
+home-nothing-urgent = { $n ->
+    [one] Nothing overdue or due within { $n } day.
+   *[other] Nothing overdue or due within { $n } days.
+}
+home-all-deadlines = All deadlines
+home-returns = Returns that need you
+home-no-stuck-return = No return is stuck or waiting on an overdue citizenship confirmation.
+home-all-returns = All returns
+home-referrals = Referrals waiting for your answer
+home-answer-referrals = Answer them on the referrals page
+home-no-referral = No referral is waiting for an answer.
+home-sort = Sort by:
+home-sort-deadline = next deadline
+home-sort-reference = reference
+home-sort-name = name
+home-sort-stage = stage
+home-sort-updated = last activity
+home-next-deadline = Next deadline
+home-flags = Flags
+home-flag-overdue = overdue
+home-flag-conflict = hearing conflict
+home-flag-citizenship = citizenship overdue
+home-all-cases = { $n ->
+    [one] All cases ({ $n })
+   *[other] All cases ({ $n })
+}
+home-admin-title = Administration
+home-admin-hint = You run the deployment: organisations, their users and the plugins. Case data is never shown to a system administrator.
+home-admin-orgs = { $n ->
+    [one] { $n } active organisation
+   *[other] { $n } active organisations
+}
+home-admin-users = { $n ->
+    [one] { $n } active user
+   *[other] { $n } active users
+}
+home-admin-plugins-on = plugins are configured
+home-admin-plugins-off = no plugin is configured (built-in rules)
+deadline-citizenship_confirmation_due = Citizenship confirmation due
+deadline-return_stage_target = Return past its stage's target
+deadline-overdue-by = { $n ->
+    [one] overdue by { $n } day
+   *[other] overdue by { $n } days
+}
+deadline-due-today = due today
+deadline-due-in = { $n ->
+    [one] { $n } day left
+   *[other] { $n } days left
+}
+deadlines-hint-organisation = Open deadlines of every case of your organisation, and the return clocks of the returns it is the agency of, most urgent first. References, kinds and dates only.
+deadlines-overdue-count = { $n ->
+    [one] { $n } deadline is overdue.
+   *[other] { $n } deadlines are overdue.
+}
+referral-inbox-hint = Before you accept, a referral shows only what you need to decide: child or adult, the language the person was informed in, and when an answer is due. The name and the details come with the sections you accept.
+referral-age-group = Child or adult
+referral-child = child
+referral-adult = adult
+referral-language = Language
+referral-answer-by = Answer by
+referral-answer-in = { $n ->
+    [one] { $n } day left
+   *[other] { $n } days left
+}
+referral-answer-today = answer due today
+referral-answer-overdue = { $n ->
+    [0] answer overdue
+    [one] answer overdue by { $n } day
+   *[other] answer overdue by { $n } days
+}
+returns-attention-count = { $n ->
+    [one] { $n } return needs attention: over the target for its stage, or waiting on an overdue citizenship confirmation.
+   *[other] { $n } returns need attention: over the target for their stage, or waiting on an overdue citizenship confirmation.
+}
+returns-closed-to-you = no longer open to you
+returns-closed-to-you-hint = The return was cancelled or the person's consent withdrawn, or your role does not see returns: its page is closed to you.
+return-move-blocked = This move is not possible yet: deal with what holds it back (listed above) first.
+return-no-reception-org = No origin-country organisation of { $country } is registered, so the person's reception cannot be arranged and the travel cannot be booked. Ask your system administrator to add the organisation that will receive the person in { $country } (kind: origin-country service), then arrange the reception here.
+search-label-exact = Find a case by its reference, or a person by their exact full name
+search-placeholder-exact = Reference or exact full name…
+search-hint-reference = A case reference (such as PSG-2026-0042) opens that case when you may see it.
+search-reference-count = { $n ->
+    [0] No case with this reference among the cases you may see.
+    [one] One case found.
+   *[other] { $n } cases found.
+}
+case-duplicate-title = This person may already have a case
+case-duplicate-intro = { $n ->
+    [one] A case you may see has the same name and the same birth date:
+   *[other] { $n } cases you may see have the same name and the same birth date:
+}
+case-duplicate-hint = Open the existing case rather than a second one. If this is another person, tick the box below and create the case.
+case-duplicate-confirm = This is another person: create the case

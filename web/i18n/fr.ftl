@@ -951,3 +951,104 @@ fund-rule-overdraw = { $fund } passerait en dessous de zéro : il reste { $avail
 fund-rule-overspend = Il reste { $unspent } { $currency } sur cet engagement.
 care-fund-this = Financer
 return-fund-travel = Financer le voyage, l'accompagnement ou les documents
+
+## pages: homes, deadlines, finding people
+home-title = Accueil
+home-hint = Ce qui vous attend d'abord, puis vos dossiers.
+home-bad-sort = Ordre de tri inconnu ; choisissez l'un des liens au-dessus de la liste.
+home-deadlines = Échéances dépassées et proches
+home-deadlines-organisation = Échéances dépassées et proches de toute l'organisation
+home-person = Personne
+home-nothing-urgent = { $n ->
+    [one] Rien de dépassé ni d'échu d'ici { $n } jour.
+   *[other] Rien de dépassé ni d'échu d'ici { $n } jours.
+}
+home-all-deadlines = Toutes les échéances
+home-returns = Retours qui vous attendent
+home-no-stuck-return = Aucun retour bloqué ni en attente d'une confirmation de nationalité en retard.
+home-all-returns = Tous les retours
+home-referrals = Orientations qui attendent votre réponse
+home-answer-referrals = Y répondre sur la page des orientations
+home-no-referral = Aucune orientation n'attend de réponse.
+home-sort = Trier par :
+home-sort-deadline = prochaine échéance
+home-sort-reference = référence
+home-sort-name = nom
+home-sort-stage = étape
+home-sort-updated = dernière activité
+home-next-deadline = Prochaine échéance
+home-flags = Signaux
+home-flag-overdue = en retard
+home-flag-conflict = conflit d'audience
+home-flag-citizenship = nationalité en retard
+home-all-cases = { $n ->
+    [one] Tous les dossiers ({ $n })
+   *[other] Tous les dossiers ({ $n })
+}
+home-admin-title = Administration
+home-admin-hint = Vous gérez le déploiement : les organisations, leurs utilisateurs et les extensions. Les données des dossiers ne sont jamais montrées à un administrateur système.
+home-admin-orgs = { $n ->
+    [one] { $n } organisation active
+   *[other] { $n } organisations actives
+}
+home-admin-users = { $n ->
+    [one] { $n } utilisateur actif
+   *[other] { $n } utilisateurs actifs
+}
+home-admin-plugins-on = des extensions sont configurées
+home-admin-plugins-off = aucune extension configurée (règles intégrées)
+deadline-citizenship_confirmation_due = Confirmation de nationalité attendue
+deadline-return_stage_target = Retour au-delà du délai de son étape
+deadline-overdue-by = { $n ->
+    [one] dépassée de { $n } jour
+   *[other] dépassée de { $n } jours
+}
+deadline-due-today = échue aujourd'hui
+deadline-due-in = { $n ->
+    [one] encore { $n } jour
+   *[other] encore { $n } jours
+}
+deadlines-hint-organisation = Échéances ouvertes de tous les dossiers de votre organisation, et délais des retours dont elle est l'organisme de retour, les plus urgentes d'abord. Références, types et dates seulement.
+deadlines-overdue-count = { $n ->
+    [one] { $n } échéance est dépassée.
+   *[other] { $n } échéances sont dépassées.
+}
+referral-inbox-hint = Avant que vous acceptiez, une orientation ne montre que ce qu'il faut pour décider : enfant ou adulte, la langue dans laquelle la personne a été informée, et la date de réponse attendue. Le nom et le détail viennent avec les sections que vous acceptez.
+referral-age-group = Enfant ou adulte
+referral-child = enfant
+referral-adult = adulte
+referral-language = Langue
+referral-answer-by = Répondre avant le
+referral-answer-in = { $n ->
+    [one] encore { $n } jour
+   *[other] encore { $n } jours
+}
+referral-answer-today = réponse attendue aujourd'hui
+referral-answer-overdue = { $n ->
+    [0] réponse en retard
+    [one] réponse en retard de { $n } jour
+   *[other] réponse en retard de { $n } jours
+}
+returns-attention-count = { $n ->
+    [one] { $n } retour demande votre attention : au-delà du délai de son étape, ou en attente d'une confirmation de nationalité en retard.
+   *[other] { $n } retours demandent votre attention : au-delà du délai de leur étape, ou en attente d'une confirmation de nationalité en retard.
+}
+returns-closed-to-you = plus ouvert pour vous
+returns-closed-to-you-hint = Le retour a été annulé ou le consentement de la personne retiré, ou votre rôle ne voit pas les retours : sa page vous est fermée.
+return-move-blocked = Ce passage n'est pas encore possible : réglez d'abord ce qui le retient (liste ci-dessus).
+return-no-reception-org = Aucune organisation du pays d'origine { $country } n'est enregistrée : l'accueil de la personne ne peut pas être organisé et le voyage ne peut pas être réservé. Demandez à votre administrateur système d'ajouter l'organisation qui accueillera la personne en { $country } (type : service du pays d'origine), puis organisez l'accueil ici.
+search-label-exact = Trouver un dossier par sa référence, ou une personne par son nom complet exact
+search-placeholder-exact = Référence ou nom complet exact…
+search-hint-reference = Une référence de dossier (comme PSG-2026-0042) ouvre ce dossier si vous pouvez le voir.
+search-reference-count = { $n ->
+    [0] Aucun dossier avec cette référence parmi ceux que vous pouvez voir.
+    [one] Un dossier trouvé.
+   *[other] { $n } dossiers trouvés.
+}
+case-duplicate-title = Cette personne a peut-être déjà un dossier
+case-duplicate-intro = { $n ->
+    [one] Un dossier que vous pouvez voir porte le même nom et la même date de naissance :
+   *[other] { $n } dossiers que vous pouvez voir portent le même nom et la même date de naissance :
+}
+case-duplicate-hint = Ouvrez le dossier existant plutôt qu'un second. S'il s'agit d'une autre personne, cochez la case ci-dessous et créez le dossier.
+case-duplicate-confirm = C'est une autre personne : créer le dossier

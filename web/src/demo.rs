@@ -5,13 +5,28 @@ use passerelle_core::domain::{Purpose, Stage};
 use passerelle_core::identification::{
     Act, Control, Elements, Exploitation, Means, SmugglingElement,
 };
+use passerelle_core::returns::ReturnStage;
 use passerelle_core::service::admin::{NewOrg, NewUser};
 use passerelle_core::service::cases::{ConsentInput, PersonInput};
 use passerelle_core::service::identification::{
     InterviewInput, SmugglingDecisionInput, TraffickingDecisionInput,
 };
 use passerelle_core::service::referrals::{PlacementInput, ReferralInput};
-use passerelle_core::service::returns::{CitizenshipInput, ReturnRequestInput, RiskInput};
+use passerelle_core::service::returns::{
+    CheckInput, CitizenshipAnswerInput, CitizenshipInput, MoveInput, ReturnRequestInput, RiskInput,
+};
+
+/// Checklist items met by their own record (consent, risk assessment, citizenship,
+/// documents, reception, a child's safeguards), not by a tick.
+const OWN_SECTION: &[&str] = &[
+    "informed_consent",
+    "risk_assessment",
+    "citizenship_confirmed",
+    "travel_document",
+    "reception_arranged",
+    "guardian_appointed",
+    "best_interests_determination",
+];
 use passerelle_core::service::trial::{
     DepartureInput, HearingInput, MeasureDecisionInput, MeasureRequestInput, ProceedingInput,
 };
@@ -125,6 +140,21 @@ const CITIES: &[&str] = &[
     "Saint-Étienne",
     "Vénissieux",
 ];
+/// After a return the person lives in their country again: (country, city, phone prefix).
+const HOME_PLACES: &[(&str, &str, &str)] = &[
+    ("NG", "Benin City", "+234 80"),
+    ("RO", "Iași", "+40 72"),
+    ("VN", "Hà Tĩnh", "+84 91"),
+    ("GN", "Conakry", "+224 62"),
+    ("ML", "Bamako", "+223 76"),
+];
+
+/// The origin-country service of the demo world in a country, if there is one (index in
+/// `ORGS`): a follow-up share goes only to the service of the person's own country.
+fn origin_service_of(country: Option<&str>) -> Option<usize> {
+    ORGS.iter()
+        .position(|(_, kind, c)| *kind == "origin_service" && Some(*c) == country)
+}
 
 pub struct DemoAccount {
     pub email: &'static str,
@@ -212,6 +242,9 @@ pub async fn seed(services: &Services) -> anyhow::Result<Vec<DemoAccount>> {
     ) else {
         anyhow::bail!("demo seeding: demo advocates missing");
     };
+    // The stages placed directly. None is "return in progress": a case reaches it only
+    // through a real return, approved (see `seed_trial_and_return`), so that its return
+    // page shows that return.
     let stages = [
         Stage::Referred,
         Stage::Screening,
@@ -220,7 +253,7 @@ pub async fn seed(services: &Services) -> anyhow::Result<Vec<DemoAccount>> {
         Stage::Protection,
         Stage::Protection,
         Stage::SolutionPlanning,
-        Stage::ReturnInProgress,
+        Stage::SolutionPlanning,
         Stage::Returned,
         Stage::FollowUp,
         Stage::Closed,
@@ -238,6 +271,11 @@ pub async fn seed(services: &Services) -> anyhow::Result<Vec<DemoAccount>> {
         } else {
             1985 + (i * 7) % 20
         };
+        let stage = stages[i % stages.len()];
+        // Once returned, the person's contact and whereabouts are in their own country.
+        let home = matches!(stage, Stage::Returned | Stage::FollowUp)
+            .then(|| HOME_PLACES.iter().find(|(c, _, _)| *c == nat))
+            .flatten();
         let input = PersonInput {
             name: format!(
                 "{} {}",
@@ -250,13 +288,17 @@ pub async fn seed(services: &Services) -> anyhow::Result<Vec<DemoAccount>> {
             stateless: i % 17 == 3,
             languages: Some(langs.into()),
             contact: Some(format!(
-                "+33 6 {:02} {:02} {:02} {:02} (fictional)",
+                "{} {:02} {:02} {:02} {:02} (fictional)",
+                home.map_or("+33 6", |h| h.2),
                 10 + i,
                 20 + i % 50,
                 30 + i % 40,
                 40 + i % 30
             )),
-            location: Some(format!("{} (fictional address)", CITIES[i % CITIES.len()])),
+            location: Some(format!(
+                "{} (fictional address)",
+                home.map_or(CITIES[i % CITIES.len()], |h| h.1)
+            )),
             notes: Some("Invented case for the demonstration; no real person.".into()),
             is_minor: minor,
         };
@@ -266,19 +308,17 @@ pub async fn seed(services: &Services) -> anyhow::Result<Vec<DemoAccount>> {
             .map_err(e)?;
         let r =
             passerelle_core::domain::CaseRef::parse(&created.reference).map_err(|x| e(x.into()))?;
-        let stage = stages[i % stages.len()];
         services.place_demo_case(&r, stage).await.map_err(e)?;
         // Shares on consent: shelter for protected persons, return agency for returns,
-        // the origin-country service once returned.
+        // once returned the origin-country service of the person's own country (none
+        // for a stateless person, nor where the demo world has no such service).
         let share_to = match stage {
             Stage::Protection if owner.org_id != org_ids[2] => Some((org_ids[2], Purpose::Shelter)),
             Stage::ReturnInProgress | Stage::SolutionPlanning => {
                 Some((org_ids[3], Purpose::ReturnAssistance))
             }
-            Stage::Returned | Stage::FollowUp => Some((
-                if nat == "RO" { org_ids[7] } else { org_ids[5] },
-                Purpose::Reintegration,
-            )),
+            Stage::Returned | Stage::FollowUp => origin_service_of(input.nationality.as_deref())
+                .map(|o| (org_ids[o], Purpose::Reintegration)),
             _ => None,
         };
         if let Some((org, purpose)) = share_to
@@ -380,7 +420,10 @@ pub async fn seed(services: &Services) -> anyhow::Result<Vec<DemoAccount>> {
                 .map_err(e)?;
         }
     }
-    seed_trial_and_return(services, &amelie, &karim, org_ids[3])
+    let Some(rachid) = by_email("rachid@retour.example") else {
+        anyhow::bail!("demo seeding: the return agency's officer is missing");
+    };
+    seed_trial_and_return(services, &amelie, &karim, &rachid, org_ids[3])
         .await
         .map_err(e)?;
     let (Some(fatou), Some(hugo), Some(ines)) = (
@@ -406,12 +449,14 @@ fn in_days(n: i64) -> String {
 }
 
 /// Proceedings for two protected persons (one with a departure that conflicts with a
-/// trial session, one whose conflict a granted live link cleared), and a return under
-/// way with an overdue citizenship request.
+/// trial session, one whose conflict a granted live link cleared), a return requested
+/// with an overdue citizenship request, and a return approved by the agency's officer
+/// (its case is then, truly, at "return in progress").
 async fn seed_trial_and_return(
     services: &Services,
     amelie: &Actor,
     karim: &Actor,
+    officer: &Actor,
     agency_org_id: i64,
 ) -> Result<(), passerelle_core::ServiceError> {
     use passerelle_core::service::cases::Scope;
@@ -514,12 +559,13 @@ async fn seed_trial_and_return(
             Scope::Mine,
             Some(Stage::SolutionPlanning),
             1,
-            1,
+            2,
             ROUTE,
         )
         .await?;
-    if let Some(c) = planning.items.first() {
+    for (n, c) in planning.items.iter().enumerate() {
         let reference = c.reference.as_str();
+        let approved = n == 1;
         // Home is the person's country of nationality.
         let destination = services
             .get_case(karim, reference, ROUTE)
@@ -551,7 +597,7 @@ async fn seed_trial_and_return(
                     explained_by: "Karim Benali with an interpreter (fictional)".into(),
                     destination_country: destination,
                     agency_org_id: Some(agency_org_id),
-                    requested_on: Some(in_days(-45)),
+                    requested_on: Some(in_days(if approved { -12 } else { -45 })),
                 },
                 ROUTE,
             )
@@ -562,26 +608,80 @@ async fn seed_trial_and_return(
                 reference,
                 &RiskInput {
                     persecution: "low".into(),
-                    re_trafficking: "medium".into(),
-                    findings: "Family in Benin City willing to receive; debt to the recruiter unresolved (fictional).".into(),
+                    re_trafficking: if approved { "low" } else { "medium" }.into(),
+                    findings: "Family in the home town willing to receive; debt to the recruiter unresolved (fictional).".into(),
                     safety_plan: None,
-                    assessed_on: Some(in_days(-40)),
+                    assessed_on: Some(in_days(if approved { -10 } else { -40 })),
                 },
                 ROUTE,
             )
             .await?;
-        services
+        let request = services
             .request_citizenship(
                 karim,
                 reference,
                 &CitizenshipInput {
                     authority: "Embassy of the country of origin, Paris (fictional)".into(),
-                    sent_on: Some(in_days(-38)),
-                    due_on: Some(in_days(-8)),
+                    sent_on: Some(in_days(if approved { -9 } else { -38 })),
+                    due_on: Some(in_days(if approved { 21 } else { -8 })),
                 },
                 ROUTE,
             )
             .await?;
+        if approved {
+            // Confirmed, assessed by the advocate, approved by the agency's officer.
+            services
+                .answer_citizenship(
+                    karim,
+                    reference,
+                    &request,
+                    &CitizenshipAnswerInput {
+                        answer: "confirmed".into(),
+                        answered_on: Some(in_days(-3)),
+                    },
+                    ROUTE,
+                )
+                .await?;
+            // The jurisdiction's own checks needed for approval (a plugin may add some),
+            // done by the advocate.
+            let view = services.return_view(karim, reference, "en", ROUTE).await?;
+            for item in view.checklist.iter().filter(|i| {
+                !i.met
+                    && i.needed_for == ReturnStage::Approved
+                    && !OWN_SECTION.contains(&i.id.as_str())
+            }) {
+                services
+                    .record_check(
+                        karim,
+                        reference,
+                        &CheckInput {
+                            requirement: item.id.clone(),
+                            done_on: Some(in_days(-2)),
+                            note: Some("Done with the person (fictional).".into()),
+                        },
+                        ROUTE,
+                    )
+                    .await?;
+            }
+            for (who, to) in [(karim, "assessed"), (officer, "approved")] {
+                let version = services
+                    .return_view(who, reference, "en", ROUTE)
+                    .await?
+                    .version;
+                services
+                    .move_return(
+                        who,
+                        reference,
+                        &MoveInput {
+                            to: to.into(),
+                            version,
+                            ..Default::default()
+                        },
+                        ROUTE,
+                    )
+                    .await?;
+            }
+        }
     }
     Ok(())
 }

@@ -327,7 +327,8 @@ impl Page {
                 "role": r.as_str(),
                 "caseworker": r.is_caseworker() || matches!(r, passerelle_core::domain::Role::OrgAdmin | passerelle_core::domain::Role::Auditor),
                 "can_create": passerelle_core::domain::may_create_case(r),
-                "deadlines": r.is_caseworker(),
+                // An administrator oversees the organisation's deadlines.
+                "deadlines": r.is_caseworker() || r == passerelle_core::domain::Role::OrgAdmin,
                 "referrals": r.is_caseworker() || r == passerelle_core::domain::Role::OrgAdmin,
                 "admin": matches!(r, passerelle_core::domain::Role::OrgAdmin | passerelle_core::domain::Role::SystemAdmin),
                 "sysadmin": r == passerelle_core::domain::Role::SystemAdmin,

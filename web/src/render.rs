@@ -13,6 +13,8 @@ use std::sync::Arc;
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout", include_str!("../templates/layout.hbs")),
     ("login", include_str!("../templates/login.hbs")),
+    ("home", include_str!("../templates/home.hbs")),
+    ("home_admin", include_str!("../templates/home_admin.hbs")),
     ("caseload", include_str!("../templates/caseload.hbs")),
     ("case_new", include_str!("../templates/case_new.hbs")),
     ("case", include_str!("../templates/case.hbs")),

@@ -420,6 +420,119 @@ fn the_demo_world_seeds_once_and_the_key_file_is_private() {
     }
 }
 
+/// The demo tells the truth: a case at "return in progress" has a return (approved or
+/// later); a follow-up share goes to the origin service of the person's own nationality;
+/// after the return the person's contact and whereabouts are not French ones.
+#[test]
+fn the_demo_world_tells_the_truth() {
+    use passerelle_core::domain::{Paging, Purpose, Stage};
+    use passerelle_core::returns::ReturnStage;
+    use passerelle_core::service::cases::Scope;
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let services = build_services(&settings_for(dir.path(), None))
+            .await
+            .unwrap();
+        passerelle::demo::seed(&services).await.unwrap();
+        let countries: std::collections::HashMap<i64, String> = services
+            .list_orgs()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| (o.id, o.country))
+            .collect();
+        let mut in_progress = 0;
+        let mut returned = 0;
+        let mut follow_up_shares = 0;
+        for owner in ["amelie@passage.example", "nadia@tilleuls.example"] {
+            let a = services.user_by_email(owner).await.unwrap().unwrap();
+            for stage in [Stage::ReturnInProgress, Stage::Returned, Stage::FollowUp] {
+                let page = services
+                    .caseload(&a, Scope::Organisation, Some(stage), 1, 200, "test")
+                    .await
+                    .unwrap();
+                for c in page.items.iter().filter(|c| c.access == "owner") {
+                    let r = c.reference.as_str();
+                    if stage == Stage::ReturnInProgress {
+                        in_progress += 1;
+                        // The return page shows the return that put the case there.
+                        let v = services
+                            .return_view(&a, r, "en", "test")
+                            .await
+                            .unwrap_or_else(|e| panic!("{r} at return_in_progress: {e}"));
+                        assert!(
+                            v.stage.is_open()
+                                && !matches!(
+                                    v.stage,
+                                    ReturnStage::Requested | ReturnStage::Assessed
+                                ),
+                            "{r}: at return_in_progress with a return at {}",
+                            v.stage
+                        );
+                        continue;
+                    }
+                    returned += 1;
+                    let case = services.get_case(&a, r, "test").await.unwrap();
+                    let person = case.person.unwrap().person;
+                    let contact = person.contact.unwrap_or_default();
+                    let location = person.location.unwrap_or_default();
+                    assert!(
+                        !contact.starts_with("+33"),
+                        "{r} returned, contact {contact}"
+                    );
+                    for city in [
+                        "Lyon",
+                        "Villeurbanne",
+                        "Grenoble",
+                        "Saint-Étienne",
+                        "Vénissieux",
+                    ] {
+                        assert!(
+                            !location.contains(city),
+                            "{r} returned, location {location}"
+                        );
+                    }
+                    for sh in case.shares.unwrap_or_default() {
+                        if sh.purpose == Purpose::Reintegration {
+                            follow_up_shares += 1;
+                            assert_eq!(
+                                countries.get(&sh.org_id).map(String::as_str),
+                                person.nationality.as_deref(),
+                                "{r}: a {:?} national shared with {} for follow-up",
+                                person.nationality,
+                                sh.org
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            in_progress >= 1,
+            "no case at return_in_progress in the demo"
+        );
+        assert!(returned >= 5, "{returned} returned cases");
+        assert!(follow_up_shares >= 1, "no follow-up share in the demo");
+        // Karim's overdue citizenship confirmation is among his deadlines.
+        let karim = services
+            .user_by_email("karim@passage.example")
+            .await
+            .unwrap()
+            .unwrap();
+        let mine = services
+            .my_deadlines(&karim, &Default::default(), Paging::default(), "test")
+            .await
+            .unwrap()
+            .items;
+        assert!(
+            mine.iter()
+                .any(|d| d.kind == "citizenship_confirmation_due" && d.overdue),
+            "{mine:?}"
+        );
+    });
+}
+
 #[test]
 fn plugin_check_and_run_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();

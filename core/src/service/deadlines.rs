@@ -123,6 +123,9 @@ fn computed(
 /// What the caller may see of one case's deadlines.
 struct Visible<'a> {
     case: &'a case::Model,
+    /// The stored deadlines (the recovery period, the expected decision): those who may
+    /// see the case's deadlines section.
+    stored: bool,
     proceedings: bool,
     returns: bool,
 }
@@ -137,7 +140,11 @@ impl Services {
     ) -> Result<(Vec<DeadlineView>, Vec<NewEntry>)> {
         let today = Utc::now().date_naive();
         let refs: HashMap<i64, &case::Model> = cases.iter().map(|v| (v.case.id, v.case)).collect();
-        let ids: Vec<i64> = cases.iter().map(|v| v.case.id).collect();
+        let ids: Vec<i64> = cases
+            .iter()
+            .filter(|v| v.stored)
+            .map(|v| v.case.id)
+            .collect();
         let mut out = Vec::new();
         let mut read: Vec<(String, Section)> = Vec::new();
         if !ids.is_empty() {
@@ -262,9 +269,11 @@ impl Services {
     }
 
     /// "My deadlines": the open deadlines of the caller's cases (an advocate: the cases
-    /// assigned to them; other caseworkers: their organisation's and those shared with it
-    /// that they may see), or, for an organisation administrator, every case of the
-    /// organisation (references, kinds and dates: no personal data).
+    /// assigned to them; other caseworkers: their organisation's, and for a return
+    /// officer also the return clocks of the returns their organisation is the agency of),
+    /// or, for an organisation administrator, every case of the organisation and the
+    /// return clocks of the returns it is the agency of (references, kinds and dates: no
+    /// personal data).
     pub async fn my_deadlines(
         &self,
         actor: &Actor,
@@ -279,6 +288,22 @@ impl Services {
         let mut q = case::Entity::find().filter(case::Column::ClosedAt.is_null());
         q = if actor.role == Role::Advocate {
             q.filter(case::Column::AdvocateUserId.eq(actor.user_id))
+        } else if matches!(actor.role, Role::ReturnOfficer | Role::OrgAdmin) {
+            // A return agency's officers (and its administrator) work on the returns it is
+            // the agency of, whoever owns the case: their clocks are theirs too.
+            q.filter(
+                sea_orm::Condition::any()
+                    .add(case::Column::OwnerOrgId.eq(actor.org_id))
+                    .add(
+                        case::Column::Id.in_subquery(
+                            sea_orm::sea_query::Query::select()
+                                .column(return_case::Column::CaseId)
+                                .from(return_case::Entity)
+                                .and_where(return_case::Column::AgencyOrgId.eq(actor.org_id))
+                                .to_owned(),
+                        ),
+                    ),
+            )
         } else {
             q.filter(case::Column::OwnerOrgId.eq(actor.org_id))
         };
@@ -297,14 +322,26 @@ impl Services {
                 // The administrator oversees what is overdue, without case data.
                 visible.push(Visible {
                     case: c,
+                    stored: true,
                     proceedings: true,
                     returns: true,
                 });
             } else if can(Section::Deadlines) {
                 visible.push(Visible {
                     case: c,
+                    stored: true,
                     proceedings: can(Section::Proceedings),
                     returns: can(Section::Return),
+                });
+            } else if can(Section::Return)
+                || (admin && matches!(rel, Relation::SharedWith { agency: true, .. }))
+            {
+                // The return agency: the return's clocks only.
+                visible.push(Visible {
+                    case: c,
+                    stored: false,
+                    proceedings: false,
+                    returns: true,
                 });
             }
         }
@@ -341,6 +378,7 @@ impl Services {
         let can = |s| may(actor.role, rel, CaseAction::ViewSection(s));
         let v = Visible {
             case: &c,
+            stored: true,
             proceedings: can(Section::Proceedings),
             returns: can(Section::Return),
         };

@@ -88,6 +88,14 @@ pub struct ReferralView {
     pub answered_at: Option<DateTime<Utc>>,
     /// What a partner plugin made of the referral, when the receiver has one.
     pub partner_payload: Option<String>,
+    /// In the receiver's inbox: whether the person is a child (the child rule, from the
+    /// birth date or the minor flag). A receiver decides on it before accepting (a
+    /// shelter for adults cannot take a child), and it names no one.
+    pub child: Option<bool>,
+    /// In the receiver's inbox: the language the person was informed in and consented
+    /// in (the consent's language), so that the receiver can plan an interpreter. Names
+    /// no one either.
+    pub language: Option<String>,
 }
 
 super::page_of!(
@@ -248,6 +256,8 @@ impl Services {
             due_at: r.due_at,
             answered_at: r.answered_at,
             partner_payload: r.partner_payload,
+            child: None,
+            language: None,
         })
     }
 
@@ -497,7 +507,7 @@ impl Services {
             return Err(ServiceError::Forbidden("your role has no referrals".into()));
         }
         let orgs = self.org_names().await?;
-        let refs: HashMap<i64, String> = case::Entity::find()
+        let cases: HashMap<i64, case::Model> = case::Entity::find()
             .filter(
                 case::Column::Id.in_subquery(
                     sea_orm::sea_query::Query::select()
@@ -514,11 +524,9 @@ impl Services {
             .all(&self.db)
             .await?
             .into_iter()
-            .map(|c| (c.id, c.reference))
+            .map(|c| (c.id, c))
             .collect();
-        let mut inbox = Vec::new();
-        let mut outbox = Vec::new();
-        for r in referral::Entity::find()
+        let rows = referral::Entity::find()
             .filter(
                 referral::Column::ToOrgId
                     .eq(actor.org_id)
@@ -526,22 +534,70 @@ impl Services {
             )
             .order_by_desc(referral::Column::CreatedAt)
             .all(&self.db)
-            .await?
-        {
+            .await?;
+        // What the receiver needs to decide (child or adult, the language), for the
+        // referrals still waiting for its answer.
+        let consent_ids: Vec<i64> = rows
+            .iter()
+            .filter(|r| r.to_org_id == actor.org_id && r.status == "pending")
+            .map(|r| r.consent_id)
+            .collect();
+        let languages: HashMap<i64, String> = if consent_ids.is_empty() {
+            HashMap::new()
+        } else {
+            consent::Entity::find()
+                .filter(consent::Column::Id.is_in(consent_ids))
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(|k| (k.id, k.language))
+                .collect()
+        };
+        let mut inbox = Vec::new();
+        let mut outbox = Vec::new();
+        let mut entries = vec![NewEntry::by(
+            actor,
+            None,
+            Section::Referrals,
+            AuditAction::Read,
+            route,
+        )];
+        for r in rows {
             let incoming = r.to_org_id == actor.org_id;
-            let reference = refs.get(&r.case_id).cloned().unwrap_or_default();
+            let pending = r.status == "pending";
+            let c = cases.get(&r.case_id);
+            let reference = c.map(|c| c.reference.clone()).unwrap_or_default();
+            let child = match c {
+                Some(c) if incoming && pending => Some(self.person_facts(&self.db, c).await?.child),
+                _ => None,
+            };
+            let language = if incoming && pending {
+                languages.get(&r.consent_id).cloned()
+            } else {
+                None
+            };
             let mut v = self.referral_view(r, &reference, &orgs)?;
             // The partner's payload is for the sending side's records, not the inbox.
             if incoming {
                 v.partner_payload = None;
+                if child.is_some() {
+                    // A fact of the person was read for the receiver: on record.
+                    entries.push(NewEntry::by(
+                        actor,
+                        Some(&reference),
+                        Section::Referrals,
+                        AuditAction::Read,
+                        route,
+                    ));
+                }
+                v.child = child;
+                v.language = language;
                 inbox.push(v);
             } else {
                 outbox.push(v);
             }
         }
-        self.audit
-            .read(actor, None, Section::Referrals, route)
-            .await?;
+        self.audit.record(entries).await?;
         Ok((inbox, outbox))
     }
 

@@ -6,6 +6,7 @@ pub mod api;
 pub mod care;
 pub mod cases;
 pub mod funding;
+pub mod home;
 pub mod identification;
 pub mod returns;
 pub mod session;
@@ -32,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/static/style.css", web::get().to(stylesheet));
     api::configure(cfg);
     session::configure(cfg);
+    home::configure(cfg);
     cases::configure(cfg);
     identification::configure(cfg);
     care::configure(cfg);

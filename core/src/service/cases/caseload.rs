@@ -292,3 +292,135 @@ impl Services {
         Ok(items)
     }
 }
+
+/// What helps find a person in a list: their name, and aliases when recorded. Only ever
+/// built for a caller who may see the person section, and each one read is audited.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct PersonLabel {
+    pub name: String,
+    pub aliases: Option<String>,
+}
+
+impl Services {
+    /// The names (and aliases) of the persons of these cases, for a list the caller reads
+    /// (their home, a referral inbox): only where `domain::may` lets the caller see the
+    /// person section, each read audited like any other read of the person (one entry per
+    /// case). Cases the caller may not see, or whose person they may not see, are simply
+    /// absent from the answer. The names are for the page only: never in a URL.
+    pub async fn person_labels(
+        &self,
+        actor: &Actor,
+        references: &[String],
+        route: Route<'_>,
+    ) -> Result<HashMap<String, PersonLabel>> {
+        let mut out = HashMap::new();
+        if references.is_empty() {
+            return Ok(out);
+        }
+        let cases = case::Entity::find()
+            .filter(case::Column::Reference.is_in(references.iter().map(String::as_str)))
+            .all(&self.db)
+            .await?;
+        let mut allowed: Vec<case::Model> = Vec::new();
+        for c in cases {
+            let rel = self.relation(&self.db, actor, &c).await?;
+            if may(actor.role, rel, CaseAction::ViewSection(Section::Person)) {
+                allowed.push(c);
+            }
+        }
+        if allowed.is_empty() {
+            return Ok(out);
+        }
+        let persons: HashMap<String, person::Model> = person::Entity::find()
+            .filter(person::Column::Id.is_in(allowed.iter().map(|c| c.person_id.clone())))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|p| (p.id.clone(), p))
+            .collect();
+        let mut entries = Vec::new();
+        for c in allowed {
+            let Some(p) = persons.get(&c.person_id) else {
+                continue;
+            };
+            let name = self.keys.decrypt_string(loc("name", &p.id), &p.name_enc)?;
+            let aliases = self.open("aliases", &p.id, p.aliases_enc.as_ref())?;
+            entries.push(NewEntry::by(
+                actor,
+                Some(&c.reference),
+                Section::Person,
+                AuditAction::Read,
+                route,
+            ));
+            out.insert(c.reference, PersonLabel { name, aliases });
+        }
+        // The names are returned only once their reads are on record.
+        self.audit.record(entries).await?;
+        Ok(out)
+    }
+
+    /// Cases that may already be this person's: the same name (through the blind index,
+    /// so no name is compared in clear in the database) and the same birth date, among the
+    /// cases whose person the caller may see. Another organisation's case the caller may
+    /// not see is never among them, nor hinted at. Without a birth date there is no
+    /// likely duplicate (a name alone is too common to warn on). The search and each case
+    /// found are audited like a search by name.
+    pub async fn likely_duplicates(
+        &self,
+        actor: &Actor,
+        input: &PersonInput,
+        route: Route<'_>,
+    ) -> Result<Vec<CaseSummary>> {
+        let person = input.parse(Utc::now().date_naive())?;
+        let Some(birth_date) = person.birth_date else {
+            return Ok(vec![]);
+        };
+        let idx = self.keys.blind_index("person-name", &person.name);
+        let candidates: Vec<person::Model> = person::Entity::find()
+            .filter(person::Column::NameIdx.eq(idx))
+            .all(&self.db)
+            .await?;
+        let mut same = Vec::new();
+        if !candidates.is_empty() {
+            let by_id: HashMap<String, &person::Model> =
+                candidates.iter().map(|p| (p.id.clone(), p)).collect();
+            for c in case::Entity::find()
+                .filter(case::Column::PersonId.is_in(by_id.keys().cloned()))
+                .order_by_asc(case::Column::Id)
+                .all(&self.db)
+                .await?
+            {
+                let rel = self.relation(&self.db, actor, &c).await?;
+                if !may(actor.role, rel, CaseAction::ViewSection(Section::Person)) {
+                    continue;
+                }
+                let Some(p) = by_id.get(&c.person_id) else {
+                    continue;
+                };
+                let born = self.open("birth_date", &p.id, p.birth_date_enc.as_ref())?;
+                if born.as_deref() == Some(birth_date.format("%Y-%m-%d").to_string().as_str()) {
+                    same.push(c);
+                }
+            }
+        }
+        let items = self.summaries(&self.db, actor, same).await?;
+        let mut entries = vec![NewEntry::by(
+            actor,
+            None,
+            Section::Person,
+            AuditAction::Search,
+            route,
+        )];
+        entries.extend(items.iter().map(|s| {
+            NewEntry::by(
+                actor,
+                Some(&s.reference),
+                Section::Summary,
+                AuditAction::Read,
+                route,
+            )
+        }));
+        self.audit.record(entries).await?;
+        Ok(items)
+    }
+}

@@ -9,7 +9,7 @@ mod closing;
 mod consents;
 mod trail;
 
-pub use caseload::{CasePage, Scope, caseload_page_statement};
+pub use caseload::{CasePage, PersonLabel, Scope, caseload_page_statement};
 pub use closing::CloseInput;
 pub(crate) use consents::consent_of_case;
 pub use consents::{ConsentInput, ConsentView, ShareView};

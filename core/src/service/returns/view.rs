@@ -83,6 +83,10 @@ pub struct ReturnListItem {
     pub overdue_citizenship: usize,
     /// Age in days of the oldest overdue citizenship request.
     pub oldest_overdue_days: i64,
+    /// Whether the caller may open the return page of this case (an agency whose return
+    /// was cancelled, or whose consent was withdrawn, no longer may; nor may a role that
+    /// sees the clocks but not the return).
+    pub can_open: bool,
 }
 
 super::super::page_of!(
@@ -353,7 +357,7 @@ impl Services {
         rows.sort_by(|a, b| a.id.cmp(&b.id));
         rows.dedup_by(|a, b| a.id == b.id);
         let case_ids: Vec<i64> = rows.iter().map(|r| r.case_id).collect();
-        let refs: HashMap<i64, String> = if case_ids.is_empty() {
+        let cases: HashMap<i64, case::Model> = if case_ids.is_empty() {
             HashMap::new()
         } else {
             case::Entity::find()
@@ -361,9 +365,17 @@ impl Services {
                 .all(&self.db)
                 .await?
                 .into_iter()
-                .map(|c| (c.id, c.reference))
+                .map(|c| (c.id, c))
                 .collect()
         };
+        let mut openable: HashMap<i64, bool> = HashMap::new();
+        for (id, c) in &cases {
+            let rel = self.relation(&self.db, actor, c).await?;
+            openable.insert(
+                *id,
+                may(actor.role, rel, CaseAction::ViewSection(Section::Return)),
+            );
+        }
         let orgs: HashMap<i64, String> = organisation::Entity::find()
             .all(&self.db)
             .await?
@@ -394,7 +406,11 @@ impl Services {
                 .filter(|c| c.overdue)
                 .collect();
             out.push(ReturnListItem {
-                reference: refs.get(&r.case_id).cloned().unwrap_or_default(),
+                reference: cases
+                    .get(&r.case_id)
+                    .map(|c| c.reference.clone())
+                    .unwrap_or_default(),
+                can_open: openable.get(&r.case_id).copied().unwrap_or(false),
                 stage,
                 destination_country: r.destination_country.clone(),
                 agency_org_id: r.agency_org_id,

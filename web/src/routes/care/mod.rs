@@ -8,3 +8,4 @@ mod pages;
 
 pub use api::{Doc, configure_api};
 pub use pages::configure;
+pub(crate) use pages::inbox_facts;

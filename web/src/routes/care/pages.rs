@@ -36,10 +36,63 @@ fn referral_json(s: &Signed, r: &ReferralView) -> Value {
     })
 }
 
+/// A referral in the receiver's inbox, with what the receiver needs to decide before it
+/// accepts: whether the person is a child or an adult, the language they were informed
+/// in, and how soon an answer is due. Nothing that names or locates the person: the
+/// receiver has not accepted, so it has no right to the person section yet (the core
+/// gives these two facts only for pending incoming referrals, and records the read).
+pub(crate) fn inbox_facts(s: &Signed, r: &ReferralView) -> Value {
+    let mut v = referral_json(s, r);
+    let days = (r.due_at.date_naive() - chrono::Utc::now().date_naive()).num_days();
+    let answer = if r.status != "pending" {
+        String::new()
+    } else if r.overdue || days < 0 {
+        s.page
+            .state
+            .i18n
+            .t1(s.page.lang, "referral-answer-overdue", "n", (-days).max(0))
+    } else if days == 0 {
+        s.page.t("referral-answer-today")
+    } else {
+        s.page
+            .state
+            .i18n
+            .t1(s.page.lang, "referral-answer-in", "n", days)
+    };
+    if let Some(o) = v.as_object_mut() {
+        o.insert(
+            "age_group".into(),
+            json!(r.child.map(|c| s.page.t(if c {
+                "referral-child"
+            } else {
+                "referral-adult"
+            }))),
+        );
+        o.insert("child".into(), json!(r.child == Some(true)));
+        o.insert("language".into(), json!(r.language));
+        o.insert("answer".into(), json!(answer));
+        o.insert("person".into(), Value::Null);
+    }
+    v
+}
+
 async fn referrals_page(s: Signed, req: HttpRequest) -> Result<HttpResponse, PageError> {
+    let route = route(&req);
     let (inbox, outbox) = s
         .services()
-        .referral_lists(s.actor(), &route(&req))
+        .referral_lists(s.actor(), &route)
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    // Once a referral is accepted, the receiver sees what it opened: the name too when
+    // that includes the person section (each read audited). A pending one names no one.
+    let answered: Vec<String> = inbox
+        .iter()
+        .filter(|r| r.status != "pending")
+        .map(|r| r.reference.clone())
+        .collect();
+    let names = s
+        .services()
+        .person_labels(s.actor(), &answered, &route)
         .await
         .map_err(|e| s.page.service_error(e))?;
     let mut data = s.page.base("referrals-title");
@@ -49,7 +102,18 @@ async fn referrals_page(s: Signed, req: HttpRequest) -> Result<HttpResponse, Pag
             json!(
                 inbox
                     .iter()
-                    .map(|r| referral_json(&s, r))
+                    .map(|r| {
+                        let mut v = inbox_facts(&s, r);
+                        if r.status != "pending"
+                            && let Some(o) = v.as_object_mut()
+                        {
+                            o.insert(
+                                "person".into(),
+                                crate::routes::home::label_json(names.get(&r.reference)),
+                            );
+                        }
+                        v
+                    })
                     .collect::<Vec<_>>()
             ),
         );

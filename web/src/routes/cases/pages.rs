@@ -151,6 +151,17 @@ async fn caseload(
 }
 
 async fn new_form(s: Signed) -> Result<HttpResponse, PageError> {
+    new_case_page(&s, StatusCode::OK, empty_person(), None, Vec::new()).await
+}
+
+/// The new-case form: empty, or as posted with the likely duplicates it may be.
+async fn new_case_page(
+    s: &Signed,
+    status: StatusCode,
+    person: Value,
+    advocate: Option<i64>,
+    duplicates: Vec<Value>,
+) -> Result<HttpResponse, PageError> {
     if !passerelle_core::domain::may_create_case(s.actor().role) {
         return Err(s.page.fail(
             StatusCode::FORBIDDEN,
@@ -163,7 +174,7 @@ async fn new_form(s: Signed) -> Result<HttpResponse, PageError> {
         .advocates_of(s.actor().org_id)
         .await
         .map_err(|e| s.page.service_error(e))?;
-    let me = s.actor().user_id;
+    let chosen = advocate.unwrap_or(s.actor().user_id);
     let mut data = s.page.base("case-new-title");
     if let Some(o) = data.as_object_mut() {
         o.insert(
@@ -171,13 +182,15 @@ async fn new_form(s: Signed) -> Result<HttpResponse, PageError> {
             json!(
                 advocates
                     .iter()
-                    .map(|(id, n)| json!({"id": id, "name": n, "selected": *id == me}))
+                    .map(|(id, n)| json!({"id": id, "name": n, "selected": *id == chosen}))
                     .collect::<Vec<_>>()
             ),
         );
-        o.insert("person".into(), empty_person());
+        o.insert("person".into(), person);
+        o.insert("duplicate_count".into(), json!(duplicates.len()));
+        o.insert("duplicates".into(), json!(duplicates));
     }
-    Ok(s.page.ok("case_new", data))
+    Ok(s.page.render(status, "case_new", data))
 }
 
 /// The person form as posted (checkboxes arrive as "on" or not at all).
@@ -198,6 +211,9 @@ pub struct PersonForm {
     is_minor: Option<String>,
     advocate_user_id: Option<String>,
     version: Option<String>,
+    /// Ticked on the new-case form after a likely duplicate was shown: "this is another
+    /// person, create the case".
+    confirm_duplicate: Option<String>,
 }
 
 impl HasCsrf for PersonForm {
@@ -207,6 +223,16 @@ impl HasCsrf for PersonForm {
 }
 
 impl PersonForm {
+    /// The fields as posted, to fill the form again (strict templates: every key).
+    fn as_json(&self) -> Value {
+        json!({
+            "name": self.name, "aliases": self.aliases, "birth_date": self.birth_date,
+            "nationality": self.nationality, "stateless": self.stateless.is_some(),
+            "languages": self.languages, "contact": self.contact, "location": self.location,
+            "notes": self.notes, "is_minor": self.is_minor.is_some(),
+        })
+    }
+
     fn input(&self) -> PersonInput {
         PersonInput {
             name: self.name.clone(),
@@ -243,6 +269,36 @@ fn parse_id(s: &Signed, field: &'static str, v: Option<&str>) -> Result<Option<i
 async fn create(f: SignedForm<PersonForm>, req: HttpRequest) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
     let advocate = parse_id(s, "advocate_user_id", f.form.advocate_user_id.as_deref())?;
+    // A likely duplicate (same name by the blind index, same birth date, among the cases
+    // the caller may see) is shown before a second case is opened for the same person;
+    // the user goes to the existing case, or confirms that this is someone else.
+    if f.form.confirm_duplicate.is_none() {
+        let same = s
+            .services()
+            .likely_duplicates(s.actor(), &f.form.input(), &route(&req))
+            .await
+            .map_err(|e| s.page.service_error(e))?;
+        if !same.is_empty() {
+            let duplicates = same
+                .iter()
+                .map(|c| {
+                    json!({
+                        "reference": c.reference,
+                        "stage": s.page.t(&format!("stage-{}", c.stage.as_str())),
+                        "org": c.owner_org,
+                    })
+                })
+                .collect();
+            return new_case_page(
+                s,
+                StatusCode::CONFLICT,
+                f.form.as_json(),
+                advocate,
+                duplicates,
+            )
+            .await;
+        }
+    }
     let r = s
         .services()
         .create_case(s.actor(), &f.form.input(), advocate, &route(&req))
@@ -689,14 +745,27 @@ impl HasCsrf for SearchForm {
     }
 }
 
-/// Search by exact name: POST, so the name never appears in a URL or an access log.
+/// Search by case reference or by exact name: POST, so a name never appears in a URL or
+/// an access log. Text that reads as a reference (`PSG-2026-0042`, any case) is looked up
+/// as one, among the cases the caller may see, and opens the case when found; anything
+/// else is an exact full name through the blind index.
 async fn search(f: SignedForm<SearchForm>, req: HttpRequest) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
-    let found = s
-        .services()
-        .search_by_name(s.actor(), &f.form.name, &route(&req))
-        .await
-        .map_err(|e| s.page.service_error(e))?;
+    let text = f.form.name.trim();
+    let as_reference = passerelle_core::domain::CaseRef::parse(&text.to_ascii_uppercase()).is_ok();
+    let found = if as_reference {
+        s.services()
+            .search_by_reference(s.actor(), text, &route(&req))
+            .await
+    } else {
+        s.services()
+            .search_by_name(s.actor(), &f.form.name, &route(&req))
+            .await
+    }
+    .map_err(|e| s.page.service_error(e))?;
+    if as_reference && let [one] = found.as_slice() {
+        return Ok(see_other(&format!("/cases/{}", one.reference)));
+    }
     let mut data = s.page.base("search-title");
     if let Some(o) = data.as_object_mut() {
         o.insert(
@@ -713,6 +782,7 @@ async fn search(f: SignedForm<SearchForm>, req: HttpRequest) -> Result<HttpRespo
             ),
         );
         o.insert("count".into(), json!(found.len()));
+        o.insert("by_reference".into(), json!(as_reference));
     }
     Ok(s.page.ok("search", data))
 }

@@ -9,3 +9,4 @@ mod pages;
 
 pub use api::{Doc, configure_api};
 pub use pages::configure;
+pub(crate) use pages::deadline_json;

@@ -10,7 +10,7 @@ use passerelle_core::identification::{
     SmugglingStatus, TraffickingStatus,
 };
 use passerelle_core::service::identification::{
-    DeadlineView, HEARING_CONFLICT, IdentificationView, InterviewInput, SmugglingDecisionInput,
+    DeadlineView, IdentificationView, InterviewInput, SmugglingDecisionInput,
     TraffickingDecisionInput,
 };
 use serde::Deserialize;
@@ -55,19 +55,32 @@ fn options<T: Copy>(
         .collect()
 }
 
-fn deadline_json(s: &Signed, d: &DeadlineView) -> Value {
+/// A deadline as a page shows it: the case page where it is acted on (its `page`: the
+/// identification, the proceedings or the return), its kind and its status in words.
+pub(crate) fn deadline_json(s: &Signed, d: &DeadlineView) -> Value {
+    let i18n = &s.page.state.i18n;
+    let lang = s.page.lang;
+    // An administrator oversees the deadlines but works on none of the pages they are
+    // acted on (identification, proceedings, return are caseworkers'): their rows link
+    // to nothing rather than to a page that would answer 403.
+    let href = (s.actor().role != passerelle_core::domain::Role::OrgAdmin)
+        .then(|| format!("/cases/{}/{}", d.reference, d.page));
     json!({
         "reference": d.reference,
-        "link": if d.kind == HEARING_CONFLICT { "proceedings" } else { "identification" },
+        "href": href,
+        "link": d.page,
+        "kind_value": d.kind,
         "kind": s.page.t(&format!("deadline-{}", d.kind)),
         "due_on": d.due_on.to_string(),
         "days_left": d.days_left,
         "overdue": d.overdue,
         "open": d.open,
         "status": if !d.open { s.page.t("deadline-closed") } else if d.overdue {
-            s.page.state.i18n.t1(s.page.lang, "deadline-overdue", "n", -d.days_left)
+            i18n.t1(lang, "deadline-overdue-by", "n", -d.days_left)
+        } else if d.days_left == 0 {
+            s.page.t("deadline-due-today")
         } else {
-            s.page.state.i18n.t1(s.page.lang, "deadline-days-left", "n", d.days_left)
+            i18n.t1(lang, "deadline-due-in", "n", d.days_left)
         },
     })
 }
@@ -400,6 +413,15 @@ async fn deadlines_page(s: Signed, req: HttpRequest) -> Result<HttpResponse, Pag
         .map_err(|e| s.page.service_error(e))?;
     let mut data = s.page.base("deadlines-title");
     if let Some(o) = data.as_object_mut() {
+        // The administrator's list is the whole organisation's.
+        o.insert(
+            "organisation".into(),
+            json!(s.actor().role == passerelle_core::domain::Role::OrgAdmin),
+        );
+        o.insert(
+            "overdue_count".into(),
+            json!(list.items.iter().filter(|d| d.overdue).count()),
+        );
         o.insert(
             "deadlines".into(),
             json!(

@@ -499,7 +499,17 @@ fn item_json(i: &ReturnListItem) -> Value {
         "clock": clock_json(&i.clock),
         "overdue_citizenship": i.overdue_citizenship,
         "oldest_overdue_days": i.oldest_overdue_days,
+        // Flagged while anything on it is late: its stage past the target, or a
+        // citizenship request past its due date, whatever stage the return has reached.
+        "flagged": needs_attention(i),
+        "can_open": i.can_open,
     })
+}
+
+/// A return that needs someone: stuck at its stage, or waiting on an overdue
+/// citizenship confirmation (which a change of stage does not answer).
+fn needs_attention(i: &ReturnListItem) -> bool {
+    i.stage.is_open() && (i.clock.stuck || i.overdue_citizenship > 0)
 }
 
 async fn list_page(s: Signed, req: HttpRequest) -> Result<HttpResponse, PageError> {
@@ -531,7 +541,7 @@ async fn list_page(s: Signed, req: HttpRequest) -> Result<HttpResponse, PageErro
         o.insert("groups".into(), json!(groups));
         o.insert(
             "stuck".into(),
-            json!(items.iter().filter(|i| i.clock.stuck).count()),
+            json!(items.iter().filter(|i| needs_attention(i)).count()),
         );
     }
     Ok(s.page.ok("returns", data))

@@ -12,23 +12,10 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(home))
-        .route("/login", web::get().to(login_page))
+    cfg.route("/login", web::get().to(login_page))
         .route("/login", web::post().to(login))
         .route("/logout", web::post().to(logout))
         .route("/lang/{code}", web::get().to(switch_language));
-}
-
-async fn home(page: Page) -> HttpResponse {
-    if let Some(s) = &page.session {
-        // Fund managers have no caseload: they start at their funds.
-        if s.actor.role == passerelle_core::domain::Role::FundManager {
-            return see_other("/funds");
-        }
-        see_other("/cases")
-    } else {
-        see_other("/login")
-    }
 }
 
 fn login_form(page: &Page, status: StatusCode, error: Option<String>, email: &str) -> HttpResponse {
@@ -49,7 +36,7 @@ fn login_form(page: &Page, status: StatusCode, error: Option<String>, email: &st
 
 async fn login_page(page: Page) -> HttpResponse {
     if page.session.is_some() {
-        return see_other("/cases");
+        return see_other("/");
     }
     login_form(&page, StatusCode::OK, None, "")
 }
@@ -93,7 +80,8 @@ async fn login(page: Page, req: HttpRequest, form: web::Form<LoginForm>) -> Http
         .await
     {
         Ok(s) => {
-            let mut resp = see_other("/cases");
+            // Every role lands on its home, which opens on what needs them.
+            let mut resp = see_other("/");
             let name = page.state.session_cookie_name();
             let secret = secrecy::ExposeSecret::expose_secret(&s.token).to_owned();
             let _ = resp.add_cookie(&page.state.cookie(name, secret));
