@@ -660,8 +660,11 @@ async fn case_commit_page(
         .commit(s.actor(), &fund_id, &input, &route(&req))
         .await
     {
-        Ok(_) => Ok(see_other(&format!(
-            "/cases/{reference}/funding#commitments"
+        // Back on the same category: the funds offered now show what they have left.
+        Ok(c) => Ok(see_other(&format!(
+            "/cases/{reference}/funding?category={}&purpose={}#commitments",
+            c.category.as_str(),
+            c.purpose.as_str()
         ))),
         Err(e) => Err(err(s, e)),
     }
