@@ -10,6 +10,7 @@ mod m20261127_000004_trial;
 mod m20261127_000005_returns;
 mod m20261202_000006_conventions;
 mod m20261202_000008_funding;
+mod m20261202_000009_return_estimates;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_returns::Migration),
             Box::new(m20261202_000006_conventions::Migration),
             Box::new(m20261202_000008_funding::Migration),
+            Box::new(m20261202_000009_return_estimates::Migration),
         ]
     }
 }

@@ -15,11 +15,13 @@
 //! `reports`.
 
 mod cases;
+mod estimates;
 mod funds;
 mod ledger;
 mod reports;
 
 pub use cases::{CaseFunding, CaseTotal, OfferPage, OfferView};
+pub use estimates::{EstimateInput, EstimateView, RETURN_CATEGORIES, ReturnCostLine, ReturnCosts};
 pub use funds::{FundInput, FundPage, FundView, Opening, OpeningInput};
 pub use ledger::{
     AllocationInput, CommitmentInput, CommitmentPage, CommitmentView, CorrectionInput, EntryPage,

@@ -27,6 +27,7 @@ pub mod ref_counter;
 pub mod referral;
 pub mod return_case;
 pub mod return_check;
+pub mod return_estimate;
 pub mod return_stage;
 pub mod risk_assessment;
 pub mod session;

@@ -15,9 +15,9 @@ use passerelle_core::funding::{
 };
 use passerelle_core::service::funding::{
     AllocationInput, CaseFunding, CaseTotal, CategoryRow, CommitmentInput, CommitmentPage,
-    CommitmentView, CorrectionInput, EntryPage, EntryView, FundInput, FundPage, FundReport,
-    FundView, MonthRow, OfferPage, OfferView, Opening, OpeningInput, RefusalInput, ReleaseInput,
-    SpendingInput,
+    CommitmentView, CorrectionInput, EntryPage, EntryView, EstimateInput, EstimateView, FundInput,
+    FundPage, FundReport, FundView, MonthRow, OfferPage, OfferView, Opening, OpeningInput,
+    RefusalInput, ReleaseInput, ReturnCostLine, ReturnCosts, SpendingInput,
 };
 use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi};
@@ -44,7 +44,10 @@ use utoipa::{IntoParams, OpenApi};
         report,
         report_csv,
         case_funding,
-        offers
+        offers,
+        return_costs,
+        estimate_return_cost,
+        return_estimate
     ),
     components(schemas(
         FundPage,
@@ -77,6 +80,10 @@ use utoipa::{IntoParams, OpenApi};
         CaseTotal,
         OfferView,
         OfferPage,
+        EstimateInput,
+        EstimateView,
+        ReturnCostLine,
+        ReturnCosts,
         FundRefusal,
         FundRule,
         Arg
@@ -124,7 +131,19 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
         .route("/funds/{id}/report", web::get().to(report))
         .route("/funds/{id}/report.csv", web::get().to(report_csv))
         .route("/cases/{reference}/funding", web::get().to(case_funding))
-        .route("/cases/{reference}/funding/offers", web::get().to(offers));
+        .route("/cases/{reference}/funding/offers", web::get().to(offers))
+        .route(
+            "/cases/{reference}/return/costs",
+            web::get().to(return_costs),
+        )
+        .route(
+            "/cases/{reference}/return/estimates",
+            web::post().to(estimate_return_cost),
+        )
+        .route(
+            "/cases/{reference}/return/estimates/{id}",
+            web::get().to(return_estimate),
+        );
 }
 
 fn fund_url(id: &str) -> String {
@@ -566,5 +585,61 @@ async fn offers(
                 per_page: passerelle_core::domain::Paging::MAX_PER_PAGE,
             },
         ),
+    ))
+}
+
+/// A return's costs: per category (travel, escort, documents) and currency, what is
+/// estimated, committed (approved and pending), pending approval and spent; and every
+/// estimate, newest first.
+#[utoipa::path(get, path = "/api/v1/cases/{reference}/return/costs", params(("reference" = String, Path)),
+    responses((status = 200, body = ReturnCosts)))]
+async fn return_costs(
+    a: ApiAuth,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(ok(
+        StatusCode::OK,
+        &a.services()
+            .return_costs(a.actor(), &reference, &route(&req))
+            .await?,
+    ))
+}
+
+/// Estimate one category of the return's costs; it replaces the category's previous
+/// estimate, which stays in the history.
+#[utoipa::path(post, path = "/api/v1/cases/{reference}/return/estimates", params(("reference" = String, Path)),
+    request_body = EstimateInput, responses((status = 201, body = EstimateView)))]
+async fn estimate_return_cost(
+    a: ApiAuth,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    body: web::Json<EstimateInput>,
+) -> Result<HttpResponse, ApiError> {
+    let v = a
+        .services()
+        .estimate_return_cost(a.actor(), &reference, &body, &route(&req))
+        .await?;
+    Ok(created(
+        &format!("/api/v1/cases/{reference}/return/estimates/{}", v.id),
+        &v,
+    ))
+}
+
+/// One estimate of the return's costs.
+#[utoipa::path(get, path = "/api/v1/cases/{reference}/return/estimates/{id}",
+    params(("reference" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = EstimateView)))]
+async fn return_estimate(
+    a: ApiAuth,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (reference, id) = path.into_inner();
+    Ok(ok(
+        StatusCode::OK,
+        &a.services()
+            .return_estimate(a.actor(), &reference, &id, &route(&req))
+            .await?,
     ))
 }
