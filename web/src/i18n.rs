@@ -164,6 +164,121 @@ mod tests {
         }
     }
 
+    /// The lines of each message in `src` (its first line and the indented ones after it).
+    fn blocks(src: &str) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for line in src.lines() {
+            if line.starts_with(|c: char| c.is_ascii_lowercase())
+                && let Some((k, _)) = line.split_once(" =")
+            {
+                out.push((k.trim().to_owned(), line.to_owned()));
+            } else if (line.starts_with(' ') || line.starts_with('}'))
+                && let Some(last) = out.last_mut()
+            {
+                last.1.push('\n');
+                last.1.push_str(line);
+            }
+        }
+        out
+    }
+
+    /// A count shown next to a noun must go through a plural selector: no `{ $n } days`
+    /// outside a `[one]`/`*[other]` variant, no "(s)". Words that never agree with a
+    /// count ("3 of 5", "3 sur 5") may follow a placeable.
+    #[test]
+    fn counts_next_to_words_use_plural_selectors() {
+        const NOT_COUNTED: &[&str] = &["of", "sur"];
+        let mut bad = Vec::new();
+        for (code, _, src) in LANGUAGES {
+            for (key, block) in blocks(src) {
+                for line in block.lines() {
+                    let t = line.trim_start();
+                    if t.starts_with('[') || t.starts_with("*[") {
+                        continue;
+                    }
+                    if t.contains("(s)") {
+                        bad.push(format!("{code} {key}: {t}"));
+                    }
+                    for (i, _) in t.match_indices("{ $") {
+                        let Some(end) = t[i..].find('}') else {
+                            continue;
+                        };
+                        let after = &t[i + end + 1..];
+                        let word: String = after
+                            .strip_prefix(' ')
+                            .unwrap_or("")
+                            .chars()
+                            .take_while(|c| c.is_alphabetic())
+                            .collect();
+                        if !word.is_empty() && !NOT_COUNTED.contains(&word.as_str()) {
+                            bad.push(format!("{code} {key}: {t}"));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            bad.is_empty(),
+            "counts without plural forms:\n{}",
+            bad.join("\n")
+        );
+    }
+
+    /// Every message with variables, formatted with each variable at 1 (and at 0 in French,
+    /// where 0 is singular too), reads "1 day", never "1 days" or "1 jours".
+    #[test]
+    fn one_of_anything_is_singular() {
+        let i = I18n::load("en").unwrap();
+        // French nouns that end in -s in the singular.
+        const SINGULAR_S: &[&str] = &["mois", "fois", "pays", "cas", "temps", "avis"];
+        let mut bad = Vec::new();
+        for (code, _, src) in LANGUAGES {
+            for (key, block) in blocks(src) {
+                let vars: Vec<String> = block
+                    .split('$')
+                    .skip(1)
+                    .map(|v| {
+                        v.chars()
+                            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                            .collect::<String>()
+                    })
+                    .filter(|v| !v.is_empty())
+                    .collect();
+                if vars.is_empty() {
+                    continue;
+                }
+                let counts: &[i64] = if *code == "fr" { &[0, 1] } else { &[1] };
+                for n in counts {
+                    let mut args = FluentArgs::new();
+                    for v in &vars {
+                        args.set(v.clone(), FluentValue::from(*n));
+                    }
+                    let text = i.t(code, &key, Some(&args));
+                    let needle = format!("{n} ");
+                    for (at, _) in text.match_indices(&needle) {
+                        if at > 0 && text[..at].ends_with(|c: char| c.is_ascii_digit()) {
+                            continue;
+                        }
+                        let word: String = text[at + needle.len()..]
+                            .chars()
+                            .take_while(|c| c.is_alphabetic())
+                            .collect();
+                        let plural = (word.ends_with('s') && !word.ends_with("ss"))
+                            || (*code == "fr" && word.ends_with('x'));
+                        if plural && !SINGULAR_S.contains(&word.as_str()) && word != "of" {
+                            bad.push(format!("{code} {key} with {n}: {text}"));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            bad.is_empty(),
+            "plural forms for a count of one:\n{}",
+            bad.join("\n")
+        );
+    }
+
     #[test]
     fn negotiation_prefers_choice_then_header() {
         let i = I18n::load("en").unwrap();

@@ -664,9 +664,9 @@ async fn audit_trail(
                         "seq": r.seq,
                         "at": r.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
                         "user": r.user.clone().unwrap_or_default(),
-                        "section": r.section,
-                        "action": r.action,
-                        "route": r.route,
+                        "section": s.page.t(&format!("audit-section-{}", r.section.as_str())),
+                        "action": s.page.t(&format!("audit-action-{}", r.action.as_str())),
+                        "route": crate::words::route(&s.page, &r.route),
                     }))
                     .collect::<Vec<_>>()
             ),

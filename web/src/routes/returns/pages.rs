@@ -5,7 +5,6 @@
 use crate::http::{PageError, Pairs, Signed, SignedForm, route, see_other};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use fluent_bundle::{FluentArgs, FluentValue};
 use passerelle_core::ServiceError;
 use passerelle_core::domain::{ConsentGiver, Invalid, OrgKind, Purpose, Section};
 use passerelle_core::returns::{CitizenshipAnswer, DocumentKind, ReturnStage, RiskLevel};
@@ -154,29 +153,6 @@ async fn orgs_of_kind(
         .collect())
 }
 
-/// A blocker in the user's language: the rule's own message where the core's wording is
-/// dynamic, else the core's message translated.
-fn blocker_text(s: &Signed, v: &ReturnView, rule: &str, message: &str) -> String {
-    if let Some(id) = rule.strip_prefix("requirement:") {
-        let label = v
-            .checklist
-            .iter()
-            .find(|i| i.id == id)
-            .map_or_else(|| id.to_owned(), |i| i.label.clone());
-        return format!("{}{}{label}", s.page.t("return-missing"), s.page.t("colon"));
-    }
-    if rule == "trial_conflict" {
-        let mut args = FluentArgs::new();
-        args.set("n", FluentValue::from(v.conflicts.len()));
-        return s
-            .page
-            .state
-            .i18n
-            .t(s.page.lang, "return-blocker-trial-conflict", Some(&args));
-    }
-    s.page.translate(message)
-}
-
 // ---------- the return page ----------
 
 async fn page(
@@ -274,7 +250,7 @@ async fn return_page(
     let blockers: Vec<Value> = v
         .blockers
         .iter()
-        .map(|b| json!({"rule": b.rule, "message": blocker_text(s, &v, &b.rule, &b.message)}))
+        .map(|b| json!({"rule": b.rule, "message": crate::words::refusal(&s.page, b)}))
         .collect();
     let checklist: Vec<Value> = v
         .checklist
@@ -608,7 +584,7 @@ async fn move_page(
         early_reason: f.form.opt("early_reason"),
     };
     s.services()
-        .move_return(s.actor(), &reference, &input, &route(&req))
+        .move_return(s.actor(), &reference, &input, s.page.lang, &route(&req))
         .await
         .map_err(|e| s.page.service_error(e))?;
     Ok(back(&reference, "stage"))
