@@ -23,6 +23,11 @@ pub enum Kind {
     Route,
     /// `2026-12-02T10:00:00.123456789Z`, or a long run of digits: a time for machines.
     RawTime,
+    /// `717095977062dd592319d212c9f7b973`: an internal id (16 hex digits or more).
+    RawId,
+    /// On a French page, a line that is the English text of a message whose French text
+    /// differs: a message shown in the fallback language.
+    English,
     /// On a French page, a line that is an English vocabulary value of the core
     /// (`read`, `summary`, `jurisdiction`): a value shown instead of its label.
     Vocabulary,
@@ -37,6 +42,8 @@ impl Kind {
             Kind::Plural => "count without plural",
             Kind::Route => "route pattern",
             Kind::RawTime => "raw timestamp",
+            Kind::RawId => "internal id",
+            Kind::English => "English message on a French page",
             Kind::Vocabulary => "English vocabulary value on a French page",
         }
     }
@@ -225,6 +232,8 @@ pub struct Checker {
     prefixes: BTreeSet<String>,
     /// Vocabulary values of the core (enum values) that are not French words.
     vocabulary: BTreeSet<String>,
+    /// English texts of messages whose French text is different.
+    english: BTreeSet<String>,
 }
 
 impl Checker {
@@ -248,7 +257,28 @@ impl Checker {
             keys,
             prefixes,
             vocabulary: BTreeSet::new(),
+            english: BTreeSet::new(),
         }
+    }
+
+    /// Also flag, on French pages, lines that are the English text of a message (from
+    /// `english`, the English file) whose French text (in `french`) is different.
+    pub fn with_english(mut self, english: &str, french: &str) -> Self {
+        let values = |src: &str| -> std::collections::BTreeMap<String, String> {
+            src.lines()
+                .filter(|l| l.starts_with(|c: char| c.is_ascii_lowercase()))
+                .filter_map(|l| l.split_once(" = "))
+                .filter(|(_, v)| !v.contains('{') && !v.trim().is_empty())
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                .collect()
+        };
+        let fr = values(french);
+        self.english = values(english)
+            .into_iter()
+            .filter(|(k, v)| v.chars().count() >= 4 && fr.get(k).is_some_and(|f| f != v))
+            .map(|(_, v)| v)
+            .collect();
+        self
     }
 
     /// Also flag, on French pages, lines that are one of `values` (the core's vocabulary)
@@ -294,6 +324,13 @@ impl Checker {
         let mut out = Vec::new();
         if lang == "fr" {
             for line in text.lines().map(str::trim) {
+                if self.english.contains(line) {
+                    out.push(Finding {
+                        kind: Kind::English,
+                        token: line.to_owned(),
+                        context: line.to_owned(),
+                    });
+                }
                 if self.vocabulary.contains(line) {
                     out.push(Finding {
                         kind: Kind::Vocabulary,
@@ -356,6 +393,13 @@ impl Checker {
             }
             let end = chars.get(j).map_or(text.len(), |(b, _)| *b);
             let word = text[start..end].trim_matches(|c| c == '-' || c == '_');
+            if is_hex_id(word) {
+                out.push(Finding {
+                    kind: Kind::RawId,
+                    token: word.to_owned(),
+                    context: context(start, end),
+                });
+            }
             if is_snake_case(word) {
                 out.push(Finding {
                     kind: Kind::SnakeCase,
@@ -494,6 +538,16 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_' || c == '-'
 }
 
+/// Sixteen hex digits or more, with both digits and letters: an id, not a word or a number.
+pub fn is_hex_id(word: &str) -> bool {
+    word.len() >= 16
+        && word
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        && word.chars().any(|c| c.is_ascii_digit())
+        && word.chars().any(|c| c.is_ascii_alphabetic())
+}
+
 /// `\b[a-z]+_[a-z_]+\b`: lowercase ASCII letters with an underscore after the first run.
 pub fn is_snake_case(word: &str) -> bool {
     let Some((head, tail)) = word.split_once('_') else {
@@ -602,6 +656,10 @@ mod tests {
         );
         assert_eq!(kinds("1 days left"), vec![(Kind::Plural, "1 days".into())]);
         assert_eq!(
+            kinds("Consent #717095977062dd592319d212c9f7b973 — English"),
+            vec![(Kind::RawId, "717095977062dd592319d212c9f7b973".into())]
+        );
+        assert_eq!(
             kinds("encore 1 jours"),
             vec![(Kind::Plural, "1 jours".into())]
         );
@@ -647,6 +705,16 @@ mod tests {
             ]
         );
         assert!(c.scan("read\njurisdiction", "en").is_empty());
+        let c = checker().with_english(
+            "nav-caseload = Cases\nsave = Save\nbrand = Passerelle\n",
+            "nav-caseload = Dossiers\nsave = Enregistrer\nbrand = Passerelle\n",
+        );
+        let found: Vec<_> = c
+            .scan("Dossiers\nCases\nPasserelle\nSave the date", "fr")
+            .into_iter()
+            .map(|f| (f.kind, f.token))
+            .collect();
+        assert_eq!(found, vec![(Kind::English, "Cases".into())]);
     }
 
     #[test]

@@ -108,7 +108,7 @@ field-status = Status
 field-user = User
 field-section = Section
 field-action = Action
-field-route = Route
+field-route = Where
 field-email = E-mail
 field-password = Password
 field-display_name = Display name
@@ -860,6 +860,8 @@ route-static-style-css = stylesheet
 route-users = users
 route-users-one = a user
 # Plugins page.
+jurisdiction-plugin = the plugin “{ $id }” (version { $version })
+jurisdiction-unavailable = the plugin “{ $id }”, which cannot be used now
 plugin-world-jurisdiction = jurisdiction (a state's legal system)
 plugin-world-partner = partner organisation
 # Field names the core can name in a message.

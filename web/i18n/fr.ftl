@@ -108,7 +108,7 @@ field-status = État
 field-user = Utilisateur
 field-section = Section
 field-action = Action
-field-route = Route
+field-route = Où
 field-email = Adresse électronique
 field-password = Mot de passe
 field-display_name = Nom affiché
@@ -992,6 +992,8 @@ route-static-style-css = feuille de style
 route-users = utilisateurs
 route-users-one = un utilisateur
 # Page des extensions.
+jurisdiction-plugin = l'extension « { $id } » (version { $version })
+jurisdiction-unavailable = l'extension « { $id } », inutilisable pour le moment
 plugin-world-jurisdiction = juridiction (le système juridique d'un État)
 plugin-world-partner = organisation partenaire
 # Noms de champs que le cœur peut citer dans un message.

@@ -2,6 +2,7 @@
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use std::collections::HashMap;
 use unic_langid::LanguageIdentifier;
 
 /// (code, name shown in the switcher, Fluent source)
@@ -12,6 +13,10 @@ const LANGUAGES: &[(&str, &str, &str)] = &[
 
 pub struct I18n {
     bundles: Vec<(&'static str, &'static str, FluentBundle<FluentResource>)>,
+    /// Per language, every message without arguments, formatted once: pages ask for the
+    /// same words hundreds of times (a table's column names are repeated in each row for
+    /// narrow screens), and a lookup is much cheaper than formatting.
+    fixed: Vec<(&'static str, HashMap<String, String>)>,
     default: &'static str,
 }
 
@@ -30,12 +35,31 @@ impl I18n {
                 .map_err(|errs| anyhow::anyhow!("messages {code}.ftl: {errs:?}"))?;
             bundles.push((*code, *name, b));
         }
+        let mut fixed = Vec::new();
+        for (code, _, b) in &bundles {
+            let mut words = HashMap::new();
+            for key in Self::source_keys(code) {
+                if let Some(p) = b.get_message(&key).and_then(|m| m.value()) {
+                    let mut errs = vec![];
+                    let text = b.format_pattern(p, None, &mut errs).into_owned();
+                    // A message that needs arguments is formatted each time it is asked for.
+                    if errs.is_empty() {
+                        words.insert(key, text);
+                    }
+                }
+            }
+            fixed.push((*code, words));
+        }
         let default = LANGUAGES
             .iter()
             .map(|(c, _, _)| *c)
             .find(|c| *c == default)
             .unwrap_or("en");
-        Ok(Self { bundles, default })
+        Ok(Self {
+            bundles,
+            fixed,
+            default,
+        })
     }
 
     pub fn languages(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
@@ -85,6 +109,15 @@ impl I18n {
 
     /// Translate `key` in `lang`, falling back to English, then to the key itself.
     pub fn t(&self, lang: &str, key: &str, args: Option<&FluentArgs<'_>>) -> String {
+        if args.is_none()
+            && let Some(text) = self
+                .fixed
+                .iter()
+                .find(|(c, _)| *c == lang)
+                .and_then(|(_, w)| w.get(key))
+        {
+            return text.clone();
+        }
         for code in [lang, "en"] {
             if let Some((_, _, b)) = self.bundles.iter().find(|(c, _, _)| *c == code)
                 && let Some(msg) = b.get_message(key)
@@ -128,8 +161,12 @@ impl I18n {
         self.t1(lang, key, "values", labels.join(", "))
     }
 
-    /// Does `key` exist in English? (Used by a test that checks every language has every key.)
+    /// The message keys of `lang`'s file (a test checks every language has every key).
     pub fn keys(&self, lang: &str) -> Vec<String> {
+        Self::source_keys(lang)
+    }
+
+    fn source_keys(lang: &str) -> Vec<String> {
         let src = LANGUAGES
             .iter()
             .find(|(c, _, _)| *c == lang)
@@ -277,6 +314,29 @@ mod tests {
             "plural forms for a count of one:\n{}",
             bad.join("\n")
         );
+    }
+
+    #[test]
+    fn words_formatted_once_are_the_words_formatted_each_time() {
+        let i = I18n::load("en").unwrap();
+        let mut cached = 0;
+        for (code, _, b) in &i.bundles {
+            for key in i.keys(code) {
+                let Some(p) = b.get_message(&key).and_then(|m| m.value()) else {
+                    continue;
+                };
+                let mut errs = vec![];
+                let fresh = b.format_pattern(p, None, &mut errs).into_owned();
+                if errs.is_empty() {
+                    cached += 1;
+                    assert_eq!(i.t(code, &key, None), fresh, "{code} {key}");
+                }
+            }
+        }
+        assert!(cached > 500, "{cached}");
+        // Messages with arguments are still formatted with them.
+        assert_eq!(i.t1("en", "caseload-count", "n", 1), "One case");
+        assert_eq!(i.t1("fr", "caseload-count", "n", 3), "3 dossiers");
     }
 
     #[test]

@@ -79,6 +79,42 @@ pub fn rules_refused(page: &Page, r: &RulesRefused) -> String {
     )
 }
 
+/// Whose rules apply, as `Jurisdiction::describe` names them ("built-in defaults",
+/// "plugin fr-jurisdiction 1.0.0", "fr-jurisdiction (not available)"), in words.
+pub fn jurisdiction(page: &Page, describe: &str) -> String {
+    use passerelle_core::ports::Jurisdiction;
+    if describe == passerelle_core::ports::DefaultJurisdiction.describe() {
+        return page.t("jurisdiction-builtin");
+    }
+    let mut args = FluentArgs::new();
+    let key = if let Some((id, version)) = describe
+        .strip_prefix("plugin ")
+        .and_then(|r| r.rsplit_once(' '))
+    {
+        args.set("id", id.to_owned());
+        args.set("version", version.to_owned());
+        "jurisdiction-plugin"
+    } else if let Some(id) = describe.strip_suffix(" (not available)") {
+        args.set("id", id.to_owned());
+        "jurisdiction-unavailable"
+    } else {
+        return describe.to_owned();
+    };
+    page.state.i18n.t(page.lang, key, Some(&args))
+}
+
+/// A consent as people tell consents apart: its purpose, who gave it, in which language
+/// and when ("Shelter — The person (English, 2026-12-02)"), never its internal id.
+pub fn consent_label(page: &Page, c: &passerelle_core::service::cases::ConsentView) -> String {
+    format!(
+        "{} — {} ({}, {})",
+        page.t(&format!("purpose-{}", c.purpose.as_str())),
+        page.t(&format!("giver-{}", c.given_by.as_str())),
+        c.language,
+        c.consented_at.format("%Y-%m-%d")
+    )
+}
+
 /// The name of a route pattern recorded in the audit log ("GET /cases/{reference}/care"):
 /// the page, form or API endpoint in words.
 pub fn route(page: &Page, recorded: &str) -> String {

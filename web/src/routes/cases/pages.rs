@@ -276,6 +276,7 @@ async fn show(
                     "recorded_by": c.recorded_by,
                     "withdrawn_at": c.withdrawn_at.map(|d| d.format("%Y-%m-%d %H:%M").to_string()),
                     "active": c.active,
+                    "label": crate::words::consent_label(&s.page, c),
                 })
             })
             .collect()
@@ -288,6 +289,13 @@ async fn show(
                     "org": x.org,
                     "purpose": t(&format!("purpose-{}", x.purpose.as_str())),
                     "consent_id": x.consent_id,
+                    // The consent it rests on, in words (its id means nothing to people).
+                    "consent": v
+                        .consents
+                        .iter()
+                        .flatten()
+                        .find(|c| c.id == x.consent_id)
+                        .map_or_else(|| "—".to_owned(), |c| crate::words::consent_label(&s.page, c)),
                     "created_at": x.created_at.format("%Y-%m-%d").to_string(),
                     "ended_at": x.ended_at.map(|d| d.format("%Y-%m-%d %H:%M").to_string()),
                     "active": x.active,

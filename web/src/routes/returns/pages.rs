@@ -121,19 +121,7 @@ async fn consents_for(s: &Signed, reference: &str, purpose: Purpose, route: &str
         .unwrap_or_default()
         .into_iter()
         .filter(|c| c.active && c.purpose == purpose)
-        .map(|c| {
-            json!({
-                "id": c.id,
-                "label": format!(
-                    "#{} {} — {} ({}, {})",
-                    c.id,
-                    s.page.t(&format!("purpose-{}", c.purpose.as_str())),
-                    s.page.t(&format!("giver-{}", c.given_by.as_str())),
-                    c.language,
-                    c.consented_at.format("%Y-%m-%d")
-                ),
-            })
-        })
+        .map(|c| json!({"id": c.id, "label": crate::words::consent_label(&s.page, &c)}))
         .collect()
 }
 
@@ -356,7 +344,7 @@ async fn return_page(
                 "stage": stage_label(s, v.stage),
                 "stage_value": v.stage.as_str(),
                 "version": v.version,
-                "jurisdiction": v.jurisdiction,
+                "jurisdiction": crate::words::jurisdiction(&s.page, &v.jurisdiction),
                 "requested_by": t(&format!("giver-{}", v.requested_by.as_str())),
                 "requested_on": v.requested_on.to_string(),
                 "during_recovery_period": v.during_recovery_period,
