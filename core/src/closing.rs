@@ -8,10 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 fn refusal(rule: &str, message: impl Into<String>) -> Refusal {
-    Refusal {
-        rule: rule.into(),
-        message: message.into(),
-    }
+    Refusal::new(rule, message)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -77,12 +74,14 @@ pub fn may_close(stage: Stage, reason: ClosingReason) -> Result<(), Refusal> {
                 format!(
                     "\"not identified\" closes a case before protection starts; this case is at {stage}"
                 ),
-            ))
+            )
+            .with("case_stage", stage))
         }
         ClosingReason::Reintegrated if stage != Stage::FollowUp => Err(refusal(
             "reintegrated_stage",
             format!("\"reintegrated\" closes a case in follow-up; this case is at {stage}"),
-        )),
+        )
+        .with("case_stage", stage)),
         _ => Ok(()),
     }
 }
@@ -95,18 +94,13 @@ pub fn check_closing(
 ) -> Result<(), Refusal> {
     may_close(stage, reason)?;
     if !reason.statuses().contains(&status) {
+        let statuses: Vec<&str> = reason.statuses().iter().map(|s| s.as_str()).collect();
         return Err(refusal(
             "closing_status",
-            format!(
-                "a case closed as {reason} is {}",
-                reason
-                    .statuses()
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            ),
-        ));
+            format!("a case closed as {reason} is {}", statuses.join(" or ")),
+        )
+        .with("reason", reason)
+        .with("statuses", statuses.join(",")));
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 use crate::domain::{Invalid, str_enum};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 
 str_enum!(
@@ -105,6 +106,8 @@ pub struct RiskFacts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Requirement {
     pub id: String,
+    /// The jurisdiction's name for it, in the language of the request.
+    pub label: String,
     pub met: bool,
 }
 
@@ -146,15 +149,29 @@ pub struct ReturnFacts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Refusal {
     pub rule: String,
+    /// In English, for people reading the API; pages say it in the reader's language from
+    /// the rule and its `args`.
     pub message: String,
+    /// The values the message names, by name (a stage, a count, a checklist item), so that
+    /// a page can say it in another language without parsing the English text; `variant`
+    /// tells apart the messages of one rule (`cancel`, `withdrawn`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub args: BTreeMap<String, String>,
 }
 
 impl Refusal {
-    fn new(rule: &str, message: impl Into<String>) -> Self {
+    pub fn new(rule: &str, message: impl Into<String>) -> Self {
         Self {
             rule: rule.into(),
             message: message.into(),
+            args: BTreeMap::new(),
         }
+    }
+
+    /// The same refusal naming `value` as `name`.
+    pub fn with(mut self, name: &str, value: impl fmt::Display) -> Self {
+        self.args.insert(name.to_owned(), value.to_string());
+        self
     }
 }
 
@@ -181,36 +198,50 @@ pub fn check_move(to: ReturnStage, f: &ReturnFacts) -> Vec<Refusal> {
     let mut out = Vec::new();
     if to == Cancelled {
         if !f.stage.is_open() || f.stage == Departed {
-            out.push(Refusal::new(
-                "stage_order",
-                format!("a return that is {} cannot be cancelled", f.stage),
-            ));
+            out.push(
+                Refusal::new(
+                    "stage_order",
+                    format!("a return that is {} cannot be cancelled", f.stage),
+                )
+                .with("variant", "cancel")
+                .with("stage", f.stage),
+            );
         }
         return out;
     }
     if f.stage.next() != Some(to) {
-        out.push(Refusal::new(
+        let next = f.stage.next();
+        let mut r = Refusal::new(
             "stage_order",
             format!(
                 "a return moves one stage at a time: from {} it can only go to {}",
                 f.stage,
-                f.stage
-                    .next()
-                    .map_or("nothing".to_owned(), |s| s.to_string())
+                next.map_or("nothing".to_owned(), |s| s.to_string())
             ),
-        ));
+        )
+        .with("from", f.stage);
+        r = match next {
+            Some(n) => r.with("next", n),
+            None => r.with("variant", "end"),
+        };
+        out.push(r);
         return out;
     }
     match f.consent {
         ConsentState::Present => {}
-        ConsentState::Missing => out.push(Refusal::new(
-            "consent",
-            "the person's informed consent to return is not recorded (§37: return must be voluntary)",
-        )),
-        ConsentState::Withdrawn => out.push(Refusal::new(
-            "consent",
-            "the person withdrew their consent to return: the return stops",
-        )),
+        ConsentState::Missing => out.push(
+            Refusal::new(
+                "consent",
+                "the person's informed consent to return is not recorded (§37: return must be voluntary)",
+            )
+        ),
+        ConsentState::Withdrawn => out.push(
+            Refusal::new(
+                "consent",
+                "the person withdrew their consent to return: the return stops",
+            )
+            .with("variant", "withdrawn"),
+        ),
     }
     if f.in_recovery_period && !f.requested_by_person && to != Received {
         out.push(Refusal::new(
@@ -220,13 +251,16 @@ pub fn check_move(to: ReturnStage, f: &ReturnFacts) -> Vec<Refusal> {
     }
     let conflicts = |out: &mut Vec<Refusal>| {
         if f.trial_conflicts > 0 {
-            out.push(Refusal::new(
-                "trial_conflict",
-                format!(
-                    "{} hearing(s) still need the person after the planned departure: obtain a recorded testimony or a live link, or move the departure",
-                    f.trial_conflicts
-                ),
-            ));
+            out.push(
+                Refusal::new(
+                    "trial_conflict",
+                    format!(
+                        "{} hearing(s) still need the person after the planned departure: obtain a recorded testimony or a live link, or move the departure",
+                        f.trial_conflicts
+                    ),
+                )
+                .with("n", f.trial_conflicts),
+            );
         }
     };
     let unmet = |stage: ReturnStage, out: &mut Vec<Refusal>| {
@@ -235,10 +269,14 @@ pub fn check_move(to: ReturnStage, f: &ReturnFacts) -> Vec<Refusal> {
             .iter()
             .filter(|r| !r.met && requirement_stage(&r.id) == stage)
         {
-            out.push(Refusal::new(
-                &format!("requirement:{}", r.id),
-                format!("missing from the checklist: {}", r.id),
-            ));
+            out.push(
+                Refusal::new(
+                    &format!("requirement:{}", r.id),
+                    format!("missing from the checklist: {}", r.id),
+                )
+                .with("item", &r.id)
+                .with("label", &r.label),
+            );
         }
     };
     let travel = |out: &mut Vec<Refusal>| {
@@ -263,10 +301,13 @@ pub fn check_move(to: ReturnStage, f: &ReturnFacts) -> Vec<Refusal> {
         }
         Approved => {
             match f.risk {
-                None => out.push(Refusal::new(
-                    "risk_assessment",
-                    "a return cannot be approved without a risk assessment",
-                )),
+                None => out.push(
+                    Refusal::new(
+                        "risk_assessment",
+                        "a return cannot be approved without a risk assessment",
+                    )
+                    .with("variant", "approve"),
+                ),
                 Some(r) => {
                     if r.persecution == RiskLevel::High {
                         out.push(Refusal::new(
@@ -474,14 +515,17 @@ mod tests {
             requirements: vec![
                 Requirement {
                     id: "informed_consent".into(),
+                    label: "informed_consent".into(),
                     met: true,
                 },
                 Requirement {
                     id: "travel_document".into(),
+                    label: "travel_document".into(),
                     met: true,
                 },
                 Requirement {
                     id: "reception_arranged".into(),
+                    label: "reception_arranged".into(),
                     met: true,
                 },
             ],
@@ -629,6 +673,7 @@ mod tests {
         let mut f = ready(Assessed);
         f.requirements.push(Requirement {
             id: "ofii_return_assistance".into(),
+            label: "ofii_return_assistance".into(),
             met: false,
         });
         let r = check_move(Approved, &f);
@@ -647,6 +692,41 @@ mod tests {
             ["itinerary", "requirement:reception_arranged"]
         );
         assert_eq!(requirement_stage("citizenship_confirmed"), Approved);
+    }
+
+    #[test]
+    fn refusals_name_what_their_message_names() {
+        let arg = |r: &Refusal, k: &str| r.args.get(k).cloned().unwrap_or_default();
+        let mut f = ready(Assessed);
+        f.requirements.push(Requirement {
+            id: "ofii_return_assistance".into(),
+            label: "Dossier OFII ouvert".into(),
+            met: false,
+        });
+        f.trial_conflicts = 2;
+        f.consent = ConsentState::Withdrawn;
+        let r = check_move(Approved, &f);
+        let by = |rule: &str| r.iter().find(|x| x.rule == rule).unwrap();
+        assert_eq!(arg(by("trial_conflict"), "n"), "2");
+        let req = by("requirement:ofii_return_assistance");
+        assert_eq!(arg(req, "item"), "ofii_return_assistance");
+        assert_eq!(arg(req, "label"), "Dossier OFII ouvert");
+        assert_eq!(arg(by("consent"), "variant"), "withdrawn");
+        let skip = &check_move(TravelBooked, &ready(Assessed))[0];
+        assert_eq!(
+            (arg(skip, "from"), arg(skip, "next"), arg(skip, "variant")),
+            ("assessed".into(), "approved".into(), String::new())
+        );
+        let late = &check_move(Cancelled, &ready(Departed))[0];
+        assert_eq!(
+            (arg(late, "variant"), arg(late, "stage")),
+            ("cancel".into(), "departed".into())
+        );
+        // The English message stays as the API has always said it.
+        assert_eq!(
+            req.to_string(),
+            "[requirement:ofii_return_assistance] missing from the checklist: ofii_return_assistance"
+        );
     }
 
     #[test]

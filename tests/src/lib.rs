@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 
 pub mod webdriver;
+pub mod words;
 
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -111,6 +112,45 @@ pub async fn spawn_app_with(
     pg_admin_url: Option<String>,
     tweak: impl FnOnce(&mut Settings),
 ) -> TestApp {
+    spawn_app_as(pg_admin_url, tweak, false).await
+}
+
+/// The demo as `serve --demo` runs it: the demo world seeded (`passerelle::demo::seed`),
+/// the demo banner on, and the demo plugins (the French jurisdiction, the IOM-style
+/// partner for "Retour & Dignité") from `config/demo-plugins`. Returns the app and the
+/// demo accounts (every password is `passerelle::demo::DEMO_PASSWORD`).
+pub async fn spawn_demo_app() -> (TestApp, Vec<passerelle::demo::DemoAccount>) {
+    let app = spawn_app_as(
+        postgres_admin_url(),
+        |s| {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(passerelle::plugins::DEMO_PLUGIN_DIR);
+            s.plugins.dir = dir.display().to_string();
+            s.plugins.organisations.insert(
+                passerelle::plugins::DEMO_PARTNER_ORG.0.into(),
+                passerelle::plugins::DEMO_PARTNER_ORG.1.into(),
+            );
+            // Cranelift takes seconds per component in a debug build: share its cache.
+            s.plugins.engine.cache_dir = std::env::temp_dir()
+                .join("passerelle-test-plugin-cache")
+                .display()
+                .to_string();
+        },
+        true,
+    )
+    .await;
+    let accounts = passerelle::demo::seed(&app.services)
+        .await
+        .unwrap_or_else(|e| panic!("demo seed: {e:#}"));
+    (app, accounts)
+}
+
+async fn spawn_app_as(
+    pg_admin_url: Option<String>,
+    tweak: impl FnOnce(&mut Settings),
+    demo: bool,
+) -> TestApp {
     let dir = tempdir::new();
     let mut settings = Settings::load(None).unwrap_or_else(|e| panic!("settings: {e}"));
     settings.server.bind = "127.0.0.1:0".into();
@@ -128,10 +168,10 @@ pub async fn spawn_app_with(
         }
         None => Backend::Sqlite,
     };
-    let (services, plugins) = passerelle::startup::build_services_with_plugins(&settings, false)
+    let (services, plugins) = passerelle::startup::build_services_with_plugins(&settings, demo)
         .await
         .unwrap_or_else(|e| panic!("start-up: {e:#}"));
-    let app = Application::build_with_plugins(&settings, services.clone(), false, plugins.clone())
+    let app = Application::build_with_plugins(&settings, services.clone(), demo, plugins.clone())
         .unwrap_or_else(|e| panic!("build: {e:#}"));
     let port = app.port;
     tokio::spawn(app.server);
@@ -201,6 +241,28 @@ pub async fn get_json(c: &Client, url: String) -> (u16, Value) {
     let r = c.get(url).send().await.unwrap_or_else(|e| panic!("{e}"));
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Sign in through the HTML form with `password`; a client holding the session cookie.
+pub async fn html_login_with(address: &str, email: &str, password: &str) -> Client {
+    let c = client();
+    let html = c
+        .get(format!("{address}/login"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    let token = hidden_csrf(&html);
+    let r = c
+        .post(format!("{address}/login"))
+        .form(&[("email", email), ("password", password), ("_csrf", &token)])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 303, "html login of {email}");
+    c
 }
 
 /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).

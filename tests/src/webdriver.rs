@@ -619,6 +619,30 @@ impl WebDriver {
         std::fs::write(path, png).with_context(|| format!("writing {}", path.display()))
     }
 
+    /// Set the window's size in CSS pixels, and check that the page's viewport followed
+    /// (`window.innerWidth`): Chromium may refuse very small windows. Returns the width of
+    /// the viewport.
+    pub async fn set_window_size(&self, width: u64, height: u64) -> Result<u64> {
+        self.post("/window/rect", json!({"width": width, "height": height}))
+            .await?;
+        // The viewport follows the window a moment later.
+        let started = Instant::now();
+        loop {
+            let inner = self
+                .execute("return window.innerWidth;", vec![])
+                .await?
+                .as_u64()
+                .unwrap_or(0);
+            if inner == width {
+                return Ok(inner);
+            }
+            if started.elapsed() > WAIT {
+                bail!("asked for a {width} px wide window, the viewport is {inner} px wide");
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     /// Make the window as tall as the page (at most 6000 px) and scroll to the top, so that
     /// the next screenshot shows the whole page.
     pub async fn fit_window_to_page(&self) -> Result<()> {

@@ -113,7 +113,12 @@ async fn scenario(wd: &WebDriver, app: &TestApp, reference: &str) -> Result<()> 
     )?;
     let hint = wd.text(&wd.wait_for("main p.hint").await?).await?;
     expect_contains("the interview's hint line", &hint, "Edo")?;
-    expect_contains("the interview's hint line", &hint, "0 question(s) sur 19")?;
+    // French counts 0 in the singular.
+    expect_contains(
+        "the interview's hint line",
+        &hint,
+        "0 question renseignée sur 19",
+    )?;
     wd.screenshot_to_dir_from_env(SCREENSHOT_DIR, "identification-interview-fr.png")
         .await?;
     let first_answer = "Je fais le ménage dans des maisons, sept jours sur sept.";
@@ -144,7 +149,7 @@ async fn scenario(wd: &WebDriver, app: &TestApp, reference: &str) -> Result<()> 
         .context("after clicking \"Terminer pour l'instant\"")?;
     expect_eq("path after stopping", &wd.path().await?, &stage_path)?;
     let summary_text = wd.text(&summary).await?;
-    for expected in ["Edo", "Interprète", "2 question(s) sur 19"] {
+    for expected in ["Edo", "Interprète", "2 questions renseignées sur 19"] {
         expect_contains("the interview's summary", &summary_text, expected)?;
     }
     // The questions and answers are inside the closed <details>: open it.

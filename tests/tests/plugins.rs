@@ -175,7 +175,8 @@ async fn the_french_jurisdiction_changes_what_users_see_and_the_defaults_come_ba
         .text()
         .await
         .unwrap();
-    assert!(page.contains("plugin fr-jurisdiction 1.0.0") && page.contains("45"));
+    // In words: the plugin by its name and version.
+    assert!(page.contains("the plugin “fr-jurisdiction” (version 1.0.0)") && page.contains("45"));
 
     // The administrator sees the plugins and reloads without them: the defaults come back.
     let root = app.html_login("root@state.test").await;

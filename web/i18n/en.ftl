@@ -108,7 +108,7 @@ field-status = Status
 field-user = User
 field-section = Section
 field-action = Action
-field-route = Route
+field-route = Where
 field-email = E-mail
 field-password = Password
 field-display_name = Display name
@@ -189,7 +189,10 @@ interviews-none = No interview yet.
 interview-title = Screening interview
 interview-open = Open / continue
 interview-start = Start the interview
-interview-progress = { $answered } of { $count } questions answered
+interview-progress = { $count ->
+    [one] { $answered } of 1 question answered
+   *[other] { $answered } of { $count } questions answered
+}
 interview-position = Question { $n } of { $count }
 interview-next = Save and go to the next question
 interview-skip = Skip →
@@ -257,7 +260,10 @@ id-both = The person may be both smuggled and trafficked: record both determinat
 determinations-title = Determinations
 determinations-hint = Trafficking and smuggling are decided separately, each with who decided, when and on what basis; the history is kept.
 determinations-two-steps = In this jurisdiction a conclusive-grounds decision follows a reasonable-grounds decision.
-recovery-period-days = A presumed victim gets a recovery and reflection period of { $n } days.
+recovery-period-days = { $n ->
+    [one] A presumed victim gets a recovery and reflection period of 1 day.
+   *[other] A presumed victim gets a recovery and reflection period of { $n } days.
+}
 determination-trafficking = Trafficking
 determination-smuggling = Smuggling
 determination-none = No decision recorded.
@@ -266,8 +272,15 @@ deadlines-title = Deadlines
 deadlines-hint = Open deadlines of your cases, most urgent first.
 deadlines-none = No open deadline.
 deadline-closed = closed
-deadline-overdue = overdue by { $n } days
-deadline-days-left = { $n } days left
+deadline-overdue = { $n ->
+    [one] overdue by 1 day
+   *[other] overdue by { $n } days
+}
+deadline-days-left = { $n ->
+    [0] due today
+    [one] 1 day left
+   *[other] { $n } days left
+}
 deadline-recovery_reflection_period_end = End of the recovery and reflection period
 deadline-reasonable_grounds_decision_due = Reasonable-grounds decision due
 act-recruitment = recruitment
@@ -541,10 +554,6 @@ return-next-title = Next stage:
 return-blockers-intro = What holds it back:
 return-no-blocker = Nothing holds it back: the return may move on.
 return-no-next = This return has no next stage.
-return-blocker-trial-conflict = { $n ->
-    [one] A hearing still needs the person after the planned departure: obtain a recorded testimony or a live link, or move the departure.
-   *[other] { $n } hearings still need the person after the planned departure: obtain a recorded testimony or a live link, or move the departure.
-}
 return-move-to = Move to:
 return-approval-hint = Only a return officer approves a return.
 return-handover-consent = The person's consent to reintegration follow-up
@@ -920,3 +929,210 @@ case-duplicate-intro = { $n ->
 }
 case-duplicate-hint = Open the existing case rather than a second one. If this is another person, tick the box below and create the case.
 case-duplicate-confirm = This is another person: create the case
+
+## pages: words
+list-separator = {"; "}
+msg-unknown-value = “{ $value }” is not one of the choices offered
+msg-unknown-choice = is not one of the choices offered
+# Refusals, by rule (returns::check_move, closing, the jurisdiction's guard).
+refused-return_move = the return cannot move to “{ $to }”
+refused-close_case = the case cannot be closed
+rule-stage_order = a return moves one stage at a time: from “{ $from }” it can only go to “{ $next }”
+rule-stage_order-end = a return at the stage “{ $from }” goes no further
+rule-stage_order-cancel = a return at the stage “{ $stage }” can no longer be cancelled
+rule-consent = the person's informed consent to return is not recorded (§37: return must be voluntary)
+rule-consent-withdrawn = the person withdrew their consent to return: the return stops
+rule-recovery_period = during the recovery and reflection period a return goes ahead only at the person's own request
+rule-trial_conflict = { $n ->
+    [one] a hearing still needs the person after the planned departure: obtain a recorded testimony or a live link, or move the departure
+   *[other] { $n } hearings still need the person after the planned departure: obtain a recorded testimony or a live link, or move the departure
+}
+rule-requirement = missing: { $label }
+rule-itinerary = record the itinerary first
+rule-child_escort = a child travels with an escort on every leg
+rule-risk_assessment = record the risk assessment first
+rule-risk_assessment-approve = a return cannot be approved without a risk assessment
+rule-non_refoulement = high risk of persecution or serious harm in the country of origin: no return; refer the person for asylum or another legal stay
+rule-re_trafficking = high risk of re-trafficking: record a safety plan with the origin-country service before approval
+rule-child_guardian = a child's return needs a guardian
+rule-best_interests = a child's return needs a best-interests determination
+rule-counselling = record the pre-departure counselling first
+rule-already_closed = the case is already closed
+rule-not_identified_stage = “not identified” closes a case before protection starts; this case is at the stage “{ $case_stage }”
+rule-reintegrated_stage = “reintegrated” closes a case in follow-up; this case is at the stage “{ $case_stage }”
+rule-closing_status = a case closed as “{ $reason }” is recorded as { $statuses }
+closing-reason-reintegrated = reintegrated
+closing-reason-lost_contact = contact lost
+closing-reason-referred_elsewhere = referred elsewhere
+closing-reason-persons_wish = the person's wish
+closing-reason-death = death
+closing-reason-not_identified = not identified
+closing-status-closed = closed
+closing-status-closed_referred = closed and referred
+# Deadlines computed from a return.
+# The case's audit trail: section — action — where.
+audit-section-summary = Case summary
+audit-section-person = Person
+audit-section-consents = Consents
+audit-section-shares = Shares
+audit-section-audit = Audit trail
+audit-section-caseload = Caseload
+audit-section-identification = Identification
+audit-section-referrals = Referrals
+audit-section-services = Services
+audit-section-placement = Shelter placement
+audit-section-deadlines = Deadlines
+audit-section-proceedings = Proceedings
+audit-section-return = Return
+audit-action-read = read
+audit-action-create = created
+audit-action-update = changed
+audit-action-search = searched
+audit-action-withdraw = withdrawn
+audit-action-end = ended
+audit-action-export = exported
+audit-action-refused = refused
+audit-via-page = page “{ $name }”
+audit-via-form = form “{ $name }”
+audit-via-api = API: { $name }
+audit-origin-demo-seed = demo data seeding
+audit-origin-other = outside the pages and the API
+route-other = another page
+route-home = start page
+route-account = my account
+route-admin-organisations = organisations
+route-admin-plugins = plugins
+route-admin-plugins-reload = reload the plugins
+route-admin-users = users
+route-admin-users-one = a user
+route-auth-login = sign in
+route-auth-logout = sign out
+route-cases = caseload
+route-post-cases = new case
+route-cases-new = new case
+route-cases-one = case file
+route-cases-one-advocate = assigned advocate
+route-cases-one-audit = audit trail
+route-cases-one-care = services, shelter and referrals
+route-cases-one-close = close the case
+route-cases-one-consents = consents
+route-cases-one-consents-one = a consent
+route-cases-one-consents-one-withdraw = withdraw a consent
+route-cases-one-deadlines = deadlines of the case
+route-cases-one-departure = planned departure
+route-cases-one-determinations-smuggling = smuggling determination
+route-cases-one-determinations-smuggling-one = a smuggling determination
+route-cases-one-determinations-trafficking = trafficking determination
+route-cases-one-determinations-trafficking-one = a trafficking determination
+route-cases-one-edit = edit the person's details
+route-cases-one-elements = elements found
+route-cases-one-hearings-one = a hearing
+route-cases-one-hearings-one-cancel = cancel a hearing
+route-cases-one-identification = identification
+route-cases-one-interviews = start an interview
+route-cases-one-interviews-one = screening interview
+route-cases-one-interviews-one-answers = interview answers
+route-cases-one-measures-one = a protective measure
+route-cases-one-measures-one-decision = decision on a protective measure
+route-cases-one-person = the person's details
+route-cases-one-placements = shelter placement
+route-cases-one-placements-one = a shelter placement
+route-cases-one-proceedings = proceedings and hearings
+route-cases-one-proceedings-one = a proceeding
+route-cases-one-proceedings-one-close = close a proceeding
+route-cases-one-proceedings-one-cooperation = cooperation with the prosecution
+route-cases-one-proceedings-one-hearings = add a hearing
+route-cases-one-proceedings-one-measures = request a protective measure
+route-cases-one-referrals = send a referral
+route-cases-one-return = voluntary return
+route-cases-one-return-assessment = risk assessment
+route-cases-one-return-checks = the jurisdiction's checks
+route-cases-one-return-child-safeguards = a child's safeguards
+route-cases-one-return-citizenship = citizenship confirmation
+route-cases-one-return-citizenship-one = a citizenship request
+route-cases-one-return-citizenship-one-answer = answer to a citizenship request
+route-cases-one-return-citizenship-one-reminder = reminder of a citizenship request
+route-cases-one-return-counselling = pre-departure counselling
+route-cases-one-return-documents = travel documents
+route-cases-one-return-documents-one = a travel document
+route-cases-one-return-documents-one-cancel = cancel a travel document
+route-cases-one-return-documents-one-change = change a travel document
+route-cases-one-return-legs = itinerary
+route-cases-one-return-legs-one = a leg of the itinerary
+route-cases-one-return-legs-one-cancel = cancel a leg
+route-cases-one-return-legs-one-change = change a leg
+route-cases-one-return-move = next stage of the return
+route-cases-one-return-reception = reception on arrival
+route-cases-one-return-withdraw-consent = withdrawal of the consent to return
+route-cases-one-services = plan a service
+route-cases-one-services-one = a service
+route-cases-one-services-one-delivered = service delivered
+route-cases-one-shares = share the case
+route-cases-one-shares-one = a share
+route-cases-one-shares-one-end = end a share
+route-deadlines = deadlines
+route-health = health check
+route-lang-one = language
+route-login = sign in
+route-logout = sign out
+route-me = the signed-in user
+route-openapi-json = API description
+route-organisations = organisations
+route-organisations-one = an organisation
+route-referrals = referrals
+route-referrals-one = a referral
+route-referrals-one-accept = accept a referral
+route-referrals-one-answer = answer a referral
+route-referrals-one-decline = decline a referral
+route-returns = returns
+route-search = search by name
+route-static-style-css = stylesheet
+route-users = users
+route-users-one = a user
+# Plugins page.
+jurisdiction-plugin = the plugin “{ $id }” (version { $version })
+jurisdiction-unavailable = the plugin “{ $id }”, which cannot be used now
+plugin-world-jurisdiction = jurisdiction (a state's legal system)
+plugin-world-partner = partner organisation
+# Field names the core can name in a message.
+field-acts = Act
+field-means = Means
+field-purposes = Purpose of exploitation
+field-controls = Methods of control
+field-smuggling = Smuggling
+field-set = Indicator set
+field-age = Age
+field-alerts = Alerts
+field-attribute = Attribute
+field-beneficiary = Beneficiary
+field-cap = Ceiling
+field-caps = Ceilings
+field-config = Configuration
+field-dimension = Dimension
+field-dimension_weights = Weights of the dimensions
+field-direction = Direction
+field-from_on = Start date
+field-until_on = End date
+field-gender = Gender
+field-indicators = Indicators
+field-k = Smallest group size
+field-max_suppressed_percent = Largest share of values withheld (%)
+field-min_levels = Fewest levels
+field-offsets_days = Days after arrival
+field-origin_kind = Kind of origin
+field-per_page = Items per page
+field-registration_year = Year of registration
+field-rule = Rule
+field-scales = Scales
+field-scoring = Scoring
+field-severity = Severity
+field-threshold = Threshold
+field-visits = Visits
+# Core messages that name values or fields: said in words on pages (the API keeps them).
+msg-must-be-person-guardian-or-legal-representative = must be the person, a guardian or a legal representative
+msg-must-be-confirmed-refused-or-no-answer = must be “confirmed”, “refused” or “no answer”
+msg-name-at-least-one-charge-trafficking-smuggling-or-related-offence = name at least one charge: trafficking, smuggling or related offences
+msg-is-before-the-return-was-requested-date = is before the return was requested ({ $date })
+msg-is-before-the-booked-travel-date-date-correct-the-itinerary-or-say-in-early-reason-why-the-person-left-earlier = is before the booked travel date ({ $date }): correct the itinerary, or say why the person left earlier than booked
+msg-is-before-the-departure-date = is before the departure ({ $date })
+field-funding = Funding

@@ -108,7 +108,7 @@ field-status = État
 field-user = Utilisateur
 field-section = Section
 field-action = Action
-field-route = Route
+field-route = Où
 field-email = Adresse électronique
 field-password = Mot de passe
 field-display_name = Nom affiché
@@ -231,7 +231,10 @@ interviews-none = Aucun entretien pour l'instant.
 interview-title = Entretien de repérage
 interview-open = Ouvrir / continuer
 interview-start = Commencer l'entretien
-interview-progress = { $answered } question(s) sur { $count } renseignée(s)
+interview-progress = { $answered ->
+    [one] { $answered } question renseignée sur { $count }
+   *[other] { $answered } questions renseignées sur { $count }
+}
 interview-position = Question { $n } sur { $count }
 interview-next = Enregistrer et passer à la question suivante
 interview-skip = Passer →
@@ -299,7 +302,10 @@ id-both = La personne peut être à la fois objet de trafic et victime de traite
 determinations-title = Décisions
 determinations-hint = La traite et le trafic de migrants sont décidés séparément, chacun avec qui a décidé, quand et sur quel fondement ; l'historique est conservé.
 determinations-two-steps = Dans cette juridiction, une décision de motifs concluants suit une décision de motifs raisonnables.
-recovery-period-days = Une victime présumée bénéficie d'un délai de rétablissement et de réflexion de { $n } jours.
+recovery-period-days = { $n ->
+    [one] Une victime présumée bénéficie d'un délai de rétablissement et de réflexion de { $n } jour.
+   *[other] Une victime présumée bénéficie d'un délai de rétablissement et de réflexion de { $n } jours.
+}
 determination-trafficking = Traite
 determination-smuggling = Trafic de migrants
 determination-none = Aucune décision enregistrée.
@@ -308,8 +314,15 @@ deadlines-title = Échéances
 deadlines-hint = Les échéances ouvertes de vos dossiers, les plus urgentes d'abord.
 deadlines-none = Aucune échéance ouverte.
 deadline-closed = close
-deadline-overdue = dépassée de { $n } jours
-deadline-days-left = encore { $n } jours
+deadline-overdue = { $n ->
+    [one] dépassée de { $n } jour
+   *[other] dépassée de { $n } jours
+}
+deadline-days-left = { $n ->
+    [0] échéance aujourd'hui
+    [one] encore { $n } jour
+   *[other] encore { $n } jours
+}
 deadline-recovery_reflection_period_end = Fin du délai de rétablissement et de réflexion
 deadline-reasonable_grounds_decision_due = Décision de motifs raisonnables attendue
 act-recruitment = recrutement
@@ -614,10 +627,6 @@ return-next-title = Étape suivante :
 return-blockers-intro = Ce qui la bloque :
 return-no-blocker = Rien ne la bloque : le retour peut avancer.
 return-no-next = Ce retour n'a pas d'étape suivante.
-return-blocker-trial-conflict = { $n ->
-    [one] Une audience a encore besoin de la personne après le départ prévu : obtenez un témoignage enregistré ou une liaison en direct, ou déplacez le départ.
-   *[other] { $n } audiences ont encore besoin de la personne après le départ prévu : obtenez un témoignage enregistré ou une liaison en direct, ou déplacez le départ.
-}
 return-move-to = Passer à :
 return-approval-hint = Seul·e un·e agent·e de retour approuve un retour.
 return-handover-consent = Consentement de la personne au suivi de réintégration
@@ -777,7 +786,7 @@ msg-missing-from-the-checklist = manquant dans la liste de contrôle
 msg-a-return-moves-one-stage-at-a-time = un retour avance d'une étape à la fois
 msg-cannot-be-before-the-request-is-sent = ne peut pas précéder l'envoi de la demande
 msg-the-person-is-stateless-there-is-no-origin-state-to-confirm-citizenship-follow-the-statelessness-path-instead = la personne est apatride : aucun État d'origine ne peut confirmer une nationalité ; suivez plutôt la voie de l'apatridie
-msg-must-be-person-guardian-or-legal-representative = doit valoir « person », « guardian » ou « legal_representative »
+msg-must-be-person-guardian-or-legal-representative = doit être la personne, un·e tuteur·rice ou un·e représentant·e légal·e
 msg-no-such-consent-on-this-case-a-return-needs-the-person-s-recorded-informed-consent-to-return = ce consentement n'existe pas dans ce dossier : un retour exige le consentement éclairé et enregistré de la personne au retour
 msg-an-adult-s-return-starts-only-at-the-person-s-own-request = le retour d'un adulte ne commence qu'à la demande de la personne elle-même
 msg-must-be-a-return-agency = doit être un organisme de retour
@@ -807,7 +816,7 @@ msg-is-required-family-situation-health-what-was-found = est obligatoire : situa
 msg-cannot-be-before-the-return-was-requested = ne peut pas précéder la demande de retour
 msg-a-best-interests-determination-needs-both-its-date-and-who-made-it = une détermination de l'intérêt supérieur exige sa date et son auteur
 msg-this-citizenship-request-was-already-answered = cette demande de confirmation de nationalité a déjà reçu une réponse
-msg-must-be-confirmed-refused-or-no-answer = doit valoir « confirmed », « refused » ou « no_answer »
+msg-must-be-confirmed-refused-or-no-answer = doit être « confirmée », « refusée » ou « pas de réponse »
 msg-cannot-be-before-the-request-was-sent = ne peut pas précéder l'envoi de la demande
 msg-the-document-has-expired = le document a expiré
 msg-cannot-be-in-the-past = ne peut pas être dans le passé
@@ -1052,3 +1061,207 @@ case-duplicate-intro = { $n ->
 }
 case-duplicate-hint = Ouvrez le dossier existant plutôt qu'un second. S'il s'agit d'une autre personne, cochez la case ci-dessous et créez le dossier.
 case-duplicate-confirm = C'est une autre personne : créer le dossier
+
+## pages: words
+list-separator = {" ; "}
+msg-unknown-value = « { $value } » ne fait pas partie des choix proposés
+msg-unknown-choice = ne fait pas partie des choix proposés
+# Refus, par règle (returns::check_move, clôture, garde de la juridiction).
+refused-return_move = le retour ne peut pas passer à l'étape « { $to } »
+refused-close_case = le dossier ne peut pas être clos
+rule-stage_order = un retour avance d'une étape à la fois : depuis « { $from } », il ne peut passer qu'à « { $next } »
+rule-stage_order-end = un retour à l'étape « { $from } » ne va pas plus loin
+rule-stage_order-cancel = un retour à l'étape « { $stage } » ne peut plus être annulé
+rule-consent = le consentement éclairé de la personne au retour n'est pas enregistré (§37 : le retour doit être volontaire)
+rule-consent-withdrawn = la personne a retiré son consentement au retour : le retour s'arrête
+rule-recovery_period = pendant le délai de rétablissement et de réflexion, un retour n'avance qu'à la demande de la personne elle-même
+rule-trial_conflict = { $n ->
+    [one] une audience a encore besoin de la personne après le départ prévu : obtenez un témoignage enregistré ou une liaison en direct, ou déplacez le départ
+   *[other] { $n } audiences ont encore besoin de la personne après le départ prévu : obtenez un témoignage enregistré ou une liaison en direct, ou déplacez le départ
+}
+rule-requirement = manquant : { $label }
+rule-itinerary = enregistrez d'abord l'itinéraire
+rule-child_escort = un enfant voyage accompagné sur chaque trajet
+rule-risk_assessment = enregistrez d'abord l'évaluation des risques
+rule-risk_assessment-approve = un retour ne peut pas être approuvé sans évaluation des risques
+rule-non_refoulement = risque élevé de persécution ou d'atteinte grave dans le pays d'origine : pas de retour ; orientez la personne vers l'asile ou un autre droit au séjour
+rule-re_trafficking = risque élevé de re-traite : enregistrez un plan de sécurité avec le service du pays d'origine avant l'approbation
+rule-child_guardian = le retour d'un enfant exige un·e tuteur·rice
+rule-best_interests = le retour d'un enfant exige une détermination de son intérêt supérieur
+rule-counselling = enregistrez d'abord l'entretien préalable au départ
+rule-already_closed = le dossier est déjà clos
+rule-not_identified_stage = « non identifiée » clôt un dossier avant le début de la protection ; ce dossier est à l'étape « { $case_stage } »
+rule-reintegrated_stage = « réintégrée » clôt un dossier en suivi ; ce dossier est à l'étape « { $case_stage } »
+rule-closing_status = un dossier clos pour le motif « { $reason } » est enregistré comme { $statuses }
+closing-reason-reintegrated = réintégrée
+closing-reason-lost_contact = contact perdu
+closing-reason-referred_elsewhere = orientée ailleurs
+closing-reason-persons_wish = souhait de la personne
+closing-reason-death = décès
+closing-reason-not_identified = non identifiée
+closing-status-closed = clos
+closing-status-closed_referred = clos et orienté
+# Échéances calculées à partir d'un retour.
+# Journal d'audit du dossier : section — action — où.
+audit-section-summary = Résumé du dossier
+audit-section-person = Personne
+audit-section-consents = Consentements
+audit-section-shares = Partages
+audit-section-audit = Journal d'audit
+audit-section-caseload = Liste des dossiers
+audit-section-identification = Identification
+audit-section-referrals = Orientations
+audit-section-services = Services
+audit-section-placement = Hébergement
+audit-section-deadlines = Échéances
+audit-section-proceedings = Procédures
+audit-section-return = Retour
+audit-action-read = consultation
+audit-action-create = création
+audit-action-update = modification
+audit-action-search = recherche
+audit-action-withdraw = retrait
+audit-action-end = fin
+audit-action-export = export
+audit-action-refused = refus
+audit-via-page = page « { $name } »
+audit-via-form = formulaire « { $name } »
+audit-via-api = API : { $name }
+audit-origin-demo-seed = création des données de démonstration
+audit-origin-other = hors des pages et de l'API
+route-other = une autre page
+route-home = page d'accueil
+route-account = mon compte
+route-admin-organisations = organisations
+route-admin-plugins = extensions
+route-admin-plugins-reload = recharger les extensions
+route-admin-users = utilisateurs
+route-admin-users-one = un utilisateur
+route-auth-login = connexion
+route-auth-logout = déconnexion
+route-cases = liste des dossiers
+route-post-cases = nouveau dossier
+route-cases-new = nouveau dossier
+route-cases-one = dossier
+route-cases-one-advocate = référent·e désigné·e
+route-cases-one-audit = journal d'audit
+route-cases-one-care = services, hébergement et orientations
+route-cases-one-close = clôture du dossier
+route-cases-one-consents = consentements
+route-cases-one-consents-one = un consentement
+route-cases-one-consents-one-withdraw = retrait d'un consentement
+route-cases-one-deadlines = échéances du dossier
+route-cases-one-departure = départ prévu
+route-cases-one-determinations-smuggling = décision sur le trafic illicite de migrants
+route-cases-one-determinations-smuggling-one = une décision sur le trafic illicite de migrants
+route-cases-one-determinations-trafficking = décision sur la traite
+route-cases-one-determinations-trafficking-one = une décision sur la traite
+route-cases-one-edit = modifier les informations de la personne
+route-cases-one-elements = éléments constatés
+route-cases-one-hearings-one = une audience
+route-cases-one-hearings-one-cancel = annulation d'une audience
+route-cases-one-identification = identification
+route-cases-one-interviews = début d'un entretien
+route-cases-one-interviews-one = entretien de repérage
+route-cases-one-interviews-one-answers = réponses à l'entretien
+route-cases-one-measures-one = une mesure de protection
+route-cases-one-measures-one-decision = décision sur une mesure de protection
+route-cases-one-person = informations de la personne
+route-cases-one-placements = hébergement
+route-cases-one-placements-one = un hébergement
+route-cases-one-proceedings = procédures et audiences
+route-cases-one-proceedings-one = une procédure
+route-cases-one-proceedings-one-close = clôture d'une procédure
+route-cases-one-proceedings-one-cooperation = coopération avec le parquet
+route-cases-one-proceedings-one-hearings = ajout d'une audience
+route-cases-one-proceedings-one-measures = demande d'une mesure de protection
+route-cases-one-referrals = envoi d'une orientation
+route-cases-one-return = retour volontaire
+route-cases-one-return-assessment = évaluation des risques
+route-cases-one-return-checks = vérifications de la juridiction
+route-cases-one-return-child-safeguards = garanties pour un enfant
+route-cases-one-return-citizenship = confirmation de nationalité
+route-cases-one-return-citizenship-one = une demande de confirmation de nationalité
+route-cases-one-return-citizenship-one-answer = réponse à une demande de confirmation de nationalité
+route-cases-one-return-citizenship-one-reminder = relance d'une demande de confirmation de nationalité
+route-cases-one-return-counselling = entretien préalable au départ
+route-cases-one-return-documents = documents de voyage
+route-cases-one-return-documents-one = un document de voyage
+route-cases-one-return-documents-one-cancel = annulation d'un document de voyage
+route-cases-one-return-documents-one-change = modification d'un document de voyage
+route-cases-one-return-legs = itinéraire
+route-cases-one-return-legs-one = un trajet de l'itinéraire
+route-cases-one-return-legs-one-cancel = annulation d'un trajet
+route-cases-one-return-legs-one-change = modification d'un trajet
+route-cases-one-return-move = étape suivante du retour
+route-cases-one-return-reception = accueil à l'arrivée
+route-cases-one-return-withdraw-consent = retrait du consentement au retour
+route-cases-one-services = planification d'un service
+route-cases-one-services-one = un service
+route-cases-one-services-one-delivered = service fourni
+route-cases-one-shares = partage du dossier
+route-cases-one-shares-one = un partage
+route-cases-one-shares-one-end = fin d'un partage
+route-deadlines = échéances
+route-health = contrôle de santé
+route-lang-one = langue
+route-login = connexion
+route-logout = déconnexion
+route-me = l'utilisateur connecté
+route-openapi-json = description de l'API
+route-organisations = organisations
+route-organisations-one = une organisation
+route-referrals = orientations
+route-referrals-one = une orientation
+route-referrals-one-accept = acceptation d'une orientation
+route-referrals-one-answer = réponse à une orientation
+route-referrals-one-decline = refus d'une orientation
+route-returns = retours
+route-search = recherche par nom
+route-static-style-css = feuille de style
+route-users = utilisateurs
+route-users-one = un utilisateur
+# Page des extensions.
+jurisdiction-plugin = l'extension « { $id } » (version { $version })
+jurisdiction-unavailable = l'extension « { $id } », inutilisable pour le moment
+plugin-world-jurisdiction = juridiction (le système juridique d'un État)
+plugin-world-partner = organisation partenaire
+# Noms de champs que le cœur peut citer dans un message.
+field-acts = Acte
+field-means = Moyens
+field-purposes = Finalité d'exploitation
+field-controls = Moyens de contrôle
+field-smuggling = Trafic illicite de migrants
+field-set = Jeu d'indicateurs
+field-age = Âge
+field-alerts = Alertes
+field-attribute = Attribut
+field-beneficiary = Bénéficiaire
+field-cap = Plafond
+field-caps = Plafonds
+field-config = Configuration
+field-dimension = Dimension
+field-dimension_weights = Poids des dimensions
+field-direction = Sens
+field-from_on = Date de début
+field-until_on = Date de fin
+field-gender = Genre
+field-indicators = Indicateurs
+field-k = Taille minimale d'un groupe
+field-max_suppressed_percent = Part maximale de valeurs masquées (%)
+field-min_levels = Nombre minimal de niveaux
+field-offsets_days = Jours après l'arrivée
+field-origin_kind = Type d'origine
+field-per_page = Éléments par page
+field-registration_year = Année d'enregistrement
+field-rule = Règle
+field-scales = Échelles
+field-scoring = Notation
+field-severity = Gravité
+field-threshold = Seuil
+field-visits = Visites
+# Messages du cœur qui citent des valeurs ou des champs : dits en mots sur les pages.
+msg-is-before-the-return-was-requested-date = est antérieure à la demande de retour ({ $date })
+msg-is-before-the-booked-travel-date-date-correct-the-itinerary-or-say-in-early-reason-why-the-person-left-earlier = est antérieure à la date de voyage réservée ({ $date }) : corrigez l'itinéraire, ou dites pourquoi la personne est partie plus tôt que prévu
+msg-is-before-the-departure-date = est antérieure au départ ({ $date })
+field-funding = Financement

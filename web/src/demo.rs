@@ -677,6 +677,7 @@ async fn seed_trial_and_return(
                             version,
                             ..Default::default()
                         },
+                        "en",
                         ROUTE,
                     )
                     .await?;

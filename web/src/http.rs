@@ -106,7 +106,9 @@ pub fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
         ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
         ServiceError::Conflict(_) => StatusCode::CONFLICT,
-        ServiceError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        ServiceError::Refused(_) | ServiceError::RulesRefused(_) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         ServiceError::Port(_) => StatusCode::SERVICE_UNAVAILABLE,
         ServiceError::Integrity(_) | ServiceError::Unexpected(_) => {
             StatusCode::INTERNAL_SERVER_ERROR
@@ -121,7 +123,7 @@ fn kind_of(e: &ServiceError) -> &'static str {
         ServiceError::NotFound(_) => "not_found",
         ServiceError::Forbidden(_) => "forbidden",
         ServiceError::Conflict(_) => "conflict",
-        ServiceError::Refused(_) => "refused",
+        ServiceError::Refused(_) | ServiceError::RulesRefused(_) => "refused",
         ServiceError::Port(_) => "adapter_failed",
         ServiceError::Integrity(_) => "integrity",
         ServiceError::Unexpected(_) => "internal",
@@ -404,6 +406,9 @@ impl Page {
             ServiceError::Forbidden(m) => ("error-forbidden", self.translate(m)),
             ServiceError::Conflict(m) => ("error-conflict", self.translate(m)),
             ServiceError::Refused(m) => ("error-refused", self.translate(m)),
+            ServiceError::RulesRefused(r) => {
+                ("error-refused", crate::words::rules_refused(self, r))
+            }
             ServiceError::Port(p) => ("error-adapter", p.message.clone()),
             ServiceError::Integrity(_) => ("error-integrity", self.t("error-integrity-detail")),
             ServiceError::Unexpected(_) => ("error-internal", self.t("error-internal-detail")),
@@ -416,10 +421,30 @@ impl Page {
     /// "Field — what is wrong", both in the user's language where a translation exists.
     /// A message from the core, in the user's language where a translation exists.
     pub fn translate(&self, english: &str) -> String {
-        let key = message_key(english);
-        let msg = self.state.i18n.t(self.lang, &key, None);
+        // A date in the message is an argument (`$date`), not part of its key.
+        let (shape, date) = crate::words::date_out(english);
+        let key = message_key(&shape);
+        let mut args = fluent_bundle::FluentArgs::new();
+        if let Some(d) = date {
+            args.set("date", d);
+        }
+        let msg = self.state.i18n.t(self.lang, &key, Some(&args));
         if msg != key {
             return msg;
+        }
+        // "unknown value 'x'; expected one of: a, b": the choices are ids, not words; the
+        // value sent is said back.
+        if let Some((value, _)) = english
+            .strip_prefix("unknown value '")
+            .and_then(|r| r.split_once("';"))
+        {
+            return self
+                .state
+                .i18n
+                .t1(self.lang, "msg-unknown-value", "value", value.to_owned());
+        }
+        if english.starts_with("unknown service;") || english.starts_with("must be one of: ") {
+            return self.t("msg-unknown-choice");
         }
         // "fixed words: values" — translate the words, keep the values (ids, dates).
         if let Some((head, tail)) = english.split_once(": ") {
@@ -436,8 +461,10 @@ impl Page {
         let msg = self.translate(&i.message);
         let fkey = format!("field-{}", i.field);
         let field = self.t(&fkey);
+        // Every field the code names has a label (a test checks it); an unknown one is
+        // at least not shown as an identifier.
         let field = if field == fkey {
-            i.field.to_owned()
+            i.field.replace('_', " ")
         } else {
             field
         };

@@ -2,6 +2,7 @@
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use std::collections::HashMap;
 use unic_langid::LanguageIdentifier;
 
 /// (code, name shown in the switcher, Fluent source)
@@ -12,6 +13,10 @@ const LANGUAGES: &[(&str, &str, &str)] = &[
 
 pub struct I18n {
     bundles: Vec<(&'static str, &'static str, FluentBundle<FluentResource>)>,
+    /// Per language, every message without arguments, formatted once: pages ask for the
+    /// same words hundreds of times (a table's column names are repeated in each row for
+    /// narrow screens), and a lookup is much cheaper than formatting.
+    fixed: Vec<(&'static str, HashMap<String, String>)>,
     default: &'static str,
 }
 
@@ -30,12 +35,31 @@ impl I18n {
                 .map_err(|errs| anyhow::anyhow!("messages {code}.ftl: {errs:?}"))?;
             bundles.push((*code, *name, b));
         }
+        let mut fixed = Vec::new();
+        for (code, _, b) in &bundles {
+            let mut words = HashMap::new();
+            for key in Self::source_keys(code) {
+                if let Some(p) = b.get_message(&key).and_then(|m| m.value()) {
+                    let mut errs = vec![];
+                    let text = b.format_pattern(p, None, &mut errs).into_owned();
+                    // A message that needs arguments is formatted each time it is asked for.
+                    if errs.is_empty() {
+                        words.insert(key, text);
+                    }
+                }
+            }
+            fixed.push((*code, words));
+        }
         let default = LANGUAGES
             .iter()
             .map(|(c, _, _)| *c)
             .find(|c| *c == default)
             .unwrap_or("en");
-        Ok(Self { bundles, default })
+        Ok(Self {
+            bundles,
+            fixed,
+            default,
+        })
     }
 
     pub fn languages(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
@@ -85,6 +109,15 @@ impl I18n {
 
     /// Translate `key` in `lang`, falling back to English, then to the key itself.
     pub fn t(&self, lang: &str, key: &str, args: Option<&FluentArgs<'_>>) -> String {
+        if args.is_none()
+            && let Some(text) = self
+                .fixed
+                .iter()
+                .find(|(c, _)| *c == lang)
+                .and_then(|(_, w)| w.get(key))
+        {
+            return text.clone();
+        }
         for code in [lang, "en"] {
             if let Some((_, _, b)) = self.bundles.iter().find(|(c, _, _)| *c == code)
                 && let Some(msg) = b.get_message(key)
@@ -128,8 +161,12 @@ impl I18n {
         self.t1(lang, key, "values", labels.join(", "))
     }
 
-    /// Does `key` exist in English? (Used by a test that checks every language has every key.)
+    /// The message keys of `lang`'s file (a test checks every language has every key).
     pub fn keys(&self, lang: &str) -> Vec<String> {
+        Self::source_keys(lang)
+    }
+
+    fn source_keys(lang: &str) -> Vec<String> {
         let src = LANGUAGES
             .iter()
             .find(|(c, _, _)| *c == lang)
@@ -162,6 +199,144 @@ mod tests {
             let missing: Vec<_> = en.iter().filter(|k| !keys.contains(k)).collect();
             assert!(missing.is_empty(), "{code} lacks {missing:?}");
         }
+    }
+
+    /// The lines of each message in `src` (its first line and the indented ones after it).
+    fn blocks(src: &str) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for line in src.lines() {
+            if line.starts_with(|c: char| c.is_ascii_lowercase())
+                && let Some((k, _)) = line.split_once(" =")
+            {
+                out.push((k.trim().to_owned(), line.to_owned()));
+            } else if (line.starts_with(' ') || line.starts_with('}'))
+                && let Some(last) = out.last_mut()
+            {
+                last.1.push('\n');
+                last.1.push_str(line);
+            }
+        }
+        out
+    }
+
+    /// A count shown next to a noun must go through a plural selector: no `{ $n } days`
+    /// outside a `[one]`/`*[other]` variant, no "(s)". Words that never agree with a
+    /// count ("3 of 5", "3 sur 5") may follow a placeable.
+    #[test]
+    fn counts_next_to_words_use_plural_selectors() {
+        const NOT_COUNTED: &[&str] = &["of", "sur"];
+        let mut bad = Vec::new();
+        for (code, _, src) in LANGUAGES {
+            for (key, block) in blocks(src) {
+                for line in block.lines() {
+                    let t = line.trim_start();
+                    if t.starts_with('[') || t.starts_with("*[") {
+                        continue;
+                    }
+                    if t.contains("(s)") {
+                        bad.push(format!("{code} {key}: {t}"));
+                    }
+                    for (i, _) in t.match_indices("{ $") {
+                        let Some(end) = t[i..].find('}') else {
+                            continue;
+                        };
+                        let after = &t[i + end + 1..];
+                        let word: String = after
+                            .strip_prefix(' ')
+                            .unwrap_or("")
+                            .chars()
+                            .take_while(|c| c.is_alphabetic())
+                            .collect();
+                        if !word.is_empty() && !NOT_COUNTED.contains(&word.as_str()) {
+                            bad.push(format!("{code} {key}: {t}"));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            bad.is_empty(),
+            "counts without plural forms:\n{}",
+            bad.join("\n")
+        );
+    }
+
+    /// Every message with variables, formatted with each variable at 1 (and at 0 in French,
+    /// where 0 is singular too), reads "1 day", never "1 days" or "1 jours".
+    #[test]
+    fn one_of_anything_is_singular() {
+        let i = I18n::load("en").unwrap();
+        // French nouns that end in -s in the singular.
+        const SINGULAR_S: &[&str] = &["mois", "fois", "pays", "cas", "temps", "avis"];
+        let mut bad = Vec::new();
+        for (code, _, src) in LANGUAGES {
+            for (key, block) in blocks(src) {
+                let vars: Vec<String> = block
+                    .split('$')
+                    .skip(1)
+                    .map(|v| {
+                        v.chars()
+                            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                            .collect::<String>()
+                    })
+                    .filter(|v| !v.is_empty())
+                    .collect();
+                if vars.is_empty() {
+                    continue;
+                }
+                let counts: &[i64] = if *code == "fr" { &[0, 1] } else { &[1] };
+                for n in counts {
+                    let mut args = FluentArgs::new();
+                    for v in &vars {
+                        args.set(v.clone(), FluentValue::from(*n));
+                    }
+                    let text = i.t(code, &key, Some(&args));
+                    let needle = format!("{n} ");
+                    for (at, _) in text.match_indices(&needle) {
+                        if at > 0 && text[..at].ends_with(|c: char| c.is_ascii_digit()) {
+                            continue;
+                        }
+                        let word: String = text[at + needle.len()..]
+                            .chars()
+                            .take_while(|c| c.is_alphabetic())
+                            .collect();
+                        let plural = (word.ends_with('s') && !word.ends_with("ss"))
+                            || (*code == "fr" && word.ends_with('x'));
+                        if plural && !SINGULAR_S.contains(&word.as_str()) && word != "of" {
+                            bad.push(format!("{code} {key} with {n}: {text}"));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            bad.is_empty(),
+            "plural forms for a count of one:\n{}",
+            bad.join("\n")
+        );
+    }
+
+    #[test]
+    fn words_formatted_once_are_the_words_formatted_each_time() {
+        let i = I18n::load("en").unwrap();
+        let mut cached = 0;
+        for (code, _, b) in &i.bundles {
+            for key in i.keys(code) {
+                let Some(p) = b.get_message(&key).and_then(|m| m.value()) else {
+                    continue;
+                };
+                let mut errs = vec![];
+                let fresh = b.format_pattern(p, None, &mut errs).into_owned();
+                if errs.is_empty() {
+                    cached += 1;
+                    assert_eq!(i.t(code, &key, None), fresh, "{code} {key}");
+                }
+            }
+        }
+        assert!(cached > 500, "{cached}");
+        // Messages with arguments are still formatted with them.
+        assert_eq!(i.t1("en", "caseload-count", "n", 1), "One case");
+        assert_eq!(i.t1("fr", "caseload-count", "n", 3), "3 dossiers");
     }
 
     #[test]

@@ -12,3 +12,4 @@ pub mod plugins;
 pub mod render;
 pub mod routes;
 pub mod startup;
+pub mod words;

@@ -6,7 +6,7 @@ use crate::i18n::I18n;
 use crate::render::Renderer;
 use actix_web::dev::{Server, Service};
 use actix_web::http::{StatusCode, header};
-use actix_web::middleware::DefaultHeaders;
+use actix_web::middleware::{Compress, DefaultHeaders};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, error, web};
 use passerelle_core::Services;
 use passerelle_core::crypto::KeyRing;
@@ -141,6 +141,9 @@ impl Application {
                         res
                     }
                 })
+                // Outermost: pages and API answers are sent gzip-compressed to clients that
+                // accept it (3 to 13 times smaller on a slow link).
+                .wrap(Compress::default())
                 .configure(crate::routes::configure)
                 .default_service(web::to(not_found))
         })

@@ -32,10 +32,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 fn refusal(rule: &str, message: impl Into<String>) -> Refusal {
-    Refusal {
-        rule: rule.into(),
-        message: message.into(),
-    }
+    Refusal::new(rule, message)
 }
 
 /// Floating-point slack for threshold comparisons, so that 0.6 → 0.4 counts as a fall of

@@ -51,6 +51,11 @@ pub enum ServiceError {
     /// A rule refused the action (e.g. a share without consent): 422 with the rule's reason.
     #[error("{0}")]
     Refused(String),
+    /// Named rules refused the action: 422, like [`ServiceError::Refused`], and its message
+    /// reads the same (`the return cannot move to approved: [consent] …; [risk_assessment]
+    /// …`); pages say each refusal in the reader's language from its rule and arguments.
+    #[error("{}", .0)]
+    RulesRefused(RulesRefused),
     /// A jurisdiction or partner adapter (a plugin) failed: 503 with its message.
     #[error("{0}")]
     Port(crate::ports::PortError),
@@ -80,6 +85,52 @@ impl From<CryptoError> for ServiceError {
             CryptoError::Integrity { .. } => ServiceError::Integrity(e),
             other => ServiceError::Unexpected(anyhow::Error::new(other)),
         }
+    }
+}
+
+/// What was refused and every rule that refused it. `action` names what was tried
+/// (`return_move`, `close_case`), `what` says it in English ("the return cannot move to
+/// approved") and `args` holds the values it names (`to`), as in a
+/// [`Refusal`](crate::returns::Refusal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesRefused {
+    pub action: String,
+    pub what: String,
+    pub args: std::collections::BTreeMap<String, String>,
+    pub refusals: Vec<crate::returns::Refusal>,
+}
+
+impl RulesRefused {
+    pub fn new(
+        action: &str,
+        what: impl Into<String>,
+        refusals: Vec<crate::returns::Refusal>,
+    ) -> Self {
+        Self {
+            action: action.into(),
+            what: what.into(),
+            args: Default::default(),
+            refusals,
+        }
+    }
+
+    /// The same, naming `value` as `name`.
+    pub fn with(mut self, name: &str, value: impl std::fmt::Display) -> Self {
+        self.args.insert(name.to_owned(), value.to_string());
+        self
+    }
+}
+
+impl std::fmt::Display for RulesRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: ", self.what)?;
+        for (i, r) in self.refusals.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{r}")?;
+        }
+        Ok(())
     }
 }
 

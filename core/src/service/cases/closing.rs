@@ -41,8 +41,13 @@ impl Services {
             .load_for(&txn, actor, reference, CaseAction::Close, route)
             .await?;
         let stage = stored_stage(&c.stage)?;
-        rules::check_closing(stage, reason, status)
-            .map_err(|r| ServiceError::Refused(format!("the case cannot be closed: {r}")))?;
+        rules::check_closing(stage, reason, status).map_err(|r| {
+            ServiceError::RulesRefused(crate::service::RulesRefused::new(
+                "close_case",
+                "the case cannot be closed",
+                vec![r],
+            ))
+        })?;
         if let Some(r) = return_case::Entity::find()
             .filter(return_case::Column::CaseId.eq(c.id))
             .order_by_desc(return_case::Column::CreatedAt)

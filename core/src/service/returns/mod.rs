@@ -250,6 +250,7 @@ impl Services {
                 .iter()
                 .map(|i| Requirement {
                     id: i.id.clone(),
+                    label: i.label.clone(),
                     met: i.met,
                 })
                 .collect(),
@@ -304,10 +305,7 @@ impl Services {
                 Verdict::Allow => vec![],
                 Verdict::Refuse(reasons) => reasons
                     .into_iter()
-                    .map(|m| Refusal {
-                        rule: "jurisdiction".into(),
-                        message: m,
-                    })
+                    .map(|m| Refusal::new("jurisdiction", m))
                     .collect(),
             },
         )

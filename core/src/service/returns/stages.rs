@@ -234,13 +234,15 @@ impl Services {
     }
 
     /// Move a return to its next stage, or cancel it. The core rule and, for approval
-    /// and arrival, the jurisdiction decide; every refusal names its rule. Approval is a
-    /// return officer's; the move and its effects are one transaction.
+    /// and arrival, the jurisdiction decide; every refusal names its rule (checklist items
+    /// with their label in `lang`). Approval is a return officer's; the move and its
+    /// effects are one transaction.
     pub async fn move_return(
         &self,
         actor: &Actor,
         reference: &str,
         input: &MoveInput,
+        lang: &str,
         route: Route<'_>,
     ) -> Result<ReturnStage> {
         let to = ReturnStage::parse(&input.to)?;
@@ -269,20 +271,20 @@ impl Services {
                 l.r.version
             )));
         }
-        let (facts, _, _, _) = self.return_facts(&self.db, &l, "en").await?;
+        let (facts, _, _, _) = self.return_facts(&self.db, &l, lang).await?;
         let mut refusals = rules::check_move(to, &facts);
         if refusals.is_empty() {
             refusals = self.guard(&self.db, &l, to, &facts).await?;
         }
         if !refusals.is_empty() {
-            return Err(ServiceError::Refused(format!(
-                "the return cannot move to {to}: {}",
-                refusals
-                    .iter()
-                    .map(|r| r.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            )));
+            return Err(ServiceError::RulesRefused(
+                crate::service::RulesRefused::new(
+                    "return_move",
+                    format!("the return cannot move to {to}"),
+                    refusals,
+                )
+                .with("to", to),
+            ));
         }
         if matches!(to, ReturnStage::Departed | ReturnStage::Received) {
             rules::check_travel_date(

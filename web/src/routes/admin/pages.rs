@@ -306,15 +306,22 @@ async fn plugins_page(s: Signed) -> Result<HttpResponse, PageError> {
         o.insert("configured".into(), json!(s.page.state.plugins.is_some()));
         o.insert(
             "plugins".into(),
-            json!(statuses
-                .iter()
-                .map(|p| json!({
-                    "id": p.id, "version": p.version, "world": p.world, "serves": p.serves.join(", "),
-                    "loaded": p.state == "loaded", "error": p.error, "since": p.since,
-                    "calls": p.calls, "failures": p.failures,
-                    "last_error": p.last_error.as_ref().map(|(m, t)| format!("{t}: {m}")),
-                }))
-                .collect::<Vec<_>>()),
+            json!(
+                statuses
+                    .iter()
+                    .map(|p| json!({
+                        "id": p.id, "version": p.version,
+                        "world": s.page.t(&format!("plugin-world-{}", p.world)),
+                        "serves": p.serves.join(", "),
+                        "loaded": p.state == "loaded", "error": p.error,
+                        "since": crate::words::time(&p.since),
+                        "calls": p.calls, "failures": p.failures,
+                        "last_error": p.last_error.as_ref().map(|(m, t)| {
+                            format!("{}{}{m}", crate::words::time(t), s.page.t("colon"))
+                        }),
+                    }))
+                    .collect::<Vec<_>>()
+            ),
         );
     }
     Ok(s.page.ok("admin_plugins", data))

@@ -183,7 +183,7 @@ async fn care_page(
             .unwrap_or_default()
             .into_iter()
             .filter(|c| c.active)
-            .map(|c| json!({"id": c.id, "label": format!("#{} {}", c.id, t(&format!("purpose-{}", c.purpose.as_str())))}))
+            .map(|c| json!({"id": c.id, "label": crate::words::consent_label(&s.page, &c)}))
             .collect::<Vec<_>>()
     } else {
         vec![]

@@ -332,6 +332,7 @@ async fn show(
                     "recorded_by": c.recorded_by,
                     "withdrawn_at": c.withdrawn_at.map(|d| d.format("%Y-%m-%d %H:%M").to_string()),
                     "active": c.active,
+                    "label": crate::words::consent_label(&s.page, c),
                 })
             })
             .collect()
@@ -344,6 +345,13 @@ async fn show(
                     "org": x.org,
                     "purpose": t(&format!("purpose-{}", x.purpose.as_str())),
                     "consent_id": x.consent_id,
+                    // The consent it rests on, in words (its id means nothing to people).
+                    "consent": v
+                        .consents
+                        .iter()
+                        .flatten()
+                        .find(|c| c.id == x.consent_id)
+                        .map_or_else(|| "—".to_owned(), |c| crate::words::consent_label(&s.page, c)),
                     "created_at": x.created_at.format("%Y-%m-%d").to_string(),
                     "ended_at": x.ended_at.map(|d| d.format("%Y-%m-%d %H:%M").to_string()),
                     "active": x.active,
@@ -720,9 +728,9 @@ async fn audit_trail(
                         "seq": r.seq,
                         "at": r.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
                         "user": r.user.clone().unwrap_or_default(),
-                        "section": r.section,
-                        "action": r.action,
-                        "route": r.route,
+                        "section": s.page.t(&format!("audit-section-{}", r.section.as_str())),
+                        "action": s.page.t(&format!("audit-action-{}", r.action.as_str())),
+                        "route": crate::words::route(&s.page, &r.route),
                     }))
                     .collect::<Vec<_>>()
             ),

@@ -92,7 +92,6 @@ fn reasons(s: &Signed, list: &[passerelle_core::identification::Reason]) -> Vec<
 }
 
 fn view_json(s: &Signed, v: &IdentificationView, org_kind: &str) -> Value {
-    use passerelle_core::ports::Jurisdiction as _;
     // Who usually interviews, by the kind of the caller's organisation.
     let default_interviewer = match org_kind {
         "law_enforcement" => "police",
@@ -147,11 +146,7 @@ fn view_json(s: &Signed, v: &IdentificationView, org_kind: &str) -> Value {
         "sstatuses": options(s, "sstatus", SmugglingStatus::ALL, SmugglingStatus::as_str, &[]),
         "bodies": options(s, "body", DecidingBody::ALL, DecidingBody::as_str, &[]),
         "interviewer_kinds": options(s, "interviewer", InterviewerKind::ALL, InterviewerKind::as_str, &[default_interviewer]),
-        "jurisdiction_label": if v.jurisdiction == passerelle_core::ports::DefaultJurisdiction.describe() {
-            t("jurisdiction-builtin")
-        } else {
-            v.jurisdiction.clone()
-        },
+        "jurisdiction_label": crate::words::jurisdiction(&s.page, &v.jurisdiction),
         "today": chrono::Utc::now().date_naive().to_string(),
     })
 }

@@ -258,7 +258,7 @@ pub async fn api_move(
 ) -> Result<HttpResponse, ApiError> {
     let stage = a
         .services()
-        .move_return(a.actor(), &reference, &body, &route(&req))
+        .move_return(a.actor(), &reference, &body, a.lang, &route(&req))
         .await?;
     Ok(ok(
         StatusCode::OK,

@@ -5,7 +5,6 @@
 use crate::http::{PageError, Pairs, Signed, SignedForm, route, see_other};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use fluent_bundle::{FluentArgs, FluentValue};
 use passerelle_core::ServiceError;
 use passerelle_core::domain::{ConsentGiver, Invalid, OrgKind, Purpose, Section};
 use passerelle_core::returns::{CitizenshipAnswer, DocumentKind, ReturnStage, RiskLevel};
@@ -122,19 +121,7 @@ async fn consents_for(s: &Signed, reference: &str, purpose: Purpose, route: &str
         .unwrap_or_default()
         .into_iter()
         .filter(|c| c.active && c.purpose == purpose)
-        .map(|c| {
-            json!({
-                "id": c.id,
-                "label": format!(
-                    "#{} {} — {} ({}, {})",
-                    c.id,
-                    s.page.t(&format!("purpose-{}", c.purpose.as_str())),
-                    s.page.t(&format!("giver-{}", c.given_by.as_str())),
-                    c.language,
-                    c.consented_at.format("%Y-%m-%d")
-                ),
-            })
-        })
+        .map(|c| json!({"id": c.id, "label": crate::words::consent_label(&s.page, &c)}))
         .collect()
 }
 
@@ -152,29 +139,6 @@ async fn orgs_of_kind(
         .filter(|o| o.active && o.kind == kind && country.is_none_or(|c| o.country == c))
         .map(|o| json!({"id": o.id, "name": o.name}))
         .collect())
-}
-
-/// A blocker in the user's language: the rule's own message where the core's wording is
-/// dynamic, else the core's message translated.
-fn blocker_text(s: &Signed, v: &ReturnView, rule: &str, message: &str) -> String {
-    if let Some(id) = rule.strip_prefix("requirement:") {
-        let label = v
-            .checklist
-            .iter()
-            .find(|i| i.id == id)
-            .map_or_else(|| id.to_owned(), |i| i.label.clone());
-        return format!("{}{}{label}", s.page.t("return-missing"), s.page.t("colon"));
-    }
-    if rule == "trial_conflict" {
-        let mut args = FluentArgs::new();
-        args.set("n", FluentValue::from(v.conflicts.len()));
-        return s
-            .page
-            .state
-            .i18n
-            .t(s.page.lang, "return-blocker-trial-conflict", Some(&args));
-    }
-    s.page.translate(message)
 }
 
 // ---------- the return page ----------
@@ -274,7 +238,7 @@ async fn return_page(
     let blockers: Vec<Value> = v
         .blockers
         .iter()
-        .map(|b| json!({"rule": b.rule, "message": blocker_text(s, &v, &b.rule, &b.message)}))
+        .map(|b| json!({"rule": b.rule, "message": crate::words::refusal(&s.page, b)}))
         .collect();
     let checklist: Vec<Value> = v
         .checklist
@@ -380,7 +344,7 @@ async fn return_page(
                 "stage": stage_label(s, v.stage),
                 "stage_value": v.stage.as_str(),
                 "version": v.version,
-                "jurisdiction": v.jurisdiction,
+                "jurisdiction": crate::words::jurisdiction(&s.page, &v.jurisdiction),
                 "requested_by": t(&format!("giver-{}", v.requested_by.as_str())),
                 "requested_on": v.requested_on.to_string(),
                 "during_recovery_period": v.during_recovery_period,
@@ -618,7 +582,7 @@ async fn move_page(
         early_reason: f.form.opt("early_reason"),
     };
     s.services()
-        .move_return(s.actor(), &reference, &input, &route(&req))
+        .move_return(s.actor(), &reference, &input, s.page.lang, &route(&req))
         .await
         .map_err(|e| s.page.service_error(e))?;
     Ok(back(&reference, "stage"))

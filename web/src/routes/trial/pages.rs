@@ -175,7 +175,10 @@ async fn page(
     let mut data = s.page.base("proceedings-title");
     if let Some(o) = data.as_object_mut() {
         o.insert("reference".into(), json!(v.reference));
-        o.insert("jurisdiction".into(), json!(v.jurisdiction));
+        o.insert(
+            "jurisdiction".into(),
+            json!(crate::words::jurisdiction(&s.page, &v.jurisdiction)),
+        );
         o.insert("can_edit".into(), json!(v.can_edit));
         o.insert(
             "departure".into(),
