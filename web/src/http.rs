@@ -258,6 +258,77 @@ impl FromRequest for ApiAuth {
     }
 }
 
+/// A JSON body that may be left out: an empty body is `T::default()`; a body that is
+/// sent must be JSON (415 otherwise) and what the endpoint takes (400), like `web::Json`.
+/// For actions whose only input is optional (a consent's withdrawal and its reason).
+pub struct OptionalJson<T>(pub T);
+
+impl<T> std::ops::Deref for OptionalJson<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+pub struct BodyError(StatusCode, String);
+
+impl std::fmt::Debug for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BodyError({})", self.0)
+    }
+}
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.1)
+    }
+}
+impl ResponseError for BodyError {
+    fn status_code(&self) -> StatusCode {
+        self.0
+    }
+    fn error_response(&self) -> HttpResponse {
+        error_json(self.0, "bad_request", &self.1, None)
+    }
+}
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
+    type Error = BodyError;
+    type Future = BoxFut<Result<Self, Self::Error>>;
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with("application/json"));
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = body.await.map_err(|e| {
+                BodyError(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("the body could not be read: {e}"),
+                )
+            })?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(OptionalJson(T::default()));
+            }
+            if !json {
+                return Err(BodyError(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "send the body as JSON with Content-Type: application/json".into(),
+                ));
+            }
+            serde_json::from_slice(&bytes)
+                .map(OptionalJson)
+                .map_err(|e| {
+                    BodyError(
+                        StatusCode::BAD_REQUEST,
+                        format!("the JSON body is not what this endpoint takes: {e}"),
+                    )
+                })
+        })
+    }
+}
+
 // ---------- HTML pages ----------
 
 /// A failure on an HTML page: a rendered page in the user's language, or a redirect.

@@ -561,7 +561,13 @@ async fn withdraw_consent(
     let s = &f.signed;
     let (reference, id) = path.into_inner();
     s.services()
-        .withdraw_consent(s.actor(), &reference, &id, &route(&req))
+        .withdraw_consent(
+            s.actor(),
+            &reference,
+            &id,
+            &passerelle_core::service::cases::WithdrawalInput::default(),
+            &route(&req),
+        )
         .await
         .map_err(|e| s.page.service_error(e))?;
     Ok(see_other(&format!("/cases/{reference}#consents")))

@@ -621,7 +621,12 @@ async fn withdraw_page(
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
     s.services()
-        .withdraw_return_consent(s.actor(), &reference, &route(&req))
+        .withdraw_return_consent(
+            s.actor(),
+            &reference,
+            &passerelle_core::service::cases::WithdrawalInput::default(),
+            &route(&req),
+        )
         .await
         .map_err(|e| s.page.service_error(e))?;
     Ok(back(&reference, "stage"))

@@ -292,7 +292,15 @@ async fn close_page(
     let s = &f.signed;
     let (reference, id) = path.into_inner();
     s.services()
-        .close_proceeding(s.actor(), &reference, &id, &route(&req))
+        .close_proceeding(
+            s.actor(),
+            &reference,
+            &id,
+            &passerelle_core::service::trial::ReasonInput {
+                reason: f.form.text("reason"),
+            },
+            &route(&req),
+        )
         .await
         .map_err(|e| s.page.service_error(e))?;
     Ok(back(&reference, &format!("p-{id}")))
@@ -327,7 +335,15 @@ async fn cancel_hearing_page(
     let s = &f.signed;
     let (reference, id) = path.into_inner();
     s.services()
-        .cancel_hearing(s.actor(), &reference, &id, &route(&req))
+        .cancel_hearing(
+            s.actor(),
+            &reference,
+            &id,
+            &passerelle_core::service::trial::ReasonInput {
+                reason: f.form.text("reason"),
+            },
+            &route(&req),
+        )
         .await
         .map_err(|e| s.page.service_error(e))?;
     Ok(back(&reference, "calendar"))
