@@ -477,13 +477,13 @@ async fn cancel_confirm_page(
         .ok_or_else(|| not_found(s, "what-hearing"))?;
     let pg = &s.page;
     let mut consequences = vec![pg.t("confirm-cancel-kept")];
-    if h.conflict {
-        if let Some(d) = &v.departure {
-            consequences.push(pg.t_args(
-                "confirm-cancel-conflict",
-                &[("departure", json!(d.departure_on.to_string()))],
-            ));
-        }
+    if h.conflict
+        && let Some(d) = &v.departure
+    {
+        consequences.push(pg.t_args(
+            "confirm-cancel-conflict",
+            &[("departure", json!(d.departure_on.to_string()))],
+        ));
     }
     if !h.measures.is_empty() {
         consequences.push(pg.t("confirm-cancel-measures"));
