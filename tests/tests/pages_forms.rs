@@ -121,6 +121,10 @@ async fn a_failed_form_comes_back_with_what_was_typed_and_the_error_beside_its_f
     assert_eq!(r.status(), 409);
     let t = r.text().await.unwrap();
     assert!(t.contains("already exists"), "{t}");
+    assert!(
+        !t.contains("Someone else saved") && !t.contains("Saved meanwhile"),
+        "a duplicate is not a stale edit: {t}"
+    );
     assert!(t.contains("value=\"Second Admin\""), "{t}");
     assert!(
         !t.contains("a secret password"),

@@ -2,7 +2,7 @@
 //! data's `form` says which form it is (`name`, and `key` for one of several forms of the
 //! same kind), what was typed (`values`: field → list of values), what is wrong (`errors`:
 //! field → message in the user's language), a message above the form (`message`) and
-//! whether it was a conflict (`conflict`: then `saved` shows what is saved now).
+//! whether someone else saved first (`stale`: then `saved` shows what is saved now).
 //!
 //! Every helper takes the form's name first and the field second; a helper about another
 //! form, or on a page that was not sent back, falls back to the page's own value:
@@ -42,8 +42,8 @@ pub enum Kind {
     FieldError,
     /// `{{form_alert form}}`: the form's message (a conflict, a refusal, a summary).
     Alert,
-    /// `{{saved form field current}}`: after a conflict, what is saved now where it
-    /// differs from what was typed.
+    /// `{{saved form field current}}`: when someone else saved first, what is saved now
+    /// where it differs from what was typed.
     Saved,
 }
 
@@ -213,7 +213,7 @@ impl HelperDef for FormHelper {
                 }
             }
             Kind::Saved => {
-                let Some(f) = form.filter(|f| f.get("conflict") == Some(&Value::Bool(true))) else {
+                let Some(f) = form.filter(|f| f.get("stale") == Some(&Value::Bool(true))) else {
                     return Ok(());
                 };
                 let current = h.param(2).map(|p| p.value().clone()).unwrap_or(Value::Null);

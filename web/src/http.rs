@@ -392,7 +392,7 @@ pub struct Refill {
     /// The page the form was on (its `_back` field): the re-rendered page's own address.
     pub at: String,
     /// `{"name", "key", "values": {field: [values]}, "errors": {field: message},
-    /// "message", "conflict"}`.
+    /// "message", "stale"}` (`stale`: someone else saved first).
     pub form: Value,
 }
 
@@ -610,7 +610,7 @@ impl Page {
     ) -> Result<Refill, PageError> {
         let status = status_of(&e);
         let mut errors = serde_json::Map::new();
-        let mut conflict = false;
+        let mut stale = false;
         let message = match &e {
             ServiceError::Invalid(i) | ServiceError::BadRequest(i) => {
                 errors.insert(i.field.to_owned(), json!(self.translate(&i.message)));
@@ -618,15 +618,11 @@ impl Page {
             }
             // A stale version: say what happens next on this page (the text is kept,
             // what is saved now is shown beside it), then the core's own words.
-            ServiceError::Conflict(m) if sent.get("version").is_some() => {
-                conflict = true;
+            ServiceError::Conflict(m) if is_stale(m) => {
+                stale = true;
                 format!("{} {}", self.t("form-stale"), self.translate(m))
             }
-            ServiceError::Conflict(m) => {
-                conflict = true;
-                self.translate(m)
-            }
-            ServiceError::Refused(m) => self.translate(m),
+            ServiceError::Conflict(m) | ServiceError::Refused(m) => self.translate(m),
             ServiceError::Port(p) => format!(
                 "{}{}{}",
                 self.t("error-adapter"),
@@ -637,7 +633,7 @@ impl Page {
         };
         let mut values = serde_json::Map::new();
         for (k, v) in &sent.0 {
-            if k.starts_with('_') || k.contains("password") || (conflict && k == "version") {
+            if k.starts_with('_') || k.contains("password") || (stale && k == "version") {
                 continue;
             }
             match values
@@ -657,7 +653,7 @@ impl Page {
                 "values": values,
                 "errors": errors,
                 "message": message,
-                "conflict": conflict,
+                "stale": stale,
             }),
         })
     }
@@ -749,6 +745,12 @@ impl Page {
         };
         format!("{field} — {msg}")
     }
+}
+
+/// A conflict that is a stale version (someone else saved first), as the core's use cases
+/// word it ("this case was changed by someone else since you opened it ...").
+fn is_stale(message: &str) -> bool {
+    message.contains("changed by someone else")
 }
 
 /// Core messages are translated by a key derived from the English text

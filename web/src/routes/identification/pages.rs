@@ -172,7 +172,7 @@ async fn identification_page(
         .map_err(|e| s.page.service_error(e))?;
     let elements_conflict = refill
         .as_ref()
-        .is_some_and(|r| r.form["name"] == "elements" && r.form["conflict"] == Value::Bool(true));
+        .is_some_and(|r| r.form["name"] == "elements" && r.form["stale"] == Value::Bool(true));
     let mut data = s.page.base("identification-title");
     if let Some(o) = data.as_object_mut() {
         let view = view_json(s, &v, org.kind.as_str());
