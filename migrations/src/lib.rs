@@ -9,6 +9,7 @@ mod m20261127_000003_caseload_indexes;
 mod m20261127_000004_trial;
 mod m20261127_000005_returns;
 mod m20261202_000006_conventions;
+mod m20261202_000007_reasons;
 mod m20261202_000008_funding;
 mod m20261202_000009_return_estimates;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_trial::Migration),
             Box::new(m20261127_000005_returns::Migration),
             Box::new(m20261202_000006_conventions::Migration),
+            Box::new(m20261202_000007_reasons::Migration),
             Box::new(m20261202_000008_funding::Migration),
             Box::new(m20261202_000009_return_estimates::Migration),
         ]

@@ -359,8 +359,9 @@ async fn html_call(
         ]),
         Ep::Withdraw => {
             let id = f.spare_consent(case).await;
+            // Confirmed, as from its confirmation page (unconfirmed, it only asks).
             c.post(app.url(&format!("/cases/{case}/consents/{id}/withdraw")))
-                .form(&[("_csrf", csrf)])
+                .form(&[("_csrf", csrf), ("confirmed", "yes")])
         }
         Ep::Share => {
             let id = f.spare_consent(case).await.to_string();
@@ -375,7 +376,7 @@ async fn html_call(
         Ep::EndShare => {
             let id = f.spare_share(case).await;
             c.post(app.url(&format!("/cases/{case}/shares/{id}/end")))
-                .form(&[("_csrf", csrf)])
+                .form(&[("_csrf", csrf), ("confirmed", "yes")])
         }
         Ep::Audit => c.get(app.url(&format!("/cases/{case}/audit"))),
         Ep::Proceedings => c.get(app.url(&format!("/cases/{case}/proceedings"))),

@@ -786,15 +786,48 @@ async fn the_case_page_flow_through_html_forms() {
         .await
         .unwrap();
     assert!(t.contains("Form Flow Person") && t.contains("shared with us"));
+    // Withdrawing asks first, and says that the shelter's share ends.
+    let withdraw = format!("/cases/{reference}/consents/{consent_id}/withdraw");
     let r = c
-        .post(app.url(&format!(
-            "/cases/{reference}/consents/{consent_id}/withdraw"
-        )))
+        .post(app.url(&withdraw))
         .form(&[("_csrf", csrf.as_str())])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], withdraw.as_str());
+    let confirm = c.get(app.url(&withdraw)).send().await.unwrap();
+    assert_eq!(confirm.status(), 200);
+    let confirm = confirm.text().await.unwrap();
+    assert!(
+        confirm.contains("The share with Les Tilleuls") && confirm.contains("lose access"),
+        "{confirm}"
+    );
+    assert!(
+        coord
+            .get(app.url(&format!("/cases/{reference}")))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 200,
+        "nothing was withdrawn before the confirmation"
+    );
+    let r = c
+        .post(app.url(&withdraw))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("confirmed", "yes"),
+            ("reason", "she no longer wants the shelter to see her file"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        format!("/cases/{reference}#consents").as_str()
+    );
     assert_eq!(
         coord
             .get(app.url(&format!("/cases/{reference}")))
@@ -813,6 +846,10 @@ async fn the_case_page_flow_through_html_forms() {
         .await
         .unwrap();
     assert!(t.contains("withdrawn") && t.contains("ended"));
+    assert!(
+        t.contains("she no longer wants the shelter to see her file"),
+        "the reason is kept with the consent"
+    );
     // The audit page lists what happened.
     let t = c
         .get(app.url(&format!("/cases/{reference}/audit")))
@@ -1224,6 +1261,8 @@ async fn an_administrator_manages_users_through_the_pages() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
+    // Disabling asks first: without the confirmation nothing changes, and the browser
+    // goes to the page that says what disabling does.
     let r = c
         .post(app.url(&format!("/admin/users/{id}")))
         .form(&[("_csrf", csrf.as_str()), ("active", "false")])
@@ -1231,6 +1270,35 @@ async fn an_administrator_manages_users_through_the_pages() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        format!("/admin/users/{id}/disable").as_str()
+    );
+    let confirm = c
+        .get(app.url(&format!("/admin/users/{id}/disable")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        confirm.contains("New Colleague") && confirm.contains("no longer be able to sign in"),
+        "{confirm}"
+    );
+    assert!(confirm.contains("name=\"confirmed\" value=\"yes\""));
+    let r = c
+        .post(app.url(&format!("/admin/users/{id}")))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("active", "false"),
+            ("confirmed", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/admin/users");
     let list: Value = app
         .api_login("admin@ngo.test")
         .await

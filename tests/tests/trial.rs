@@ -504,9 +504,18 @@ async fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
     .await;
     assert_eq!((st, v["field"].as_str()), (422, Some("hearing_id")), "{v}");
 
+    // Closing says why: without a reason nothing is closed.
+    let (st, v) = post(&api, url(&format!("/proceedings/{pid}/close")), json!({})).await;
+    assert_eq!((st, v["field"].as_str()), (422, Some("reason")), "{v}");
     // A hearing in a closed proceeding.
-    let (st, _) = post(&api, url(&format!("/proceedings/{pid}/close")), json!({})).await;
+    let (st, v) = post(
+        &api,
+        url(&format!("/proceedings/{pid}/close")),
+        json!({"reason": "final judgment delivered"}),
+    )
+    .await;
     assert_eq!(st, 200);
+    assert_eq!(v["close_reason"], "final judgment delivered", "{v}");
     let (st, v) = post(
         &api,
         url(&format!("/proceedings/{pid}/hearings")),

@@ -1136,3 +1136,120 @@ msg-is-before-the-return-was-requested-date = is before the return was requested
 msg-is-before-the-booked-travel-date-date-correct-the-itinerary-or-say-in-early-reason-why-the-person-left-earlier = is before the booked travel date ({ $date }): correct the itinerary, or say why the person left earlier than booked
 msg-is-before-the-departure-date = is before the departure ({ $date })
 field-funding = Funding
+
+## pages: forms, confirmations, feedback
+form-saved-now = Saved meanwhile by someone else:
+form-stale = Someone else saved a change while you were editing. What you typed is kept below; what is saved now is shown beside each field that differs. Check it, then save again.
+error-bad-form-type = This form was not sent as a web form. Reload the page and try again.
+login-expired = Your session had expired. Sign in again to go back to the page you were on.
+login-expired-form = Your session had expired before the form was sent, so nothing was saved. What you typed could not be kept (it is never stored outside a signed-in session): sign in to go back to the form, then enter it again.
+confirm-back = No, go back
+what-departure = No departure is planned for this case.
+proceeding-close-reason = Why it was closed
+msg-is-required-say-why = is required: say why
+
+# Confirmations: what will happen, in a sentence, then what follows from it.
+confirm-cancel-title = Cancel this hearing?
+confirm-cancel-button = Cancel this hearing
+confirm-cancel-intro = { $kind } of { $date } at { $court }: it will be marked cancelled.
+confirm-cancel-kept = It stays in the calendar, marked cancelled, with your reason. To hold it later, record a new hearing.
+confirm-cancel-conflict = It conflicts with the planned departure of { $departure }: that conflict disappears from this page, the case page, the deadlines and the return.
+confirm-cancel-measures = The protective measures granted for it no longer apply to any hearing.
+confirm-cancel-reason-hint = Required: why is it cancelled (adjourned, called off, moved to another date)? Kept with the hearing.
+confirm-close-title = Close these proceedings?
+confirm-close-intro = The proceedings { $court } — { $number } will be closed.
+confirm-close-nothing-more = Nothing more can be recorded in them: no hearing, measure or decision.
+confirm-close-hearings = { $n ->
+    [one] Its upcoming hearing no longer counts.
+   *[other] Its { $n } upcoming hearings no longer count.
+}
+confirm-conflicts-vanish = { $n ->
+    [one] One conflict with the planned departure disappears.
+   *[other] { $n } conflicts with the planned departure disappear.
+}
+confirm-close-reason-hint = Required: why are they closed (final judgment, discontinued, dismissed)? Kept with the proceedings.
+confirm-clear-title = Clear the planned departure?
+confirm-clear-intro = The planned departure of { $date } will be removed.
+confirm-clear-return = Hearings are then checked against no departure until a new one is planned (or the return books its first leg).
+confirm-withdraw-title = Withdraw this consent?
+confirm-withdraw-button = Withdraw the consent
+confirm-withdraw-intro = The consent for { $purpose }, given by { $giver } on { $date }, will be marked withdrawn. This cannot be undone: a new consent would have to be recorded.
+confirm-withdraw-share = The share with { $org } ({ $purpose }) ends: they lose access to the case at once.
+confirm-withdraw-referral = The referral to { $org } for { $service } closes: they lose access to the case at once (a shelter stops seeing the placement).
+confirm-withdraw-return = The return to { $country } stops, and what was booked for it is released.
+confirm-withdraw-nothing = No share, referral or return rests on this consent.
+confirm-withdraw-reason-hint = Optional: the person never has to give a reason. If they gave one, or to note how they withdrew it, write it here.
+confirm-end-share-title = End this share?
+confirm-end-share-intro = { $org } will no longer see this case for { $purpose }.
+confirm-end-share-consent = The consent stays in force; a new share can be made on it later.
+confirm-return-cancel-title = Cancel this return?
+confirm-return-cancel-intro = The return to { $country } will be cancelled.
+confirm-return-cancel-stage = The case goes back to planning a solution.
+confirm-return-legs = { $n ->
+    [one] The booked leg of the itinerary is released.
+   *[other] The { $n } booked legs of the itinerary are released.
+}
+confirm-return-cancel-again = A new return can be requested later, on the person's request and consent.
+confirm-return-cancel-reason-hint = Required: why is the return cancelled? Kept with the return.
+confirm-return-withdraw-title = Record that the person withdraws their consent to return?
+confirm-return-withdraw-button = Record the withdrawal
+confirm-return-withdraw-intro = The person's consent to return (in { $language }, form { $form }) will be marked withdrawn.
+confirm-return-withdraw-new-consent = The return cannot start again on this consent: it would need a new request and a new consent.
+confirm-disable-title = Disable this user?
+confirm-disable-button = Disable this user
+confirm-disable-intro = { $name } ({ $email }, { $org }) will no longer be able to sign in.
+confirm-disable-sessions = Their open sessions end now.
+confirm-disable-kept = What they recorded stays; they can be enabled again later.
+
+# Shown once on the next page after an action.
+flash-signed-out = You are signed out.
+flash-case-created = Case created.
+flash-person-saved = The person's details are saved.
+flash-advocate-saved = Advocate saved.
+flash-consent-recorded = Consent recorded.
+flash-consent-withdrawn = Consent withdrawn; what rested on it has ended.
+flash-share-created = Case shared.
+flash-share-ended = Share ended.
+flash-referral-sent = Referral sent.
+flash-referral-accepted = Referral accepted.
+flash-referral-declined = Referral declined.
+flash-service-planned = Service planned.
+flash-service-delivered = Service recorded as delivered.
+flash-placement-recorded = Placement recorded.
+flash-interview-started = Interview started.
+flash-answer-saved = Answer saved.
+flash-answers-saved = Answers saved.
+flash-elements-saved = Elements saved.
+flash-determination-recorded = Determination recorded.
+flash-proceeding-recorded = Proceedings recorded.
+flash-cooperation-saved = Cooperation saved.
+flash-proceeding-closed = Proceedings closed.
+flash-hearing-recorded = Hearing recorded.
+flash-hearing-cancelled = Hearing cancelled.
+flash-measure-requested = Measure requested.
+flash-measure-granted = Measure recorded as granted.
+flash-measure-refused = Measure recorded as refused.
+flash-measure-withdrawn = Measure withdrawn.
+flash-departure-saved = Planned departure saved.
+flash-departure-cleared = Planned departure cleared.
+flash-return-requested = Return requested.
+flash-return-moved = Return moved to its next stage.
+flash-return-cancelled = Return cancelled.
+flash-return-consent-withdrawn = Withdrawal recorded; the return has stopped.
+flash-risk-recorded = Risk assessment recorded.
+flash-safeguards-saved = Child safeguards saved.
+flash-citizenship-sent = Citizenship request recorded.
+flash-reminder-recorded = Reminder recorded.
+flash-citizenship-answered = Answer recorded.
+flash-document-recorded = Travel document recorded.
+flash-leg-recorded = Leg recorded.
+flash-counselling-saved = Counselling saved.
+flash-reception-saved = Reception saved.
+flash-check-recorded = Check recorded.
+flash-org-created = Organisation added.
+flash-user-created = User added.
+flash-user-role-changed = Role changed.
+flash-user-disabled = User disabled; their sessions have ended.
+flash-user-enabled = User enabled.
+flash-account-saved = Your account is saved.
+flash-plugins-reloaded = Plugins reloaded.

@@ -1265,3 +1265,120 @@ msg-is-before-the-return-was-requested-date = est antérieure à la demande de r
 msg-is-before-the-booked-travel-date-date-correct-the-itinerary-or-say-in-early-reason-why-the-person-left-earlier = est antérieure à la date de voyage réservée ({ $date }) : corrigez l'itinéraire, ou dites pourquoi la personne est partie plus tôt que prévu
 msg-is-before-the-departure-date = est antérieure au départ ({ $date })
 field-funding = Financement
+
+## pages: forms, confirmations, feedback
+form-saved-now = Enregistré entre-temps par quelqu'un d'autre :
+form-stale = Quelqu'un d'autre a enregistré une modification pendant que vous écriviez. Ce que vous avez saisi est conservé ci-dessous ; ce qui est enregistré maintenant est indiqué à côté de chaque champ qui diffère. Vérifiez, puis enregistrez de nouveau.
+error-bad-form-type = Ce formulaire n'a pas été envoyé comme un formulaire web. Rechargez la page et réessayez.
+login-expired = Votre session avait expiré. Reconnectez-vous pour revenir à la page où vous étiez.
+login-expired-form = Votre session avait expiré avant l'envoi du formulaire : rien n'a été enregistré. Ce que vous aviez saisi n'a pas pu être conservé (rien n'est gardé en dehors d'une session ouverte) : connectez-vous pour revenir au formulaire, puis saisissez-le de nouveau.
+confirm-back = Non, revenir
+what-departure = Aucun départ n'est prévu pour ce dossier.
+proceeding-close-reason = Motif de la clôture
+msg-is-required-say-why = est obligatoire : indiquez pourquoi
+
+# Confirmations : ce qui va se passer, en une phrase, puis ce qui en découle.
+confirm-cancel-title = Annuler cette audience ?
+confirm-cancel-button = Annuler cette audience
+confirm-cancel-intro = { $kind } du { $date } ({ $court }) : elle sera marquée annulée.
+confirm-cancel-kept = Elle reste dans le calendrier, marquée annulée, avec votre motif. Pour la tenir plus tard, enregistrez une nouvelle audience.
+confirm-cancel-conflict = Elle est en conflit avec le départ prévu le { $departure } : ce conflit disparaît de cette page, de la page du dossier, des échéances et du retour.
+confirm-cancel-measures = Les mesures de protection accordées pour elle ne s'appliquent plus à aucune audience.
+confirm-cancel-reason-hint = Obligatoire : pourquoi est-elle annulée (renvoyée, supprimée, déplacée à une autre date) ? Conservé avec l'audience.
+confirm-close-title = Clore cette procédure ?
+confirm-close-intro = La procédure { $court } — { $number } sera close.
+confirm-close-nothing-more = Plus rien ne pourra y être enregistré : ni audience, ni mesure, ni décision.
+confirm-close-hearings = { $n ->
+    [one] Son audience à venir ne compte plus.
+   *[other] Ses { $n } audiences à venir ne comptent plus.
+}
+confirm-conflicts-vanish = { $n ->
+    [one] Un conflit avec le départ prévu disparaît.
+   *[other] { $n } conflits avec le départ prévu disparaissent.
+}
+confirm-close-reason-hint = Obligatoire : pourquoi est-elle close (jugement définitif, abandon, non-lieu) ? Conservé avec la procédure.
+confirm-clear-title = Effacer le départ prévu ?
+confirm-clear-intro = Le départ prévu le { $date } sera supprimé.
+confirm-clear-return = Les audiences ne sont alors comparées à aucun départ, jusqu'à ce qu'un nouveau soit prévu (ou que le retour réserve sa première étape).
+confirm-withdraw-title = Retirer ce consentement ?
+confirm-withdraw-button = Retirer le consentement
+confirm-withdraw-intro = Le consentement pour { $purpose }, donné par { $giver } le { $date }, sera marqué retiré. C'est définitif : il faudrait enregistrer un nouveau consentement.
+confirm-withdraw-share = Le partage avec { $org } ({ $purpose }) prend fin : cette organisation perd aussitôt l'accès au dossier.
+confirm-withdraw-referral = L'orientation vers { $org } pour { $service } est close : cette organisation perd aussitôt l'accès au dossier (un foyer ne voit plus l'hébergement).
+confirm-withdraw-return = Le retour vers { $country } s'arrête, et ce qui était réservé pour lui est libéré.
+confirm-withdraw-nothing = Aucun partage, aucune orientation ni aucun retour ne repose sur ce consentement.
+confirm-withdraw-reason-hint = Facultatif : la personne n'a jamais à se justifier. Si elle a donné une raison, ou pour noter comment elle a retiré son consentement, écrivez-le ici.
+confirm-end-share-title = Mettre fin à ce partage ?
+confirm-end-share-intro = { $org } ne verra plus ce dossier pour { $purpose }.
+confirm-end-share-consent = Le consentement reste valable ; un nouveau partage pourra être fait plus tard sur ce consentement.
+confirm-return-cancel-title = Annuler ce retour ?
+confirm-return-cancel-intro = Le retour vers { $country } sera annulé.
+confirm-return-cancel-stage = Le dossier revient à la recherche de solution.
+confirm-return-legs = { $n ->
+    [one] L'étape réservée de l'itinéraire est libérée.
+   *[other] Les { $n } étapes réservées de l'itinéraire sont libérées.
+}
+confirm-return-cancel-again = Un nouveau retour pourra être demandé plus tard, à la demande de la personne et avec son consentement.
+confirm-return-cancel-reason-hint = Obligatoire : pourquoi le retour est-il annulé ? Conservé avec le retour.
+confirm-return-withdraw-title = Enregistrer que la personne retire son consentement au retour ?
+confirm-return-withdraw-button = Enregistrer le retrait
+confirm-return-withdraw-intro = Le consentement de la personne au retour (en { $language }, formulaire { $form }) sera marqué retiré.
+confirm-return-withdraw-new-consent = Le retour ne pourra pas reprendre sur ce consentement : il faudrait une nouvelle demande et un nouveau consentement.
+confirm-disable-title = Désactiver cet utilisateur ?
+confirm-disable-button = Désactiver cet utilisateur
+confirm-disable-intro = { $name } ({ $email }, { $org }) ne pourra plus se connecter.
+confirm-disable-sessions = Ses sessions ouvertes prennent fin maintenant.
+confirm-disable-kept = Ce qu'il ou elle a enregistré reste ; le compte pourra être réactivé plus tard.
+
+# Affiché une fois, sur la page suivante, après une action.
+flash-signed-out = Vous êtes déconnecté·e.
+flash-case-created = Dossier créé.
+flash-person-saved = Les informations de la personne sont enregistrées.
+flash-advocate-saved = Référent·e enregistré·e.
+flash-consent-recorded = Consentement enregistré.
+flash-consent-withdrawn = Consentement retiré ; ce qui reposait sur lui a pris fin.
+flash-share-created = Dossier partagé.
+flash-share-ended = Partage terminé.
+flash-referral-sent = Orientation envoyée.
+flash-referral-accepted = Orientation acceptée.
+flash-referral-declined = Orientation refusée.
+flash-service-planned = Service prévu.
+flash-service-delivered = Service enregistré comme fourni.
+flash-placement-recorded = Hébergement enregistré.
+flash-interview-started = Entretien commencé.
+flash-answer-saved = Réponse enregistrée.
+flash-answers-saved = Réponses enregistrées.
+flash-elements-saved = Éléments enregistrés.
+flash-determination-recorded = Décision enregistrée.
+flash-proceeding-recorded = Procédure enregistrée.
+flash-cooperation-saved = Coopération enregistrée.
+flash-proceeding-closed = Procédure close.
+flash-hearing-recorded = Audience enregistrée.
+flash-hearing-cancelled = Audience annulée.
+flash-measure-requested = Mesure demandée.
+flash-measure-granted = Mesure enregistrée comme accordée.
+flash-measure-refused = Mesure enregistrée comme refusée.
+flash-measure-withdrawn = Mesure retirée.
+flash-departure-saved = Départ prévu enregistré.
+flash-departure-cleared = Départ prévu effacé.
+flash-return-requested = Retour demandé.
+flash-return-moved = Le retour est passé à l'étape suivante.
+flash-return-cancelled = Retour annulé.
+flash-return-consent-withdrawn = Retrait enregistré ; le retour s'est arrêté.
+flash-risk-recorded = Évaluation des risques enregistrée.
+flash-safeguards-saved = Garanties pour l'enfant enregistrées.
+flash-citizenship-sent = Demande de nationalité enregistrée.
+flash-reminder-recorded = Relance enregistrée.
+flash-citizenship-answered = Réponse enregistrée.
+flash-document-recorded = Document de voyage enregistré.
+flash-leg-recorded = Étape enregistrée.
+flash-counselling-saved = Accompagnement enregistré.
+flash-reception-saved = Accueil enregistré.
+flash-check-recorded = Vérification enregistrée.
+flash-org-created = Organisation ajoutée.
+flash-user-created = Utilisateur ajouté.
+flash-user-role-changed = Rôle modifié.
+flash-user-disabled = Utilisateur désactivé ; ses sessions ont pris fin.
+flash-user-enabled = Utilisateur réactivé.
+flash-account-saved = Votre compte est enregistré.
+flash-plugins-reloaded = Extensions rechargées.

@@ -260,7 +260,83 @@ impl FromRequest for ApiAuth {
     }
 }
 
+/// A JSON body that may be left out: an empty body is `T::default()`; a body that is
+/// sent must be JSON (415 otherwise) and what the endpoint takes (400), like `web::Json`.
+/// For actions whose only input is optional (a consent's withdrawal and its reason).
+pub struct OptionalJson<T>(pub T);
+
+impl<T> std::ops::Deref for OptionalJson<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+pub struct BodyError(StatusCode, String);
+
+impl std::fmt::Debug for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BodyError({})", self.0)
+    }
+}
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.1)
+    }
+}
+impl ResponseError for BodyError {
+    fn status_code(&self) -> StatusCode {
+        self.0
+    }
+    fn error_response(&self) -> HttpResponse {
+        error_json(self.0, "bad_request", &self.1, None)
+    }
+}
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
+    type Error = BodyError;
+    type Future = BoxFut<Result<Self, Self::Error>>;
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with("application/json"));
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = body.await.map_err(|e| {
+                BodyError(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("the body could not be read: {e}"),
+                )
+            })?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(OptionalJson(T::default()));
+            }
+            if !json {
+                return Err(BodyError(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "send the body as JSON with Content-Type: application/json".into(),
+                ));
+            }
+            serde_json::from_slice(&bytes)
+                .map(OptionalJson)
+                .map_err(|e| {
+                    BodyError(
+                        StatusCode::BAD_REQUEST,
+                        format!("the JSON body is not what this endpoint takes: {e}"),
+                    )
+                })
+        })
+    }
+}
+
 // ---------- HTML pages ----------
+
+/// The short-lived cookie that carries the message shown after an action ("Case created")
+/// to the page the browser is sent to next. It holds a message **key** (`flash-…`), never
+/// data, and the next page that renders clears it.
+pub const FLASH_COOKIE: &str = "passerelle_flash";
 
 /// A failure on an HTML page: a rendered page in the user's language, or a redirect.
 #[derive(Debug)]
@@ -268,6 +344,8 @@ pub struct PageError {
     status: StatusCode,
     body: String,
     location: Option<String>,
+    /// Cookies the answer sets (the flash message's removal once it was shown).
+    cookies: Vec<Cookie<'static>>,
 }
 
 impl std::fmt::Display for PageError {
@@ -286,6 +364,9 @@ impl ResponseError for PageError {
         if let Some(l) = &self.location {
             r.insert_header((header::LOCATION, l.clone()));
         }
+        for c in &self.cookies {
+            r.cookie(c.clone());
+        }
         r.content_type("text/html; charset=utf-8")
             .body(self.body.clone())
     }
@@ -297,7 +378,33 @@ impl PageError {
             status: StatusCode::SEE_OTHER,
             body: String::new(),
             location: Some(to.to_owned()),
+            cookies: vec![],
         }
+    }
+}
+
+/// A form sent back to its own page after a failed POST: what was typed, an error beside
+/// each field that is wrong, and a message above the form (a conflict, a refusal). Made by
+/// [`SignedForm::refill`]; the page handler renders its page again with it
+/// ([`Page::show`]), and the templates' form helpers (`val`, `checked`, `selected`,
+/// `invalid`, `field_error`, `form_alert`, `saved`; see `render.rs`) read it.
+#[derive(Debug, Clone)]
+pub struct Refill {
+    pub status: StatusCode,
+    /// The page the form was on (its `_back` field): the re-rendered page's own address.
+    pub at: String,
+    /// `{"name", "key", "values": {field: [values]}, "errors": {field: message},
+    /// "message", "stale"}` (`stale`: someone else saved first).
+    pub form: Value,
+}
+
+impl Refill {
+    /// Add an error beside a field (a check the page makes itself).
+    pub fn with_error(mut self, field: &str, message: String) -> Self {
+        if let Some(e) = self.form.get_mut("errors").and_then(Value::as_object_mut) {
+            e.insert(field.to_owned(), Value::String(message));
+        }
+        self
     }
 }
 
@@ -307,6 +414,11 @@ pub struct Page {
     pub lang: &'static str,
     pub session: Option<CurrentSession>,
     pub path: String,
+    /// The message key carried by the flash cookie, if any (shown once, then cleared).
+    pub flash: Option<String>,
+    /// A session cookie came with the request but opens no session any more (it expired,
+    /// or the user signed out elsewhere).
+    pub stale_session: bool,
 }
 
 impl Page {
@@ -314,7 +426,36 @@ impl Page {
         self.state.i18n.t(self.lang, key, None)
     }
 
-    /// The data every page gets: language, switcher, user, CSRF token.
+    /// A message with arguments (names, dates, counts: Fluent picks the plural form).
+    pub fn t_args(&self, key: &str, args: &[(&'static str, Value)]) -> String {
+        let mut a = fluent_bundle::FluentArgs::new();
+        for (k, v) in args {
+            match v {
+                Value::Number(n) => a.set(*k, n.as_f64().unwrap_or_default()),
+                Value::String(s) => a.set(*k, s.clone()),
+                other => a.set(*k, other.to_string()),
+            }
+        }
+        self.state.i18n.t(self.lang, key, Some(&a))
+    }
+
+    /// The flash message in the user's language: only known `flash-…` keys are shown
+    /// (the cookie comes back from the browser, so anything else is ignored).
+    fn flash_text(&self) -> Value {
+        match self.flash.as_deref() {
+            Some(k) if k.starts_with("flash-") && k.len() < 80 => {
+                let text = self.t(k);
+                if text == k {
+                    Value::Null
+                } else {
+                    Value::String(text)
+                }
+            }
+            _ => Value::Null,
+        }
+    }
+
+    /// The data every page gets: language, switcher, user, CSRF token, the flash message.
     pub fn base(&self, title_key: &str) -> Value {
         let langs: Vec<Value> = self
             .state
@@ -346,13 +487,22 @@ impl Page {
             "path": self.path,
             "here": percent_encode(&self.path),
             "demo": self.state.demo,
-            "flash": Value::Null,
+            "flash": self.flash_text(),
             "error": Value::Null,
+            "form": Value::Null,
         })
     }
 
+    /// The removal of the flash cookie, when this request brought one: the page that
+    /// shows the message clears it.
+    fn flash_removal(&self) -> Option<Cookie<'static>> {
+        self.flash
+            .as_ref()
+            .map(|_| self.state.removal(FLASH_COOKIE).into_owned())
+    }
+
     pub fn render(&self, status: StatusCode, template: &str, data: Value) -> HttpResponse {
-        match self.state.render.page(template, data) {
+        let mut resp = match self.state.render.page(template, data) {
             Ok(html) => HttpResponse::build(status)
                 .insert_header((header::CACHE_CONTROL, "no-store"))
                 .content_type("text/html; charset=utf-8")
@@ -364,11 +514,45 @@ impl Page {
                     .content_type("text/plain; charset=utf-8")
                     .body("internal error while rendering the page; it was logged")
             }
+        };
+        if let Some(c) = self.flash_removal() {
+            let _ = resp.add_cookie(&c);
         }
+        resp
     }
 
     pub fn ok(&self, template: &str, data: Value) -> HttpResponse {
         self.render(StatusCode::OK, template, data)
+    }
+
+    /// Render a page that holds forms: with 200, or, after a failed POST, with the
+    /// refill's status, the form's values and errors, and the page's own address (not the
+    /// POST's) for the language switch and the forms' `_back`.
+    pub fn show(&self, template: &str, mut data: Value, refill: Option<Refill>) -> HttpResponse {
+        let Some(r) = refill else {
+            return self.ok(template, data);
+        };
+        if let Some(o) = data.as_object_mut() {
+            o.insert("path".into(), json!(r.at));
+            o.insert("here".into(), json!(percent_encode(&r.at)));
+            o.insert("form".into(), r.form);
+        }
+        self.render(r.status, template, data)
+    }
+
+    /// After a successful POST: back to `to`, with a message for the next page ("Case
+    /// created"). `key` is a message key of the `flash-` family.
+    pub fn done(&self, to: &str, key: &'static str) -> HttpResponse {
+        let mut resp = see_other(to);
+        let c = Cookie::build(FLASH_COOKIE, key)
+            .path("/")
+            .http_only(true)
+            .secure(self.state.secure_cookies)
+            .same_site(SameSite::Strict)
+            .max_age(actix_web::cookie::time::Duration::seconds(120))
+            .finish();
+        let _ = resp.add_cookie(&c);
+        resp
     }
 
     /// An error page in the user's language, with the detail of what is wrong.
@@ -391,6 +575,7 @@ impl Page {
             status,
             body,
             location: None,
+            cookies: self.flash_removal().into_iter().collect(),
         }
     }
 
@@ -415,6 +600,125 @@ impl Page {
         };
         self.fail(status, key, detail)
     }
+
+    /// A failed form as a [`Refill`] of its page, for the errors a person can act on in
+    /// the form: a value that is wrong (422/400, beside its field), a conflict (409: a
+    /// stale version, a duplicate, a state that changed; the version typed is dropped so
+    /// that the page offers the current one), a refusal by a rule (422) or a failed
+    /// jurisdiction adapter (503). Anything else (not found, forbidden, internal) is an
+    /// error page. Passwords are never sent back into a page.
+    pub fn refill(
+        &self,
+        name: &str,
+        key: Option<&str>,
+        at: &str,
+        sent: &Pairs,
+        e: ServiceError,
+    ) -> Result<Refill, PageError> {
+        let status = status_of(&e);
+        let mut errors = serde_json::Map::new();
+        let mut stale = false;
+        let message = match &e {
+            ServiceError::Invalid(i) | ServiceError::BadRequest(i) => {
+                errors.insert(i.field.to_owned(), json!(self.translate(&i.message)));
+                self.invalid_detail(i)
+            }
+            // A stale version: say what happens next on this page (the text is kept,
+            // what is saved now is shown beside it), then the core's own words.
+            ServiceError::Conflict(m) if is_stale(m) => {
+                stale = true;
+                format!("{} {}", self.t("form-stale"), self.translate(m))
+            }
+            ServiceError::Conflict(m) | ServiceError::Refused(m) => self.translate(m),
+            ServiceError::Port(p) => format!(
+                "{}{}{}",
+                self.t("error-adapter"),
+                self.t("colon"),
+                p.message
+            ),
+            _ => return Err(self.service_error(e)),
+        };
+        let mut values = serde_json::Map::new();
+        for (k, v) in &sent.0 {
+            if k.starts_with('_') || k.contains("password") || (stale && k == "version") {
+                continue;
+            }
+            match values
+                .entry(k.clone())
+                .or_insert_with(|| Value::Array(vec![]))
+            {
+                Value::Array(a) => a.push(Value::String(v.clone())),
+                other => *other = json!([v]),
+            }
+        }
+        Ok(Refill {
+            status,
+            at: at.to_owned(),
+            form: json!({
+                "name": name,
+                "key": key,
+                "values": values,
+                "errors": errors,
+                "message": message,
+                "stale": stale,
+            }),
+        })
+    }
+
+    /// A confirmation page (no JavaScript): what will happen, an optional or required
+    /// reason, a way back, and the destructive button standing apart.
+    pub fn confirm(&self, c: &Confirm, refill: Option<Refill>) -> HttpResponse {
+        let mut data = self.base(c.heading_key);
+        if let Some(o) = data.as_object_mut() {
+            o.insert(
+                "confirm".into(),
+                json!({
+                    "heading": self.t(c.heading_key),
+                    "intro": c.intro,
+                    "consequences": c.consequences,
+                    "action": c.action,
+                    "back": c.back,
+                    "button": self.t(c.button_key),
+                    "reason": match c.reason {
+                        Reason::None => Value::Null,
+                        Reason::Optional(hint) => json!({"required": false, "hint": self.t(hint)}),
+                        Reason::Required(hint) => json!({"required": true, "hint": self.t(hint)}),
+                    },
+                    "hidden": c.hidden.iter().map(|(n, v)| json!({"name": n, "value": v})).collect::<Vec<_>>(),
+                }),
+            );
+        }
+        self.show("confirm", data, refill)
+    }
+}
+
+/// Whether a confirmation asks why.
+#[derive(Debug, Clone, Copy)]
+pub enum Reason {
+    None,
+    /// Asked, not required; the message key of the hint under the field.
+    Optional(&'static str),
+    /// Required (the record keeps it); the message key of the hint.
+    Required(&'static str),
+}
+
+/// What a confirmation page says and where its form goes. The form posts `confirmed=yes`
+/// (and `reason`) to `action`; handlers of destructive actions send a POST without it to
+/// their confirmation page instead of acting.
+pub struct Confirm {
+    pub heading_key: &'static str,
+    /// One sentence naming what will happen, in the user's language.
+    pub intro: String,
+    /// What follows from it (shares that end, a return that stops), each in the user's
+    /// language; may be empty.
+    pub consequences: Vec<String>,
+    pub action: String,
+    /// The page to go back to without doing anything.
+    pub back: String,
+    pub button_key: &'static str,
+    pub reason: Reason,
+    /// Other fields the action needs (e.g. `active=false`).
+    pub hidden: Vec<(&'static str, String)>,
 }
 
 impl Page {
@@ -472,6 +776,12 @@ impl Page {
     }
 }
 
+/// A conflict that is a stale version (someone else saved first), as the core's use cases
+/// word it ("this case was changed by someone else since you opened it ...").
+fn is_stale(message: &str) -> bool {
+    message.contains("changed by someone else")
+}
+
 /// Core messages are translated by a key derived from the English text
 /// (`msg-` and the words joined by dashes); a message without a translation is shown as is.
 pub fn message_key(message: &str) -> String {
@@ -501,8 +811,14 @@ impl FromRequest for Page {
                 status: StatusCode::INTERNAL_SERVER_ERROR,
                 body: "application state missing".into(),
                 location: None,
+                cookies: vec![],
             })?;
             let lang = state.lang(&req);
+            let flash = req
+                .cookie(FLASH_COOKIE)
+                .map(|c| c.value().to_owned())
+                .filter(|v| !v.is_empty());
+            let had_cookie = req.cookie(state.session_cookie_name()).is_some();
             let session = match session_of(&req).await {
                 Ok(s) => s,
                 Err(e) => {
@@ -511,6 +827,8 @@ impl FromRequest for Page {
                         lang,
                         session: None,
                         path: path_and_query(&req),
+                        flash,
+                        stale_session: had_cookie,
                     };
                     return Err(p.service_error(e.0));
                 }
@@ -518,15 +836,17 @@ impl FromRequest for Page {
             Ok(Page {
                 state,
                 lang,
+                stale_session: had_cookie && session.is_none(),
                 session,
                 path: path_and_query(&req),
+                flash,
             })
         })
     }
 }
 
 /// A form with repeated or dynamic keys (checkbox groups, interview answers).
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, Debug, Clone, Default)]
 #[serde(transparent)]
 pub struct Pairs(pub Vec<(String, String)>);
 
@@ -556,6 +876,29 @@ impl Pairs {
     pub fn checked(&self, key: &str) -> bool {
         matches!(self.get(key), Some("on" | "true" | "1" | "yes"))
     }
+    /// A whole number the page's form sends (an organisation's id, a version): a value
+    /// that is not one is an error beside its field. Absent or empty is None.
+    pub fn number(&self, field: &'static str) -> Result<Option<i64>, ServiceError> {
+        match self.get(field).map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
+                ServiceError::Invalid(passerelle_core::domain::Invalid::new(
+                    field,
+                    "must be a number",
+                ))
+            }),
+        }
+    }
+    /// A whole number that is required.
+    pub fn required_number(&self, field: &'static str) -> Result<i64, ServiceError> {
+        self.number(field)?.ok_or_else(|| {
+            ServiceError::Invalid(passerelle_core::domain::Invalid::new(field, "is required"))
+        })
+    }
+    /// The action was confirmed on its confirmation page.
+    pub fn confirmed(&self) -> bool {
+        self.checked("confirmed")
+    }
 }
 
 impl HasCsrf for Pairs {
@@ -564,7 +907,8 @@ impl HasCsrf for Pairs {
     }
 }
 
-/// A page that needs a signed-in user: redirects to the sign-in page otherwise.
+/// A page that needs a signed-in user: redirects to the sign-in page otherwise (with the
+/// page to come back to, and a notice, when the session had expired).
 pub struct Signed {
     pub page: Page,
     pub session: CurrentSession,
@@ -579,16 +923,38 @@ impl Signed {
     }
 }
 
+/// The sign-in page, coming back to `next` afterwards; `expired` says why the user is
+/// there ("1": the session had expired; "form": it expired before a form was sent).
+pub fn login_url(next: Option<&str>, expired: Option<&str>) -> String {
+    let mut url = "/login".to_owned();
+    let mut sep = '?';
+    if let Some(n) = next.map(|n| local_path(Some(n))).filter(|n| n != "/") {
+        url.push_str(&format!("{sep}next={}", percent_encode(&n)));
+        sep = '&';
+    }
+    if let Some(e) = expired {
+        url.push_str(&format!("{sep}expired={e}"));
+    }
+    url
+}
+
 impl FromRequest for Signed {
     type Error = PageError;
     type Future = BoxFut<Result<Self, Self::Error>>;
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let fut = Page::from_request(req, payload);
+        let get = req.method() == actix_web::http::Method::GET;
         Box::pin(async move {
             let page = fut.await?;
             match page.session.clone() {
                 Some(session) => Ok(Signed { page, session }),
-                None => Err(PageError::redirect("/login")),
+                // A fresh visit signs in and lands on the caseload; an expired session
+                // comes back to the page it was on.
+                None if get && page.stale_session => {
+                    Err(PageError::redirect(&login_url(Some(&page.path), Some("1"))))
+                }
+                None if get => Err(PageError::redirect("/login")),
+                None => Err(PageError::redirect(&login_url(None, Some("form")))),
             }
         })
     }
@@ -599,22 +965,96 @@ pub trait HasCsrf {
     fn csrf(&self) -> &str;
 }
 
-/// A form posted by a signed-in user, with its CSRF token checked.
+/// A form posted by a signed-in user, with its CSRF token checked. Besides the typed
+/// `form`, it keeps what was sent (`sent`, to give it back with the errors: see
+/// [`SignedForm::refill`]) and the page the form was on (`back`, from the hidden `_back`
+/// field every form carries; see the `csrf` partial).
+///
+/// When the session has expired, nothing is done: the browser goes to the sign-in page,
+/// which says so and comes back to `back` afterwards. What was typed is not kept: it may
+/// be personal data, which never goes into a cookie or a URL.
 pub struct SignedForm<T> {
     pub signed: Signed,
     pub form: T,
+    pub sent: Pairs,
+    pub back: String,
 }
 
-impl<T: DeserializeOwned + HasCsrf + 'static> FromRequest for SignedForm<T> {
+impl<T> SignedForm<T> {
+    /// This form's failure as a refill of its page (see [`Page::refill`]).
+    pub fn refill(&self, name: &str, e: ServiceError) -> Result<Refill, PageError> {
+        self.signed
+            .page
+            .refill(name, None, &self.back, &self.sent, e)
+    }
+
+    /// The same, for one of several forms of the same kind on a page (one per record):
+    /// `key` is the record's id, given to the template helpers as `key=`.
+    pub fn refill_for(&self, name: &str, key: &str, e: ServiceError) -> Result<Refill, PageError> {
+        self.signed
+            .page
+            .refill(name, Some(key), &self.back, &self.sent, e)
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for SignedForm<T> {
     type Error = PageError;
     type Future = BoxFut<Result<Self, Self::Error>>;
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let signed = Signed::from_request(req, payload);
-        let form = web::Form::<T>::from_request(req, payload);
+        let page = Page::from_request(req, payload);
+        let urlencoded = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim_start()
+                    .starts_with("application/x-www-form-urlencoded")
+            });
+        let body = web::Bytes::from_request(req, payload);
+        let fallback = req.path().to_owned();
         Box::pin(async move {
-            let signed = signed.await?;
-            let form = match form.await {
-                Ok(f) => f.into_inner(),
+            let page = page.await?;
+            let bytes = match body.await {
+                Ok(b) => b,
+                Err(e) if page.session.is_some() => {
+                    return Err(page.fail(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "error-bad-form",
+                        e.to_string(),
+                    ));
+                }
+                Err(_) => web::Bytes::new(),
+            };
+            let sent: Pairs = if urlencoded {
+                serde_urlencoded::from_bytes(&bytes).unwrap_or_default()
+            } else {
+                Pairs::default()
+            };
+            let back = sent
+                .get("_back")
+                .map(|b| local_path(Some(b)))
+                .filter(|b| b != "/")
+                .unwrap_or(fallback);
+            let Some(session) = page.session.clone() else {
+                return Err(PageError::redirect(&login_url(Some(&back), Some("form"))));
+            };
+            let signed = Signed { page, session };
+            if !urlencoded {
+                return Err(signed.page.fail(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "error-bad-form",
+                    signed.page.t("error-bad-form-type"),
+                ));
+            }
+            if !constant_eq(sent.csrf(), &signed.session.csrf_token) {
+                return Err(signed.page.fail(
+                    StatusCode::FORBIDDEN,
+                    "error-csrf",
+                    signed.page.t("error-csrf-detail"),
+                ));
+            }
+            let form = match serde_urlencoded::from_bytes::<T>(&bytes) {
+                Ok(f) => f,
                 Err(e) => {
                     return Err(signed.page.fail(
                         StatusCode::BAD_REQUEST,
@@ -623,14 +1063,12 @@ impl<T: DeserializeOwned + HasCsrf + 'static> FromRequest for SignedForm<T> {
                     ));
                 }
             };
-            if !constant_eq(form.csrf(), &signed.session.csrf_token) {
-                return Err(signed.page.fail(
-                    StatusCode::FORBIDDEN,
-                    "error-csrf",
-                    signed.page.t("error-csrf-detail"),
-                ));
-            }
-            Ok(SignedForm { signed, form })
+            Ok(SignedForm {
+                signed,
+                form,
+                sent,
+                back,
+            })
         })
     }
 }

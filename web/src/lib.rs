@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod forms;
 pub mod http;
 pub mod i18n;
 pub mod plugins;

@@ -51,6 +51,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin_plugins",
         include_str!("../templates/admin_plugins.hbs"),
     ),
+    ("confirm", include_str!("../templates/confirm.hbs")),
+    // Partial: the hidden fields every form carries (`{{> csrf}}`): the CSRF token, and
+    // the page the form is on (where an error or an expired session comes back to).
+    ("csrf", include_str!("../templates/csrf.hbs")),
 ];
 
 /// Room for a page's body (a caseload page of 50 rows is about 12 kB) and for the layout
@@ -163,7 +167,16 @@ impl Renderer {
         let mut hb = Handlebars::new();
         hb.set_strict_mode(true);
         hb.register_escape_fn(escape_html);
-        hb.register_helper("t", Box::new(Translate(i18n)));
+        hb.register_helper("t", Box::new(Translate(i18n.clone())));
+        for (name, kind) in crate::forms::NAMES {
+            hb.register_helper(
+                name,
+                Box::new(crate::forms::FormHelper {
+                    kind: *kind,
+                    i18n: i18n.clone(),
+                }),
+            );
+        }
         hb.register_helper("eq", Box::new(eq_helper));
         for (name, src) in TEMPLATES {
             hb.register_template_string(name, *src)
@@ -193,8 +206,19 @@ impl Renderer {
             .render_with_context_to_write(name, &ctx, &mut body)?;
         let body = String::from_utf8(body).map_err(|e| RenderErrorReason::Other(e.to_string()))?;
         let mut page = Vec::with_capacity(body.len() + LAYOUT_CAPACITY);
+        // A form sent back whose message the page did not show (the form is no longer on
+        // the page: the proceeding was closed meanwhile, say): the layout shows it on top.
+        let orphan = ctx
+            .data()
+            .get("form")
+            .and_then(|f| f.get("message"))
+            .filter(|m| m.as_str().is_some_and(|m| !m.is_empty()))
+            .filter(|_| !body.contains(crate::forms::ALERT_CLASS))
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
         if let Some(o) = ctx.data_mut().as_object_mut() {
             o.insert("body".into(), serde_json::Value::String(body));
+            o.insert("form_orphan".into(), orphan);
         }
         self.hb
             .render_with_context_to_write("layout", &ctx, &mut page)?;

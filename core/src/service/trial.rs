@@ -122,6 +122,21 @@ pub struct MeasureDecisionInput {
     pub decision_reference: Option<String>,
 }
 
+/// Why a hearing is cancelled or a proceeding closed: kept with the record (encrypted).
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct ReasonInput {
+    /// Required; at most 2,000 characters. (A missing one is a 422 naming `reason`.)
+    #[serde(default)]
+    #[schema(required = true)]
+    pub reason: String,
+}
+
+/// A required reason: the record keeps why it ended.
+fn reason(s: &str) -> Result<String, Invalid> {
+    domain::parse_optional_text("reason", Some(s), 2_000)?
+        .ok_or_else(|| Invalid::new("reason", "is required: say why"))
+}
+
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct DepartureInput {
     /// YYYY-MM-DD; empty to clear the planned departure.
@@ -165,6 +180,8 @@ pub struct HearingView {
     pub presence_required: bool,
     pub notes: Option<String>,
     pub cancelled: bool,
+    /// Why it was cancelled.
+    pub cancel_reason: Option<String>,
     pub past: bool,
     pub testimony_mode: TestimonyMode,
     /// Measures granted for this hearing (or its whole proceeding).
@@ -188,6 +205,8 @@ pub struct ProceedingView {
     pub cooperation_decided_by: Option<String>,
     pub cooperation_decided_on: Option<NaiveDate>,
     pub advocate_at_first_interview: bool,
+    /// Why it was closed.
+    pub close_reason: Option<String>,
     /// In date order.
     pub hearings: Vec<HearingView>,
     pub measures: Vec<MeasureView>,
@@ -374,6 +393,12 @@ impl Services {
                     presence_required: h.presence_required,
                     notes: self.open_opt("hearings", "notes", &h.id, h.notes_enc.as_ref())?,
                     cancelled: facts.cancelled,
+                    cancel_reason: self.open_opt(
+                        "hearings",
+                        "cancel_reason",
+                        &h.id,
+                        h.cancel_reason_enc.as_ref(),
+                    )?,
                     past: h.held_on < today,
                     testimony_mode,
                     measures,
@@ -457,6 +482,12 @@ impl Services {
                 )?,
                 cooperation_decided_on: p.cooperation_decided_on,
                 advocate_at_first_interview: p.advocate_at_first_interview,
+                close_reason: self.open_opt(
+                    "proceedings",
+                    "close_reason",
+                    &p.id,
+                    p.close_reason_enc.as_ref(),
+                )?,
                 hearings,
                 measures,
             });
@@ -620,6 +651,7 @@ impl Services {
             created_at: Set(now),
             closed_at: Set(None),
             closed_by: Set(None),
+            close_reason_enc: Set(None),
         }
         .insert(&txn)
         .await?;
@@ -703,23 +735,32 @@ impl Services {
         .await
     }
 
-    /// Close a proceeding (judgment final, or discontinued): its hearings no longer
-    /// raise conflicts, and nothing more can be recorded in it.
+    /// Close a proceeding (judgment final, or discontinued), saying why: its hearings no
+    /// longer raise conflicts, and nothing more can be recorded in it.
     pub async fn close_proceeding(
         &self,
         actor: &Actor,
         reference: &str,
         proceeding_id: &str,
+        input: &ReasonInput,
         route: Route<'_>,
     ) -> Result<()> {
+        let why = reason(&input.reason)?;
         let txn = begin_write(&self.db).await?;
         let (c, p) = self
             .proceeding_for_edit(&txn, actor, reference, proceeding_id, route)
             .await?;
+        let id = p.id.clone();
         let mut am = p.into_active_model();
         am.status = Set("closed".into());
         am.closed_at = Set(Some(Utc::now()));
         am.closed_by = Set(Some(actor.user_id));
+        am.close_reason_enc = Set(Some(self.seal_field(
+            "proceedings",
+            "close_reason",
+            &id,
+            &why,
+        )?));
         am.update(&txn).await?;
         commit_audited(
             txn,
@@ -761,6 +802,8 @@ impl Services {
             presence_required: Set(input.presence_required),
             notes_enc: Set(self.seal_opt("hearings", "notes", &id, notes.as_deref())?),
             cancelled_at: Set(None),
+            cancel_reason_enc: Set(None),
+            cancelled_by: Set(None),
             created_by: Set(actor.user_id),
             created_at: Set(Utc::now()),
         }
@@ -780,14 +823,17 @@ impl Services {
         Ok(id)
     }
 
-    /// Cancel a hearing (adjourned or called off): it no longer raises a conflict.
+    /// Cancel a hearing (adjourned or called off), saying why: it no longer raises a
+    /// conflict.
     pub async fn cancel_hearing(
         &self,
         actor: &Actor,
         reference: &str,
         hearing_id: &str,
+        input: &ReasonInput,
         route: Route<'_>,
     ) -> Result<()> {
+        let why = reason(&input.reason)?;
         let txn = begin_write(&self.db).await?;
         let (c, _) = self
             .load_for(&txn, actor, reference, CaseAction::EditProceedings, route)
@@ -804,8 +850,16 @@ impl Services {
                 "this hearing is already cancelled".into(),
             ));
         }
+        let id = h.id.clone();
         let mut am = h.into_active_model();
         am.cancelled_at = Set(Some(Utc::now()));
+        am.cancelled_by = Set(Some(actor.user_id));
+        am.cancel_reason_enc = Set(Some(self.seal_field(
+            "hearings",
+            "cancel_reason",
+            &id,
+            &why,
+        )?));
         am.update(&txn).await?;
         commit_audited(
             txn,

@@ -14,6 +14,8 @@ pub struct ConsentView {
     pub consented_at: DateTime<Utc>,
     pub recorded_by: String,
     pub withdrawn_at: Option<DateTime<Utc>>,
+    /// Why or how it was withdrawn, when the person said.
+    pub withdrawn_reason: Option<String>,
     pub active: bool,
 }
 
@@ -31,6 +33,22 @@ pub struct ShareView {
     pub active: bool,
 }
 
+/// A consent's withdrawal. The person never has to give a reason; when they do (or to
+/// note how they withdrew it), it is kept with the consent (encrypted).
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct WithdrawalInput {
+    /// Optional; at most 2,000 characters.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl WithdrawalInput {
+    /// The reason as stored: trimmed, None when empty.
+    pub(crate) fn reason(&self) -> Result<Option<String>, Invalid> {
+        domain::parse_optional_text("reason", self.reason.as_deref(), 2_000)
+    }
+}
+
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct ConsentInput {
     pub purpose: String,
@@ -42,7 +60,88 @@ pub struct ConsentInput {
     pub consented_on: Option<String>,
 }
 
+/// What withdrawing a consent ends, for the page that asks to confirm it.
+#[derive(Debug, Clone)]
+pub struct WithdrawalEffects {
+    pub consent: ConsentView,
+    /// The shares that end: the organisation and the purpose of each.
+    pub shares: Vec<(String, Purpose)>,
+    /// The referrals that close (pending or accepted; an accepted one to a shelter cuts
+    /// the shelter off): the organisation and the service of each.
+    pub referrals: Vec<(String, String)>,
+    /// The live return that stops, and whose bookings are released: its destination.
+    pub return_to: Option<String>,
+}
+
 impl Services {
+    /// What withdrawing this consent would end (nothing changes; the consents section is
+    /// read and audited), for its confirmation page.
+    pub async fn consent_withdrawal_effects(
+        &self,
+        actor: &Actor,
+        reference: &str,
+        consent_uid: &str,
+        route: Route<'_>,
+    ) -> Result<WithdrawalEffects> {
+        let (c, _) = self
+            .load_for(&self.db, actor, reference, CaseAction::ManageConsent, route)
+            .await?;
+        let k = consent_of_case(&self.db, c.id, consent_uid)
+            .await?
+            .ok_or(ServiceError::NotFound("consent"))?;
+        let view = self
+            .consents_of(c.id)
+            .await?
+            .into_iter()
+            .find(|v| v.id == consent_uid.trim())
+            .ok_or(ServiceError::NotFound("consent"))?;
+        let orgs: HashMap<i64, String> = organisation::Entity::find()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|o| (o.id, o.name))
+            .collect();
+        let org = |id: i64| orgs.get(&id).cloned().unwrap_or_default();
+        let mut shares = Vec::new();
+        for s in share::Entity::find()
+            .filter(share::Column::ConsentId.eq(k.id))
+            .filter(share::Column::EndedAt.is_null())
+            .all(&self.db)
+            .await?
+        {
+            let p =
+                Purpose::parse(&s.purpose).map_err(|e| anyhow::anyhow!("stored purpose: {e}"))?;
+            shares.push((org(s.org_id), p));
+        }
+        let referrals = referral::Entity::find()
+            .filter(referral::Column::ConsentId.eq(k.id))
+            .filter(referral::Column::Status.is_in(["pending", "accepted"]))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|r| (org(r.to_org_id), r.service))
+            .collect();
+        let return_to = return_case::Entity::find()
+            .filter(return_case::Column::ConsentId.eq(k.id))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .find(|r| {
+                crate::returns::ReturnStage::parse(&r.stage)
+                    .is_ok_and(|s| s.is_open() && s != crate::returns::ReturnStage::Departed)
+            })
+            .map(|r| r.destination_country);
+        self.audit
+            .read(actor, Some(&c.reference), Section::Consents, route)
+            .await?;
+        Ok(WithdrawalEffects {
+            consent: view,
+            shares,
+            referrals,
+            return_to,
+        })
+    }
+
     /// One consent of a case (the consents section, audited).
     pub async fn consent(
         &self,
@@ -118,7 +217,13 @@ impl Services {
         rows.into_iter()
             .map(|r| {
                 let by = names.get(&r.recorded_by).cloned().unwrap_or_default();
-                consent_view(r, by)
+                let why = self.open_opt(
+                    "consents",
+                    "withdraw_reason",
+                    &r.id.to_string(),
+                    r.withdraw_reason_enc.as_ref(),
+                )?;
+                consent_view(r, by, why)
             })
             .collect()
     }
@@ -216,7 +321,7 @@ impl Services {
             ),
         )
         .await?;
-        consent_view(m, actor.display_name.clone())
+        consent_view(m, actor.display_name.clone(), None)
     }
 
     /// Withdraw a consent: every share resting on it ends at once, in the same transaction.
@@ -225,8 +330,10 @@ impl Services {
         actor: &Actor,
         reference: &str,
         consent_uid: &str,
+        input: &WithdrawalInput,
         route: Route<'_>,
     ) -> Result<u64> {
+        let why = input.reason()?;
         let now = Utc::now();
         let txn = begin_write(&self.db).await?;
         let (c, _) = self
@@ -244,6 +351,12 @@ impl Services {
         let mut a = k.into_active_model();
         a.withdrawn_at = Set(Some(now));
         a.withdrawn_by = Set(Some(actor.user_id));
+        a.withdraw_reason_enc = Set(self.seal_opt(
+            "consents",
+            "withdraw_reason",
+            &consent_id.to_string(),
+            why.as_deref(),
+        )?);
         a.update(&txn).await?;
         let ended = share::Entity::update_many()
             .col_expr(share::Column::EndedAt, Expr::value(Some(now)))
@@ -433,7 +546,11 @@ pub(crate) async fn consent_of_case<C: ConnectionTrait>(
         .await?)
 }
 
-fn consent_view(r: consent::Model, recorded_by: String) -> Result<ConsentView> {
+fn consent_view(
+    r: consent::Model,
+    recorded_by: String,
+    withdrawn_reason: Option<String>,
+) -> Result<ConsentView> {
     Ok(ConsentView {
         id: r.uid.unwrap_or_default(),
         purpose: Purpose::parse(&r.purpose).map_err(|e| anyhow::anyhow!("stored purpose: {e}"))?,
@@ -445,6 +562,7 @@ fn consent_view(r: consent::Model, recorded_by: String) -> Result<ConsentView> {
         recorded_by,
         active: r.withdrawn_at.is_none(),
         withdrawn_at: r.withdrawn_at,
+        withdrawn_reason,
     })
 }
 

@@ -12,7 +12,7 @@ mod trail;
 pub use caseload::{CasePage, PersonLabel, Scope, caseload_page_statement};
 pub use closing::CloseInput;
 pub(crate) use consents::consent_of_case;
-pub use consents::{ConsentInput, ConsentView, ShareView};
+pub use consents::{ConsentInput, ConsentView, ShareView, WithdrawalEffects, WithdrawalInput};
 
 use super::audit::{NewEntry, TrailPage, TrailRow, append_in, commit_audited};
 use super::{Actor, Result, Route, ServiceError, Services};

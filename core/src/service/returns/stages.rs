@@ -449,8 +449,10 @@ impl Services {
         &self,
         actor: &Actor,
         reference: &str,
+        input: &crate::service::cases::WithdrawalInput,
         route: Route<'_>,
     ) -> Result<()> {
+        let why = input.reason()?;
         let txn = begin_write(&self.db).await?;
         let l = self
             .return_case_for(&txn, actor, reference, CaseAction::EditReturn, route)
@@ -470,6 +472,12 @@ impl Services {
         let mut k = l.consent.clone().into_active_model();
         k.withdrawn_at = Set(Some(now));
         k.withdrawn_by = Set(Some(actor.user_id));
+        k.withdraw_reason_enc = Set(self.seal_opt(
+            "consents",
+            "withdraw_reason",
+            &l.consent.id.to_string(),
+            why.as_deref(),
+        )?);
         k.update(&txn).await?;
         let stopped = self
             .stop_returns_on_consent(&txn, l.consent.id, actor.user_id, now)

@@ -15,6 +15,8 @@ pub struct Model {
     pub recorded_at: DateTimeUtc,
     pub withdrawn_at: Option<DateTimeUtc>,
     pub withdrawn_by: Option<i64>,
+    /// Why or how it was withdrawn, when the person said (encrypted).
+    pub withdraw_reason_enc: Option<Vec<u8>>,
     /// The id the API and the pages use (random hex); `id` stays internal.
     pub uid: Option<String>,
 }

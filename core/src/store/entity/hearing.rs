@@ -13,6 +13,9 @@ pub struct Model {
     pub presence_required: bool,
     pub notes_enc: Option<Vec<u8>>,
     pub cancelled_at: Option<DateTimeUtc>,
+    /// Why it was cancelled (encrypted).
+    pub cancel_reason_enc: Option<Vec<u8>>,
+    pub cancelled_by: Option<i64>,
     pub created_by: i64,
     pub created_at: DateTimeUtc,
 }

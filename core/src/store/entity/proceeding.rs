@@ -22,6 +22,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub closed_at: Option<DateTimeUtc>,
     pub closed_by: Option<i64>,
+    /// Why it was closed (encrypted).
+    pub close_reason_enc: Option<Vec<u8>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

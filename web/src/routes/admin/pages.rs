@@ -1,9 +1,10 @@
 //! Administration pages: organisations (system administrator), users (organisation and
 //! system administrators), and one's own account.
 
-use crate::http::{HasCsrf, PageError, Signed, SignedForm, see_other};
+use crate::http::{Confirm, HasCsrf, PageError, Reason, Refill, Signed, SignedForm, see_other};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use passerelle_core::ServiceError;
 use passerelle_core::domain::{OrgKind, Role};
 use passerelle_core::service::admin::{NewOrg, NewUser};
 use serde::Deserialize;
@@ -15,6 +16,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/users", web::get().to(users))
         .route("/admin/users", web::post().to(create_user))
         .route("/admin/users/{id}", web::post().to(update_user))
+        .route("/admin/users/{id}/disable", web::get().to(disable_confirm))
         .route("/admin/plugins", web::get().to(plugins_page))
         .route("/admin/plugins/reload", web::post().to(reload_plugins))
         .route("/account", web::get().to(account))
@@ -30,8 +32,12 @@ fn forbid(s: &Signed) -> PageError {
 }
 
 async fn orgs(s: Signed) -> Result<HttpResponse, PageError> {
+    orgs_page(&s, None).await
+}
+
+async fn orgs_page(s: &Signed, refill: Option<Refill>) -> Result<HttpResponse, PageError> {
     if s.actor().role != Role::SystemAdmin {
-        return Err(forbid(&s));
+        return Err(forbid(s));
     }
     let list = s
         .services()
@@ -55,7 +61,7 @@ async fn orgs(s: Signed) -> Result<HttpResponse, PageError> {
                 .collect::<Vec<_>>()),
         );
     }
-    Ok(s.page.ok("admin_orgs", data))
+    Ok(s.page.show("admin_orgs", data, refill))
 }
 
 #[derive(Deserialize)]
@@ -78,7 +84,8 @@ impl HasCsrf for OrgForm {
 
 async fn create_org(f: SignedForm<OrgForm>) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
-    s.services()
+    match s
+        .services()
         .create_org(
             Some(s.actor()),
             NewOrg {
@@ -88,11 +95,19 @@ async fn create_org(f: SignedForm<OrgForm>) -> Result<HttpResponse, PageError> {
             },
         )
         .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(see_other("/admin/organisations"))
+    {
+        Ok(_) => Ok(s.page.done("/admin/organisations", "flash-org-created")),
+        Err(e) => orgs_page(s, Some(f.refill("org", e)?)).await,
+    }
 }
 
 async fn users(s: Signed) -> Result<HttpResponse, PageError> {
+    users_page(&s, None).await
+}
+
+/// The users an administrator manages, and the form to add one; after a failed POST,
+/// with what was typed (never the password) and what is wrong.
+async fn users_page(s: &Signed, refill: Option<Refill>) -> Result<HttpResponse, PageError> {
     let list = s
         .services()
         .list_users(s.actor())
@@ -140,14 +155,13 @@ async fn users(s: Signed) -> Result<HttpResponse, PageError> {
             ),
         );
     }
-    Ok(s.page.ok("admin_users", data))
+    Ok(s.page.show("admin_users", data, refill))
 }
 
 #[derive(Deserialize)]
 struct UserForm {
     #[serde(default, rename = "_csrf")]
     csrf: String,
-    org_id: Option<String>,
     #[serde(default)]
     email: String,
     #[serde(default)]
@@ -166,34 +180,26 @@ impl HasCsrf for UserForm {
 
 async fn create_user(f: SignedForm<UserForm>) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
-    let org_id = match f.form.org_id.as_deref().map(str::trim) {
-        None | Some("") => s.actor().org_id,
-        Some(v) => v.parse::<i64>().map_err(|_| {
-            s.page.fail(
-                StatusCode::BAD_REQUEST,
-                "error-invalid",
-                s.page
-                    .invalid_detail(&passerelle_core::domain::Invalid::new(
-                        "org_id",
-                        "must be a number",
-                    )),
+    let outcome = async {
+        let org_id = f.sent.number("org_id")?.unwrap_or(s.actor().org_id);
+        s.services()
+            .create_user(
+                Some(s.actor()),
+                NewUser {
+                    org_id,
+                    email: &f.form.email,
+                    display_name: &f.form.display_name,
+                    role: &f.form.role,
+                    password: &f.form.password,
+                },
             )
-        })?,
-    };
-    s.services()
-        .create_user(
-            Some(s.actor()),
-            NewUser {
-                org_id,
-                email: &f.form.email,
-                display_name: &f.form.display_name,
-                role: &f.form.role,
-                password: &f.form.password,
-            },
-        )
-        .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(see_other("/admin/users"))
+            .await
+    }
+    .await;
+    match outcome {
+        Ok(_) => Ok(s.page.done("/admin/users", "flash-user-created")),
+        Err(e) => users_page(s, Some(f.refill("user", e)?)).await,
+    }
 }
 
 #[derive(Deserialize)]
@@ -210,36 +216,86 @@ impl HasCsrf for UserUpdateForm {
     }
 }
 
+/// Ask before disabling a user: they can no longer sign in, and their sessions end.
+async fn disable_confirm(s: Signed, id: web::Path<i64>) -> Result<HttpResponse, PageError> {
+    disable_page(&s, *id, None).await
+}
+
+async fn disable_page(
+    s: &Signed,
+    id: i64,
+    refill: Option<Refill>,
+) -> Result<HttpResponse, PageError> {
+    let u = s
+        .services()
+        .list_users(s.actor())
+        .await
+        .map_err(|e| s.page.service_error(e))?
+        .into_iter()
+        .find(|u| u.id == id)
+        .ok_or_else(|| s.page.service_error(ServiceError::NotFound("user")))?;
+    let p = &s.page;
+    let c = Confirm {
+        heading_key: "confirm-disable-title",
+        intro: p.t_args(
+            "confirm-disable-intro",
+            &[
+                ("name", json!(u.display_name)),
+                ("email", json!(u.email)),
+                ("org", json!(u.org_name)),
+            ],
+        ),
+        consequences: vec![p.t("confirm-disable-sessions"), p.t("confirm-disable-kept")],
+        action: format!("/admin/users/{id}"),
+        back: "/admin/users".into(),
+        button_key: "confirm-disable-button",
+        reason: Reason::None,
+        hidden: vec![("active", "false".into())],
+    };
+    Ok(p.confirm(&c, refill))
+}
+
 async fn update_user(
     f: SignedForm<UserUpdateForm>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
+    let id = *id;
     let active = match f.form.active.as_deref() {
-        None | Some("") => None,
-        Some("true") => Some(true),
-        Some("false") => Some(false),
-        Some(_) => {
-            return Err(s.page.fail(
-                StatusCode::BAD_REQUEST,
-                "error-invalid",
-                s.page
-                    .invalid_detail(&passerelle_core::domain::Invalid::new(
-                        "active",
-                        "must be true or false",
-                    )),
-            ));
-        }
+        None | Some("") => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(_) => Err(ServiceError::Invalid(
+            passerelle_core::domain::Invalid::new("active", "must be true or false"),
+        )),
     };
+    // Disabling someone is asked for on its own page first.
+    if matches!(active, Ok(Some(false))) && !f.sent.confirmed() {
+        return Ok(see_other(&format!("/admin/users/{id}/disable")));
+    }
     let role = f.form.role.as_deref().filter(|r| !r.is_empty());
-    s.services()
-        .update_user(s.actor(), *id, role, active)
-        .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(see_other("/admin/users"))
+    let outcome = match active {
+        Ok(active) => s
+            .services()
+            .update_user(s.actor(), id, role, active)
+            .await
+            .map(|_| active),
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(Some(false)) => Ok(s.page.done("/admin/users", "flash-user-disabled")),
+        Ok(Some(true)) => Ok(s.page.done("/admin/users", "flash-user-enabled")),
+        Ok(None) => Ok(s.page.done("/admin/users", "flash-user-role-changed")),
+        Err(e) if f.sent.confirmed() => disable_page(s, id, Some(f.refill("confirm", e)?)).await,
+        Err(e) => users_page(s, Some(f.refill_for("role", &id.to_string(), e)?)).await,
+    }
 }
 
 async fn account(s: Signed) -> Result<HttpResponse, PageError> {
+    account_page(&s, None).await
+}
+
+async fn account_page(s: &Signed, refill: Option<Refill>) -> Result<HttpResponse, PageError> {
     let org = s
         .services()
         .org(s.actor().org_id)
@@ -255,7 +311,7 @@ async fn account(s: Signed) -> Result<HttpResponse, PageError> {
             }),
         );
     }
-    Ok(s.page.ok("account", data))
+    Ok(s.page.show("account", data, refill))
 }
 
 #[derive(Deserialize)]
@@ -282,11 +338,10 @@ async fn update_account(f: SignedForm<AccountForm>) -> Result<HttpResponse, Page
         .as_deref()
         .filter(|v| !v.trim().is_empty());
     let pw = f.form.password.as_deref().filter(|v| !v.is_empty());
-    s.services()
-        .update_self(s.actor(), name, pw)
-        .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(see_other("/account"))
+    match s.services().update_self(s.actor(), name, pw).await {
+        Ok(_) => Ok(s.page.done("/account", "flash-account-saved")),
+        Err(e) => account_page(s, Some(f.refill("account", e)?)).await,
+    }
 }
 
 /// Loaded plugins, their versions, status and last errors (system administrator).
@@ -360,5 +415,5 @@ async fn reload_plugins(
         ));
     }
     tracing::info!(by = s.actor().user_id, "plugins reloaded");
-    Ok(see_other("/admin/plugins"))
+    Ok(s.page.done("/admin/plugins", "flash-plugins-reloaded"))
 }

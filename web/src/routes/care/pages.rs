@@ -1,8 +1,8 @@
 //! Referrals between organisations (inbox and outbox), services and shelter placements.
 
-use crate::http::{PageError, Pairs, Signed, SignedForm, route, see_other};
-use actix_web::http::StatusCode;
+use crate::http::{PageError, Pairs, Refill, Signed, SignedForm, route};
 use actix_web::{HttpRequest, HttpResponse, web};
+use passerelle_core::ServiceError;
 use passerelle_core::domain::{Invalid, Section};
 use passerelle_core::service::referrals::{
     DeliveryInput, PlacementInput, ReferralInput, ReferralView, SERVICES, ServiceInput,
@@ -77,7 +77,16 @@ pub(crate) fn inbox_facts(s: &Signed, r: &ReferralView) -> Value {
 }
 
 async fn referrals_page(s: Signed, req: HttpRequest) -> Result<HttpResponse, PageError> {
-    let route = route(&req);
+    referrals_list(&s, &req, None).await
+}
+
+/// The inbox and outbox; after a failed answer, with what was typed and what is wrong.
+async fn referrals_list(
+    s: &Signed,
+    req: &HttpRequest,
+    refill: Option<Refill>,
+) -> Result<HttpResponse, PageError> {
+    let route = route(req);
     let (inbox, outbox) = s
         .services()
         .referral_lists(s.actor(), &route)
@@ -103,7 +112,7 @@ async fn referrals_page(s: Signed, req: HttpRequest) -> Result<HttpResponse, Pag
                 inbox
                     .iter()
                     .map(|r| {
-                        let mut v = inbox_facts(&s, r);
+                        let mut v = inbox_facts(s, r);
                         if r.status != "pending"
                             && let Some(o) = v.as_object_mut()
                         {
@@ -122,12 +131,12 @@ async fn referrals_page(s: Signed, req: HttpRequest) -> Result<HttpResponse, Pag
             json!(
                 outbox
                     .iter()
-                    .map(|r| referral_json(&s, r))
+                    .map(|r| referral_json(s, r))
                     .collect::<Vec<_>>()
             ),
         );
     }
-    Ok(s.page.ok("referrals", data))
+    Ok(s.page.show("referrals", data, refill))
 }
 
 async fn answer_page(
@@ -137,22 +146,26 @@ async fn answer_page(
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
     let accept = match f.form.get("answer") {
-        Some("accept") => true,
-        Some("decline") => false,
-        _ => {
-            return Err(s.page.fail(
-                StatusCode::BAD_REQUEST,
-                "error-invalid",
-                s.page
-                    .invalid_detail(&Invalid::new("answer", "must be accept or decline")),
-            ));
-        }
+        Some("accept") => Ok(true),
+        Some("decline") => Ok(false),
+        _ => Err(ServiceError::Invalid(Invalid::new(
+            "answer",
+            "must be accept or decline",
+        ))),
     };
-    s.services()
-        .answer_referral(s.actor(), &id, accept, f.form.get("reason"), &route(&req))
-        .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(see_other("/referrals"))
+    let outcome = match accept {
+        Ok(accept) => s
+            .services()
+            .answer_referral(s.actor(), &id, accept, f.form.get("reason"), &route(&req))
+            .await
+            .map(|_| accept),
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(true) => Ok(s.page.done("/referrals", "flash-referral-accepted")),
+        Ok(false) => Ok(s.page.done("/referrals", "flash-referral-declined")),
+        Err(e) => referrals_list(s, &req, Some(f.refill_for("answer", &id, e)?)).await,
+    }
 }
 
 async fn care_page(
@@ -160,9 +173,20 @@ async fn care_page(
     req: HttpRequest,
     reference: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
+    care(&s, &req, &reference, None).await
+}
+
+/// The care page (services, placements, referrals); after a failed POST of one of its
+/// forms, with what was typed and what is wrong.
+async fn care(
+    s: &Signed,
+    req: &HttpRequest,
+    reference: &str,
+    refill: Option<Refill>,
+) -> Result<HttpResponse, PageError> {
     let v = s
         .services()
-        .care(s.actor(), &reference, &route(&req))
+        .care(s.actor(), reference, &route(req))
         .await
         .map_err(|e| s.page.service_error(e))?;
     let t = |k: &str| s.page.t(k);
@@ -176,7 +200,7 @@ async fn care_page(
     };
     let consents = if v.can_refer {
         s.services()
-            .get_case(s.actor(), &reference, &route(&req))
+            .get_case(s.actor(), reference, &route(req))
             .await
             .map_err(|e| s.page.service_error(e))?
             .consents
@@ -198,7 +222,7 @@ async fn care_page(
                 "cost": cost_of(&x.kind)})).collect::<Vec<_>>(),
             "placements": v.placements.iter().map(|p| json!({"id": p.id, "shelter": p.shelter, "location": p.location,
                 "from_on": p.from_on.to_string(), "until_on": p.until_on.map(|d| d.to_string())})).collect::<Vec<_>>(),
-            "referrals": v.referrals.as_ref().map(|rs| rs.iter().map(|r| referral_json(&s, r)).collect::<Vec<_>>()),
+            "referrals": v.referrals.as_ref().map(|rs| rs.iter().map(|r| referral_json(s, r)).collect::<Vec<_>>()),
             "can_refer": v.can_refer, "can_edit_services": v.can_edit_services, "can_edit_placement": v.can_edit_placement,
         }));
         o.insert(
@@ -240,7 +264,7 @@ async fn care_page(
             json!(chrono::Utc::now().date_naive().to_string()),
         );
     }
-    Ok(s.page.ok("care", data))
+    Ok(s.page.show("care", data, refill))
 }
 
 /// The cost category a service of this kind is paid under.
@@ -258,41 +282,36 @@ fn cost_of(kind: &str) -> &'static str {
     }
 }
 
-fn number(s: &Signed, f: &Pairs, field: &'static str) -> Result<i64, PageError> {
-    f.get(field)
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .ok_or_else(|| {
-            s.page.fail(
-                StatusCode::BAD_REQUEST,
-                "error-invalid",
-                s.page
-                    .invalid_detail(&Invalid::new(field, "must be a number")),
-            )
-        })
-}
-
 async fn refer_page(
     f: SignedForm<Pairs>,
     req: HttpRequest,
     reference: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
-    let input = ReferralInput {
-        to_org_id: number(s, &f.form, "to_org_id")?,
-        service: f.form.get("service").unwrap_or("").to_owned(),
-        sections: f.form.all("sections"),
-        consent_id: f
-            .form
-            .get("consent_id")
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned),
-    };
-    s.services()
-        .refer(s.actor(), &reference, &input, &route(&req))
-        .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(see_other(&format!("/cases/{reference}/care#referrals")))
+    let outcome = async {
+        let input = ReferralInput {
+            to_org_id: f.sent.required_number("to_org_id")?,
+            service: f.form.get("service").unwrap_or("").to_owned(),
+            sections: f.form.all("sections"),
+            consent_id: f
+                .form
+                .get("consent_id")
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned),
+        };
+        s.services()
+            .refer(s.actor(), &reference, &input, &route(&req))
+            .await
+    }
+    .await;
+    match outcome {
+        Ok(_) => Ok(s.page.done(
+            &format!("/cases/{reference}/care#referrals"),
+            "flash-referral-sent",
+        )),
+        Err(e) => care(s, &req, &reference, Some(f.refill("referral", e)?)).await,
+    }
 }
 
 async fn service_page(
@@ -301,16 +320,24 @@ async fn service_page(
     reference: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
-    let input = ServiceInput {
-        provider_org_id: number(s, &f.form, "provider_org_id")?,
-        kind: f.form.get("kind").unwrap_or("").to_owned(),
-        planned_on: f.form.get("planned_on").unwrap_or("").to_owned(),
-    };
-    s.services()
-        .add_service(s.actor(), &reference, &input, &route(&req))
-        .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(see_other(&format!("/cases/{reference}/care#services")))
+    let outcome = async {
+        let input = ServiceInput {
+            provider_org_id: f.sent.required_number("provider_org_id")?,
+            kind: f.form.get("kind").unwrap_or("").to_owned(),
+            planned_on: f.form.get("planned_on").unwrap_or("").to_owned(),
+        };
+        s.services()
+            .add_service(s.actor(), &reference, &input, &route(&req))
+            .await
+    }
+    .await;
+    match outcome {
+        Ok(_) => Ok(s.page.done(
+            &format!("/cases/{reference}/care#services"),
+            "flash-service-planned",
+        )),
+        Err(e) => care(s, &req, &reference, Some(f.refill("service", e)?)).await,
+    }
 }
 
 async fn deliver_page(
@@ -324,11 +351,17 @@ async fn deliver_page(
         delivered_on: f.form.get("delivered_on").unwrap_or("").to_owned(),
         outcome: f.form.get("outcome").map(str::to_owned),
     };
-    s.services()
+    match s
+        .services()
         .deliver_service(s.actor(), &reference, &id, &input, &route(&req))
         .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(see_other(&format!("/cases/{reference}/care#services")))
+    {
+        Ok(_) => Ok(s.page.done(
+            &format!("/cases/{reference}/care#services"),
+            "flash-service-delivered",
+        )),
+        Err(e) => care(s, &req, &reference, Some(f.refill_for("deliver", &id, e)?)).await,
+    }
 }
 
 async fn placement_page(
@@ -337,15 +370,23 @@ async fn placement_page(
     reference: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
-    let input = PlacementInput {
-        shelter_org_id: number(s, &f.form, "shelter_org_id")?,
-        location: f.form.get("location").unwrap_or("").to_owned(),
-        from_on: f.form.get("from_on").unwrap_or("").to_owned(),
-        until_on: f.form.get("until_on").map(str::to_owned),
-    };
-    s.services()
-        .add_placement(s.actor(), &reference, &input, &route(&req))
-        .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(see_other(&format!("/cases/{reference}/care#placements")))
+    let outcome = async {
+        let input = PlacementInput {
+            shelter_org_id: f.sent.required_number("shelter_org_id")?,
+            location: f.form.get("location").unwrap_or("").to_owned(),
+            from_on: f.form.get("from_on").unwrap_or("").to_owned(),
+            until_on: f.form.get("until_on").map(str::to_owned),
+        };
+        s.services()
+            .add_placement(s.actor(), &reference, &input, &route(&req))
+            .await
+    }
+    .await;
+    match outcome {
+        Ok(_) => Ok(s.page.done(
+            &format!("/cases/{reference}/care#placements"),
+            "flash-placement-recorded",
+        )),
+        Err(e) => care(s, &req, &reference, Some(f.refill("placement", e)?)).await,
+    }
 }

@@ -2,14 +2,14 @@
 //! closing, consents, shares and the audit trail. The conventions (ids, creates, versions,
 //! paging, errors) are in docs/api.md.
 
-use crate::http::{ApiAuth, ApiError, PageParams, created, no_content, ok, route};
+use crate::http::{ApiAuth, ApiError, OptionalJson, PageParams, created, no_content, ok, route};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use passerelle_core::domain::{Invalid, Stage};
 use passerelle_core::service::audit::{TrailPage, TrailRow};
 use passerelle_core::service::cases::{
     CasePage, CaseSummary, CaseView, CloseInput, ConsentInput, ConsentView, Permissions,
-    PersonInput, PersonView, Scope, ShareView,
+    PersonInput, PersonView, Scope, ShareView, WithdrawalInput,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -48,6 +48,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         ConsentInput,
         ShareBody,
         WithdrawnBody,
+        WithdrawalInput,
         SearchBody,
         TrailPage,
         TrailRow,
@@ -365,18 +366,20 @@ pub struct WithdrawnBody {
     shares_ended: u64,
 }
 
-/// Withdraw a consent: the shares, referrals and return resting on it end at once.
+/// Withdraw a consent: the shares, referrals and return resting on it end at once. The
+/// body is optional: a reason, when the person gave one, is kept with the consent.
 #[utoipa::path(post, path = "/api/v1/cases/{reference}/consents/{id}/withdraw", params(("reference" = String, Path), ("id" = String, Path)),
-    responses((status = 200, body = WithdrawnBody)))]
+    request_body = Option<WithdrawalInput>, responses((status = 200, body = WithdrawnBody)))]
 async fn withdraw_consent(
     a: ApiAuth,
     req: HttpRequest,
     path: web::Path<(String, String)>,
+    body: OptionalJson<WithdrawalInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (reference, id) = path.into_inner();
     let n = a
         .services()
-        .withdraw_consent(a.actor(), &reference, &id, &route(&req))
+        .withdraw_consent(a.actor(), &reference, &id, &body, &route(&req))
         .await?;
     Ok(ok(StatusCode::OK, &WithdrawnBody { shares_ended: n }))
 }

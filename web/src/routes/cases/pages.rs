@@ -1,10 +1,12 @@
 //! Case pages: caseload, new case, case file, edit, consents, shares, audit trail, search.
 
-use crate::http::{HasCsrf, PageError, Signed, SignedForm, route, see_other};
+use crate::http::{
+    Confirm, HasCsrf, PageError, Reason, Refill, Signed, SignedForm, route, see_other,
+};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use passerelle_core::domain::{ConsentGiver, Purpose, Stage};
-use passerelle_core::service::cases::{ConsentInput, PersonInput, Scope};
+use passerelle_core::service::cases::{ConsentInput, PersonInput, Scope, WithdrawalInput};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -20,9 +22,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/cases/{reference}/consents", web::post().to(add_consent))
         .route(
             "/cases/{reference}/consents/{id}/withdraw",
+            web::get().to(withdraw_confirm),
+        )
+        .route(
+            "/cases/{reference}/consents/{id}/withdraw",
             web::post().to(withdraw_consent),
         )
         .route("/cases/{reference}/shares", web::post().to(add_share))
+        .route(
+            "/cases/{reference}/shares/{id}/end",
+            web::get().to(end_share_confirm),
+        )
         .route(
             "/cases/{reference}/shares/{id}/end",
             web::post().to(end_share),
@@ -151,15 +161,14 @@ async fn caseload(
 }
 
 async fn new_form(s: Signed) -> Result<HttpResponse, PageError> {
-    new_case_page(&s, StatusCode::OK, empty_person(), None, Vec::new()).await
+    new_page(&s, None, Vec::new()).await
 }
 
-/// The new-case form: empty, or as posted with the likely duplicates it may be.
-async fn new_case_page(
+/// The new-case form; after a failed create, with what was typed and what is wrong, and
+/// the likely duplicates it may be.
+async fn new_page(
     s: &Signed,
-    status: StatusCode,
-    person: Value,
-    advocate: Option<i64>,
+    refill: Option<Refill>,
     duplicates: Vec<Value>,
 ) -> Result<HttpResponse, PageError> {
     if !passerelle_core::domain::may_create_case(s.actor().role) {
@@ -174,7 +183,7 @@ async fn new_case_page(
         .advocates_of(s.actor().org_id)
         .await
         .map_err(|e| s.page.service_error(e))?;
-    let chosen = advocate.unwrap_or(s.actor().user_id);
+    let chosen = s.actor().user_id;
     let mut data = s.page.base("case-new-title");
     if let Some(o) = data.as_object_mut() {
         o.insert(
@@ -186,11 +195,11 @@ async fn new_case_page(
                     .collect::<Vec<_>>()
             ),
         );
-        o.insert("person".into(), person);
+        o.insert("person".into(), empty_person());
         o.insert("duplicate_count".into(), json!(duplicates.len()));
         o.insert("duplicates".into(), json!(duplicates));
     }
-    Ok(s.page.render(status, "case_new", data))
+    Ok(s.page.show("case_new", data, refill))
 }
 
 /// The person form as posted (checkboxes arrive as "on" or not at all).
@@ -209,8 +218,6 @@ pub struct PersonForm {
     location: Option<String>,
     notes: Option<String>,
     is_minor: Option<String>,
-    advocate_user_id: Option<String>,
-    version: Option<String>,
     /// Ticked on the new-case form after a likely duplicate was shown: "this is another
     /// person, create the case".
     confirm_duplicate: Option<String>,
@@ -223,16 +230,6 @@ impl HasCsrf for PersonForm {
 }
 
 impl PersonForm {
-    /// The fields as posted, to fill the form again (strict templates: every key).
-    fn as_json(&self) -> Value {
-        json!({
-            "name": self.name, "aliases": self.aliases, "birth_date": self.birth_date,
-            "nationality": self.nationality, "stateless": self.stateless.is_some(),
-            "languages": self.languages, "contact": self.contact, "location": self.location,
-            "notes": self.notes, "is_minor": self.is_minor.is_some(),
-        })
-    }
-
     fn input(&self) -> PersonInput {
         PersonInput {
             name: self.name.clone(),
@@ -249,36 +246,34 @@ impl PersonForm {
     }
 }
 
-fn parse_id(s: &Signed, field: &'static str, v: Option<&str>) -> Result<Option<i64>, PageError> {
-    match v.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(x) => x.parse::<i64>().map(Some).map_err(|_| {
-            s.page.fail(
-                StatusCode::BAD_REQUEST,
-                "error-invalid",
-                s.page
-                    .invalid_detail(&passerelle_core::domain::Invalid::new(
-                        field,
-                        "must be a number",
-                    )),
-            )
-        }),
-    }
-}
-
 async fn create(f: SignedForm<PersonForm>, req: HttpRequest) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
-    let advocate = parse_id(s, "advocate_user_id", f.form.advocate_user_id.as_deref())?;
-    // A likely duplicate (same name by the blind index, same birth date, among the cases
-    // the caller may see) is shown before a second case is opened for the same person;
-    // the user goes to the existing case, or confirms that this is someone else.
-    if f.form.confirm_duplicate.is_none() {
-        let same = s
-            .services()
-            .likely_duplicates(s.actor(), &f.form.input(), &route(&req))
+    let outcome = async {
+        let advocate = f.sent.number("advocate_user_id")?;
+        // A likely duplicate (same name by the blind index, same birth date, among the
+        // cases the caller may see) is shown before a second case is opened for the same
+        // person; the user goes to the existing case, or confirms that this is someone
+        // else.
+        if f.form.confirm_duplicate.is_none() {
+            let same = s
+                .services()
+                .likely_duplicates(s.actor(), &f.form.input(), &route(&req))
+                .await?;
+            if !same.is_empty() {
+                return Ok(Err(same));
+            }
+        }
+        s.services()
+            .create_case(s.actor(), &f.form.input(), advocate, &route(&req))
             .await
-            .map_err(|e| s.page.service_error(e))?;
-        if !same.is_empty() {
+            .map(Ok)
+    }
+    .await;
+    match outcome {
+        Ok(Ok(r)) => Ok(s
+            .page
+            .done(&format!("/cases/{}", r.reference), "flash-case-created")),
+        Ok(Err(same)) => {
             let duplicates = same
                 .iter()
                 .map(|c| {
@@ -289,22 +284,18 @@ async fn create(f: SignedForm<PersonForm>, req: HttpRequest) -> Result<HttpRespo
                     })
                 })
                 .collect();
-            return new_case_page(
-                s,
-                StatusCode::CONFLICT,
-                f.form.as_json(),
-                advocate,
-                duplicates,
-            )
-            .await;
+            // The form comes back as typed (409), the duplicates above it say why.
+            let mut refill = f.refill(
+                "person",
+                passerelle_core::ServiceError::Conflict(String::new()),
+            )?;
+            if let Some(o) = refill.form.as_object_mut() {
+                o.insert("message".into(), json!(""));
+            }
+            new_page(s, Some(refill), duplicates).await
         }
+        Err(e) => new_page(s, Some(f.refill("person", e)?), Vec::new()).await,
     }
-    let r = s
-        .services()
-        .create_case(s.actor(), &f.form.input(), advocate, &route(&req))
-        .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(see_other(&format!("/cases/{}", r.reference)))
 }
 
 async fn show(
@@ -312,9 +303,20 @@ async fn show(
     req: HttpRequest,
     reference: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
+    case_page(&s, &req, &reference, None).await
+}
+
+/// The case file, with its forms (advocate, consents, shares); after a failed POST of
+/// one of them, with what was typed and what is wrong.
+async fn case_page(
+    s: &Signed,
+    req: &HttpRequest,
+    reference: &str,
+    refill: Option<Refill>,
+) -> Result<HttpResponse, PageError> {
     let v = s
         .services()
-        .get_case(s.actor(), &reference, &route(&req))
+        .get_case(s.actor(), reference, &route(req))
         .await
         .map_err(|e| s.page.service_error(e))?;
     let t = |k: &str| s.page.t(k);
@@ -331,6 +333,7 @@ async fn show(
                     "consented_at": c.consented_at.format("%Y-%m-%d").to_string(),
                     "recorded_by": c.recorded_by,
                     "withdrawn_at": c.withdrawn_at.map(|d| d.format("%Y-%m-%d %H:%M").to_string()),
+                    "withdrawn_reason": c.withdrawn_reason,
                     "active": c.active,
                     "label": crate::words::consent_label(&s.page, c),
                 })
@@ -363,7 +366,7 @@ async fn show(
     // the proceedings (read and audited only when the case has proceedings).
     let conflicts = if v.permissions.view_proceedings {
         s.services()
-            .case_conflicts(s.actor(), &v.summary.reference, &route(&req))
+            .case_conflicts(s.actor(), &v.summary.reference, &route(req))
             .await
             .map_err(|e| s.page.service_error(e))?
             .unwrap_or_default()
@@ -469,7 +472,7 @@ async fn show(
         o.insert("givers".into(), json!(givers));
         o.insert("title".into(), json!(v.summary.reference));
     }
-    Ok(s.page.ok("case", data))
+    Ok(s.page.show("case", data, refill))
 }
 
 async fn edit_form(
@@ -477,9 +480,21 @@ async fn edit_form(
     req: HttpRequest,
     reference: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
+    edit_page(&s, &req, &reference, None).await
+}
+
+/// The person's form, filled from what is saved. After a failed save it holds what was
+/// typed; after a conflict (someone else saved first) what is saved now is shown beside
+/// each field that differs, and the form carries the new version to save again.
+async fn edit_page(
+    s: &Signed,
+    req: &HttpRequest,
+    reference: &str,
+    refill: Option<Refill>,
+) -> Result<HttpResponse, PageError> {
     let v = s
         .services()
-        .get_case(s.actor(), &reference, &route(&req))
+        .get_case(s.actor(), reference, &route(req))
         .await
         .map_err(|e| s.page.service_error(e))?;
     if !v.permissions.edit_person {
@@ -510,21 +525,7 @@ async fn edit_form(
             }),
         );
     }
-    Ok(s.page.ok("case_edit", data))
-}
-
-fn version_of(s: &Signed, v: Option<&str>) -> Result<i64, PageError> {
-    parse_id(s, "version", v)?.ok_or_else(|| {
-        s.page.fail(
-            StatusCode::BAD_REQUEST,
-            "error-invalid",
-            s.page
-                .invalid_detail(&passerelle_core::domain::Invalid::new(
-                    "version",
-                    "is required",
-                )),
-        )
-    })
+    Ok(s.page.show("case_edit", data, refill))
 }
 
 async fn update_person(
@@ -533,47 +534,47 @@ async fn update_person(
     reference: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
-    let version = version_of(s, f.form.version.as_deref())?;
-    s.services()
-        .update_person(
-            s.actor(),
-            &reference,
-            version,
-            &f.form.input(),
-            &route(&req),
-        )
-        .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(see_other(&format!("/cases/{reference}")))
-}
-
-#[derive(Deserialize)]
-struct AssignForm {
-    #[serde(default, rename = "_csrf")]
-    csrf: String,
-    advocate_user_id: Option<String>,
-    version: Option<String>,
-}
-
-impl HasCsrf for AssignForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
+    let outcome = async {
+        let version = f.sent.required_number("version")?;
+        s.services()
+            .update_person(
+                s.actor(),
+                &reference,
+                version,
+                &f.form.input(),
+                &route(&req),
+            )
+            .await
+    }
+    .await;
+    match outcome {
+        Ok(_) => Ok(s
+            .page
+            .done(&format!("/cases/{reference}"), "flash-person-saved")),
+        Err(e) => edit_page(s, &req, &reference, Some(f.refill("person", e)?)).await,
     }
 }
 
 async fn assign(
-    f: SignedForm<AssignForm>,
+    f: SignedForm<crate::http::Pairs>,
     req: HttpRequest,
     reference: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
-    let version = version_of(s, f.form.version.as_deref())?;
-    let advocate = parse_id(s, "advocate_user_id", f.form.advocate_user_id.as_deref())?;
-    s.services()
-        .assign_advocate(s.actor(), &reference, version, advocate, &route(&req))
-        .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(see_other(&format!("/cases/{reference}")))
+    let outcome = async {
+        let version = f.sent.required_number("version")?;
+        let advocate = f.sent.number("advocate_user_id")?;
+        s.services()
+            .assign_advocate(s.actor(), &reference, version, advocate, &route(&req))
+            .await
+    }
+    .await;
+    match outcome {
+        Ok(_) => Ok(s
+            .page
+            .done(&format!("/cases/{reference}"), "flash-advocate-saved")),
+        Err(e) => case_page(s, &req, &reference, Some(f.refill("assign", e)?)).await,
+    }
 }
 
 #[derive(Deserialize)]
@@ -610,32 +611,128 @@ async fn add_consent(
         form_version: f.form.form_version.clone(),
         consented_on: f.form.consented_on.clone(),
     };
-    s.services()
+    match s
+        .services()
         .record_consent(s.actor(), &reference, &input, &route(&req))
         .await
+    {
+        Ok(_) => Ok(s.page.done(
+            &format!("/cases/{reference}#consents"),
+            "flash-consent-recorded",
+        )),
+        Err(e) => case_page(s, &req, &reference, Some(f.refill("consent", e)?)).await,
+    }
+}
+
+/// Ask before withdrawing a consent: name what ends with it (shares, referrals, a
+/// return), and offer to note the person's reason.
+async fn withdraw_confirm(
+    s: Signed,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let (reference, id) = path.into_inner();
+    withdraw_page(&s, &req, &reference, &id, None).await
+}
+
+async fn withdraw_page(
+    s: &Signed,
+    req: &HttpRequest,
+    reference: &str,
+    id: &str,
+    refill: Option<Refill>,
+) -> Result<HttpResponse, PageError> {
+    let fx = s
+        .services()
+        .consent_withdrawal_effects(s.actor(), reference, id, &route(req))
+        .await
         .map_err(|e| s.page.service_error(e))?;
-    Ok(see_other(&format!("/cases/{reference}#consents")))
+    let p = &s.page;
+    let purpose = |x: Purpose| p.t(&format!("purpose-{}", x.as_str()));
+    let mut consequences: Vec<String> = fx
+        .shares
+        .iter()
+        .map(|(org, x)| {
+            p.t_args(
+                "confirm-withdraw-share",
+                &[("org", json!(org)), ("purpose", json!(purpose(*x)))],
+            )
+        })
+        .collect();
+    consequences.extend(fx.referrals.iter().map(|(org, service)| {
+        p.t_args(
+            "confirm-withdraw-referral",
+            &[
+                ("org", json!(org)),
+                ("service", json!(p.t(&format!("purpose-{service}")))),
+            ],
+        )
+    }));
+    if let Some(country) = &fx.return_to {
+        consequences.push(p.t_args("confirm-withdraw-return", &[("country", json!(country))]));
+    }
+    if consequences.is_empty() {
+        consequences.push(p.t("confirm-withdraw-nothing"));
+    }
+    let c = Confirm {
+        heading_key: "confirm-withdraw-title",
+        intro: p.t_args(
+            "confirm-withdraw-intro",
+            &[
+                ("purpose", json!(purpose(fx.consent.purpose))),
+                (
+                    "giver",
+                    json!(p.t(&format!("giver-{}", fx.consent.given_by.as_str()))),
+                ),
+                (
+                    "date",
+                    json!(fx.consent.consented_at.format("%Y-%m-%d").to_string()),
+                ),
+                ("shares", json!(fx.shares.len())),
+            ],
+        ),
+        consequences,
+        action: format!("/cases/{reference}/consents/{id}/withdraw"),
+        back: format!("/cases/{reference}#consents"),
+        button_key: "confirm-withdraw-button",
+        reason: Reason::Optional("confirm-withdraw-reason-hint"),
+        hidden: vec![],
+    };
+    Ok(p.confirm(&c, refill))
 }
 
 async fn withdraw_consent(
-    f: SignedForm<crate::routes::session::pages::CsrfOnly>,
+    f: SignedForm<crate::http::Pairs>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
     let (reference, id) = path.into_inner();
-    s.services()
-        .withdraw_consent(s.actor(), &reference, &id, &route(&req))
+    if !f.sent.confirmed() {
+        return Ok(see_other(&format!(
+            "/cases/{reference}/consents/{id}/withdraw"
+        )));
+    }
+    let input = WithdrawalInput {
+        reason: f.sent.opt("reason"),
+    };
+    match s
+        .services()
+        .withdraw_consent(s.actor(), &reference, &id, &input, &route(&req))
         .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(see_other(&format!("/cases/{reference}#consents")))
+    {
+        Ok(_) => Ok(s.page.done(
+            &format!("/cases/{reference}#consents"),
+            "flash-consent-withdrawn",
+        )),
+        Err(e) => withdraw_page(s, &req, &reference, &id, Some(f.refill("confirm", e)?)).await,
+    }
 }
 
 #[derive(Deserialize)]
 struct ShareForm {
     #[serde(default, rename = "_csrf")]
     csrf: String,
-    org_id: Option<String>,
     #[serde(default)]
     purpose: String,
     consent_id: Option<String>,
@@ -653,49 +750,99 @@ async fn add_share(
     reference: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
-    let org = parse_id(s, "org_id", f.form.org_id.as_deref())?.ok_or_else(|| {
-        s.page.fail(
-            StatusCode::BAD_REQUEST,
-            "error-invalid",
-            s.page
-                .invalid_detail(&passerelle_core::domain::Invalid::new(
-                    "org_id",
-                    "is required",
-                )),
-        )
-    })?;
-    let consent = f
-        .form
-        .consent_id
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty());
-    s.services()
-        .share_case(
-            s.actor(),
-            &reference,
-            org,
-            &f.form.purpose,
-            consent,
-            &route(&req),
-        )
+    let outcome = async {
+        let org = f.sent.required_number("org_id")?;
+        let consent = f
+            .form
+            .consent_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty());
+        s.services()
+            .share_case(
+                s.actor(),
+                &reference,
+                org,
+                &f.form.purpose,
+                consent,
+                &route(&req),
+            )
+            .await
+    }
+    .await;
+    match outcome {
+        Ok(_) => Ok(s
+            .page
+            .done(&format!("/cases/{reference}#shares"), "flash-share-created")),
+        Err(e) => case_page(s, &req, &reference, Some(f.refill("share", e)?)).await,
+    }
+}
+
+/// Ask before ending a share: the organisation loses access to the case at once.
+async fn end_share_confirm(
+    s: Signed,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let (reference, id) = path.into_inner();
+    end_share_page(&s, &req, &reference, &id, None).await
+}
+
+async fn end_share_page(
+    s: &Signed,
+    req: &HttpRequest,
+    reference: &str,
+    id: &str,
+    refill: Option<Refill>,
+) -> Result<HttpResponse, PageError> {
+    let share = s
+        .services()
+        .share(s.actor(), reference, id, &route(req))
         .await
         .map_err(|e| s.page.service_error(e))?;
-    Ok(see_other(&format!("/cases/{reference}#shares")))
+    let p = &s.page;
+    let c = Confirm {
+        heading_key: "confirm-end-share-title",
+        intro: p.t_args(
+            "confirm-end-share-intro",
+            &[
+                ("org", json!(share.org)),
+                (
+                    "purpose",
+                    json!(p.t(&format!("purpose-{}", share.purpose.as_str()))),
+                ),
+            ],
+        ),
+        consequences: vec![p.t("confirm-end-share-consent")],
+        action: format!("/cases/{reference}/shares/{id}/end"),
+        back: format!("/cases/{reference}#shares"),
+        button_key: "share-end",
+        reason: Reason::None,
+        hidden: vec![],
+    };
+    Ok(p.confirm(&c, refill))
 }
 
 async fn end_share(
-    f: SignedForm<crate::routes::session::pages::CsrfOnly>,
+    f: SignedForm<crate::http::Pairs>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
     let (reference, id) = path.into_inner();
-    s.services()
+    if !f.sent.confirmed() {
+        return Ok(see_other(&format!("/cases/{reference}/shares/{id}/end")));
+    }
+    match s
+        .services()
         .end_share(s.actor(), &reference, &id, &route(&req))
         .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(see_other(&format!("/cases/{reference}#shares")))
+    {
+        Ok(()) => Ok(s
+            .page
+            .done(&format!("/cases/{reference}#shares"), "flash-share-ended")),
+        Err(e) => end_share_page(s, &req, &reference, &id, Some(f.refill("confirm", e)?)).await,
+    }
 }
 
 async fn audit_trail(

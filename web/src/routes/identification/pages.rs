@@ -1,9 +1,10 @@
 //! Identification pages and API: screening interviews, elements and the suggested
 //! assessment, trafficking and smuggling determinations, deadlines.
 
-use crate::http::{PageError, Pairs, Signed, SignedForm, route, see_other};
+use crate::http::{PageError, Pairs, Refill, Signed, SignedForm, route};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use passerelle_core::ServiceError;
 use passerelle_core::domain::Invalid;
 use passerelle_core::identification::{
     Act, Control, DecidingBody, Elements, Exploitation, InterviewerKind, Means, SmugglingElement,
@@ -156,9 +157,20 @@ async fn page(
     req: HttpRequest,
     reference: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
+    identification_page(&s, &req, &reference, None).await
+}
+
+/// The identification page; after a failed POST of one of its forms, with what was typed
+/// and what is wrong. After a conflict on the elements, what is saved now is listed.
+async fn identification_page(
+    s: &Signed,
+    req: &HttpRequest,
+    reference: &str,
+    refill: Option<Refill>,
+) -> Result<HttpResponse, PageError> {
     let v = s
         .services()
-        .identification(s.actor(), &reference, s.page.lang, &route(&req))
+        .identification(s.actor(), reference, s.page.lang, &route(req))
         .await
         .map_err(|e| s.page.service_error(e))?;
     let org = s
@@ -166,11 +178,33 @@ async fn page(
         .org(s.actor().org_id)
         .await
         .map_err(|e| s.page.service_error(e))?;
+    let elements_conflict = refill
+        .as_ref()
+        .is_some_and(|r| r.form["name"] == "elements" && r.form["stale"] == Value::Bool(true));
     let mut data = s.page.base("identification-title");
     if let Some(o) = data.as_object_mut() {
-        o.insert("id".into(), view_json(&s, &v, org.kind.as_str()));
+        let view = view_json(s, &v, org.kind.as_str());
+        let saved: Vec<Value> = if elements_conflict {
+            [
+                "acts",
+                "means",
+                "purposes",
+                "controls",
+                "smuggling_elements",
+            ]
+            .iter()
+            .flat_map(|g| view[*g].as_array().cloned().unwrap_or_default())
+            .filter(|x| x["checked"] == Value::Bool(true))
+            .map(|x| x["label"].clone())
+            .collect()
+        } else {
+            vec![]
+        };
+        o.insert("elements_conflict".into(), json!(elements_conflict));
+        o.insert("elements_saved".into(), json!(saved));
+        o.insert("id".into(), view);
     }
-    Ok(s.page.ok("identification", data))
+    Ok(s.page.show("identification", data, refill))
 }
 
 async fn start_page(
@@ -187,12 +221,17 @@ async fn start_page(
         mode: f.form.get("mode").map(str::to_owned),
         sets: f.form.all("sets"),
     };
-    let id = s
+    match s
         .services()
         .start_interview(s.actor(), &reference, &input, &route(&req))
         .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(see_other(&format!("/cases/{reference}/interviews/{id}")))
+    {
+        Ok(id) => Ok(s.page.done(
+            &format!("/cases/{reference}/interviews/{id}"),
+            "flash-interview-started",
+        )),
+        Err(e) => identification_page(s, &req, &reference, Some(f.refill("interview", e)?)).await,
+    }
 }
 
 #[derive(Deserialize)]
@@ -207,9 +246,22 @@ async fn interview_page(
     query: web::Query<QuestionQuery>,
 ) -> Result<HttpResponse, PageError> {
     let (reference, id) = path.into_inner();
+    interview_form(&s, &req, &reference, &id, query.q.as_deref(), None).await
+}
+
+/// The questions of an interview (all, or one at a time at `q`). After a failed save,
+/// the answers typed are shown in place of the saved ones, with what is wrong.
+async fn interview_form(
+    s: &Signed,
+    req: &HttpRequest,
+    reference: &str,
+    id: &str,
+    q: Option<&str>,
+    refill: Option<Refill>,
+) -> Result<HttpResponse, PageError> {
     let v = s
         .services()
-        .identification(s.actor(), &reference, s.page.lang, &route(&req))
+        .identification(s.actor(), reference, s.page.lang, &route(req))
         .await
         .map_err(|e| s.page.service_error(e))?;
     let iv = v.interviews.iter().find(|i| i.id == id).ok_or_else(|| {
@@ -221,7 +273,7 @@ async fn interview_page(
     })?;
     let n = iv.questions.len();
     let one = iv.mode == "one";
-    let current = match query.q.as_deref() {
+    let current = match q {
         Some(q) => q.parse::<usize>().ok().filter(|i| *i < n).ok_or_else(|| {
             s.page.fail(
                 StatusCode::BAD_REQUEST,
@@ -235,25 +287,33 @@ async fn interview_page(
             .position(|q| q.answer.is_none())
             .unwrap_or(0),
     };
+    // The answers as typed, when the form comes back after an error.
+    let typed = |qid: &str| -> Option<String> {
+        refill
+            .as_ref()
+            .and_then(|r| r.form["values"][format!("a_{qid}")][0].as_str())
+            .map(str::to_owned)
+    };
     let questions: Vec<Value> = iv
         .questions
         .iter()
         .enumerate()
         .filter(|(i, _)| !one || *i == current)
-        .map(|(i, q)| json!({"index": i, "number": i + 1, "id": q.id, "text": q.text, "indicator": q.indicator, "answer": q.answer}))
+        .map(|(i, q)| json!({"index": i, "number": i + 1, "id": q.id, "text": q.text, "indicator": q.indicator,
+            "answer": typed(&q.id).or_else(|| q.answer.clone())}))
         .collect();
     let mut data = s.page.base("interview-title");
     if let Some(o) = data.as_object_mut() {
         o.insert("reference".into(), json!(reference));
         o.insert("interview".into(), json!({
             "id": iv.id, "one": one, "language": iv.language, "interpreter": iv.interpreter, "count": n,
-            "position": current + 1, "answered": iv.answered, "can_edit": v.can_edit,
+            "position": current + 1, "position_index": current, "answered": iv.answered, "can_edit": v.can_edit,
             "prev": if one && current > 0 { json!(current - 1) } else { Value::Null },
             "next": if one && current + 1 < n { json!(current + 1) } else { Value::Null },
         }));
         o.insert("questions".into(), json!(questions));
     }
-    Ok(s.page.ok("interview", data))
+    Ok(s.page.show("interview", data, refill))
 }
 
 async fn answers_page(
@@ -269,42 +329,42 @@ async fn answers_page(
         .iter()
         .filter_map(|(k, v)| k.strip_prefix("a_").map(|q| (q.to_owned(), v.clone())))
         .collect();
-    if answers.is_empty() {
-        return Err(s.page.fail(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "error-invalid",
-            s.page
-                .invalid_detail(&Invalid::new("answers", "no answer was sent")),
-        ));
+    let outcome = if answers.is_empty() {
+        Err(ServiceError::Invalid(Invalid::new(
+            "answers",
+            "no answer was sent",
+        )))
+    } else {
+        s.services()
+            .answer_interview(s.actor(), &reference, &id, &answers, &route(&req))
+            .await
+    };
+    match outcome {
+        // One question at a time: go on to the next unanswered one; else back to the stage.
+        Ok(next) => Ok(match (f.form.get("mode"), next) {
+            (Some("one"), Some(n)) => s.page.done(
+                &format!("/cases/{reference}/interviews/{id}?q={n}"),
+                "flash-answer-saved",
+            ),
+            _ => s.page.done(
+                &format!("/cases/{reference}/identification#interviews"),
+                "flash-answers-saved",
+            ),
+        }),
+        Err(e) => {
+            // Back to the question(s) that were on the page.
+            let q = f.form.get("q").map(str::to_owned);
+            let r = f.refill("answers", e)?;
+            interview_form(s, &req, &reference, &id, q.as_deref(), Some(r)).await
+        }
     }
-    let next = s
-        .services()
-        .answer_interview(s.actor(), &reference, &id, &answers, &route(&req))
-        .await
-        .map_err(|e| s.page.service_error(e))?;
-    // One question at a time: go on to the next unanswered one; else back to the stage.
-    Ok(match (f.form.get("mode"), next) {
-        (Some("one"), Some(n)) => see_other(&format!("/cases/{reference}/interviews/{id}?q={n}")),
-        _ => see_other(&format!("/cases/{reference}/identification#interviews")),
-    })
 }
 
 fn parse_set<T: Ord>(
-    s: &Signed,
     values: Vec<String>,
     parse: impl Fn(&str) -> Result<T, Invalid>,
-) -> Result<std::collections::BTreeSet<T>, PageError> {
-    values
-        .iter()
-        .map(|v| parse(v))
-        .collect::<Result<_, _>>()
-        .map_err(|e| {
-            s.page.fail(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "error-invalid",
-                s.page.invalid_detail(&e),
-            )
-        })
+) -> Result<std::collections::BTreeSet<T>, ServiceError> {
+    Ok(values.iter().map(|v| parse(v)).collect::<Result<_, _>>()?)
 }
 
 async fn elements_page(
@@ -313,39 +373,34 @@ async fn elements_page(
     reference: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
-    let elements = Elements {
-        acts: parse_set(s, f.form.all("acts"), Act::parse)?,
-        means: parse_set(s, f.form.all("means"), Means::parse)?,
-        purposes: parse_set(s, f.form.all("purposes"), Exploitation::parse)?,
-        controls: parse_set(s, f.form.all("controls"), Control::parse)?,
-        smuggling: parse_set(s, f.form.all("smuggling"), SmugglingElement::parse)?,
-    };
-    let version = f
-        .form
-        .get("version")
-        .and_then(|v| v.parse::<i64>().ok())
-        .ok_or_else(|| {
-            s.page.fail(
-                StatusCode::BAD_REQUEST,
-                "error-invalid",
-                s.page
-                    .invalid_detail(&Invalid::new("version", "is required")),
+    let outcome = async {
+        let elements = Elements {
+            acts: parse_set(f.form.all("acts"), Act::parse)?,
+            means: parse_set(f.form.all("means"), Means::parse)?,
+            purposes: parse_set(f.form.all("purposes"), Exploitation::parse)?,
+            controls: parse_set(f.form.all("controls"), Control::parse)?,
+            smuggling: parse_set(f.form.all("smuggling"), SmugglingElement::parse)?,
+        };
+        let version = f.sent.required_number("version")?;
+        s.services()
+            .set_elements(
+                s.actor(),
+                &reference,
+                version,
+                &elements,
+                f.form.get("findings"),
+                &route(&req),
             )
-        })?;
-    s.services()
-        .set_elements(
-            s.actor(),
-            &reference,
-            version,
-            &elements,
-            f.form.get("findings"),
-            &route(&req),
-        )
-        .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(see_other(&format!(
-        "/cases/{reference}/identification#assessment"
-    )))
+            .await
+    }
+    .await;
+    match outcome {
+        Ok(_) => Ok(s.page.done(
+            &format!("/cases/{reference}/identification#assessment"),
+            "flash-elements-saved",
+        )),
+        Err(e) => identification_page(s, &req, &reference, Some(f.refill("elements", e)?)).await,
+    }
 }
 
 async fn trafficking_page(
@@ -360,13 +415,17 @@ async fn trafficking_page(
         decided_on: f.form.get("decided_on").unwrap_or("").to_owned(),
         basis: f.form.get("basis").unwrap_or("").to_owned(),
     };
-    s.services()
+    match s
+        .services()
         .decide_trafficking(s.actor(), &reference, &input, &route(&req))
         .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(see_other(&format!(
-        "/cases/{reference}/identification#determinations"
-    )))
+    {
+        Ok(_) => Ok(s.page.done(
+            &format!("/cases/{reference}/identification#determinations"),
+            "flash-determination-recorded",
+        )),
+        Err(e) => identification_page(s, &req, &reference, Some(f.refill("trafficking", e)?)).await,
+    }
 }
 
 async fn smuggling_page(
@@ -383,13 +442,17 @@ async fn smuggling_page(
         decided_on: f.form.get("decided_on").unwrap_or("").to_owned(),
         basis: f.form.get("basis").unwrap_or("").to_owned(),
     };
-    s.services()
+    match s
+        .services()
         .decide_smuggling(s.actor(), &reference, &input, &route(&req))
         .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(see_other(&format!(
-        "/cases/{reference}/identification#determinations"
-    )))
+    {
+        Ok(_) => Ok(s.page.done(
+            &format!("/cases/{reference}/identification#determinations"),
+            "flash-determination-recorded",
+        )),
+        Err(e) => identification_page(s, &req, &reference, Some(f.refill("smuggling", e)?)).await,
+    }
 }
 
 async fn deadlines_page(s: Signed, req: HttpRequest) -> Result<HttpResponse, PageError> {

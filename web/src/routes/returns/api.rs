@@ -1,11 +1,12 @@
 //! Voluntary return in `/api/v1`: the return of a case, its steps and moves, and the
 //! service-level list of an organisation's returns.
 
-use crate::http::{ApiAuth, ApiError, PageParams, created, no_content, ok, route};
+use crate::http::{ApiAuth, ApiError, OptionalJson, PageParams, created, no_content, ok, route};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use passerelle_core::ServiceError;
 use passerelle_core::returns::{Refusal, RequestClock, ReturnClock, ReturnStage};
+use passerelle_core::service::cases::WithdrawalInput;
 use passerelle_core::service::returns::{
     CheckInput, ChecklistItem, ChildSafeguardsInput, CitizenshipAnswerInput, CitizenshipInput,
     CitizenshipView, CounsellingInput, DocumentChangeInput, DocumentInput, DocumentView, EndInput,
@@ -269,16 +270,18 @@ pub async fn api_move(
     ))
 }
 
-/// The person withdraws their consent: the return stops and bookings are released.
+/// The person withdraws their consent: the return stops and bookings are released. The
+/// body is optional: a reason, when the person gave one, is kept with the consent.
 #[utoipa::path(post, path = "/api/v1/cases/{reference}/return/withdraw-consent", params(("reference" = String, Path)),
-    responses((status = 204)))]
+    request_body = Option<WithdrawalInput>, responses((status = 204)))]
 pub async fn api_withdraw(
     a: ApiAuth,
     req: HttpRequest,
     reference: web::Path<String>,
+    body: OptionalJson<WithdrawalInput>,
 ) -> Result<HttpResponse, ApiError> {
     a.services()
-        .withdraw_return_consent(a.actor(), &reference, &route(&req))
+        .withdraw_return_consent(a.actor(), &reference, &body, &route(&req))
         .await?;
     Ok(no_content())
 }

@@ -2,11 +2,12 @@
 //! the next stage back, and a form for each step) and an organisation's returns by stage.
 //! The same use cases are in `/api/v1` (`returns`).
 
-use crate::http::{PageError, Pairs, Signed, SignedForm, route, see_other};
-use actix_web::http::StatusCode;
+use crate::http::{
+    Confirm, PageError, Pairs, Reason, Refill, Signed, SignedForm, route, see_other,
+};
 use actix_web::{HttpRequest, HttpResponse, web};
 use passerelle_core::ServiceError;
-use passerelle_core::domain::{ConsentGiver, Invalid, OrgKind, Purpose, Section};
+use passerelle_core::domain::{ConsentGiver, OrgKind, Purpose, Section};
 use passerelle_core::returns::{CitizenshipAnswer, DocumentKind, ReturnStage, RiskLevel};
 use passerelle_core::service::returns::{
     CheckInput, ChildSafeguardsInput, CitizenshipAnswerInput, CitizenshipInput, CounsellingInput,
@@ -44,7 +45,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/cases/{reference}/return/move", web::post().to(move_page))
         .route(
             "/cases/{reference}/return/withdraw-consent",
+            web::get().to(withdraw_confirm),
+        )
+        .route(
+            "/cases/{reference}/return/withdraw-consent",
             web::post().to(withdraw_page),
+        )
+        .route(
+            "/cases/{reference}/return/cancel",
+            web::get().to(cancel_confirm),
         )
         .route(
             "/cases/{reference}/return/assessment",
@@ -148,16 +157,29 @@ async fn page(
     req: HttpRequest,
     reference: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let route = route(&req);
+    return_or_request(&s, &req, &reference, None).await
+}
+
+/// The return page, or the request form when the case has no return; after a failed
+/// POST of one of its forms, with what was typed and what is wrong.
+async fn return_or_request(
+    s: &Signed,
+    req: &HttpRequest,
+    reference: &str,
+    refill: Option<Refill>,
+) -> Result<HttpResponse, PageError> {
+    let route = route(req);
     match s
         .services()
-        .return_view(s.actor(), &reference, s.page.lang, &route)
+        .return_view(s.actor(), reference, s.page.lang, &route)
         .await
     {
-        Ok(v) => return_page(&s, &reference, &route, v).await,
+        Ok(v) => return_page(s, reference, &route, v, refill).await,
         // No return yet: the form to request one. The case itself not being found (or
         // not visible) is another error, and gets the usual page.
-        Err(ServiceError::NotFound("return")) => request_form_page(&s, &reference, &route).await,
+        Err(ServiceError::NotFound("return")) => {
+            request_form_page(s, reference, &route, refill).await
+        }
         Err(e) => Err(s.page.service_error(e)),
     }
 }
@@ -184,6 +206,7 @@ async fn request_form_page(
     s: &Signed,
     reference: &str,
     route: &str,
+    refill: Option<Refill>,
 ) -> Result<HttpResponse, PageError> {
     let can_request = may_request(s, reference).await?;
     let mut data = s.page.base("return-title");
@@ -204,7 +227,7 @@ async fn request_form_page(
             json!(chrono::Utc::now().date_naive().to_string()),
         );
     }
-    Ok(s.page.ok("return", data))
+    Ok(s.page.show("return", data, refill))
 }
 
 async fn return_page(
@@ -212,6 +235,7 @@ async fn return_page(
     reference: &str,
     route: &str,
     v: ReturnView,
+    refill: Option<Refill>,
 ) -> Result<HttpResponse, PageError> {
     let t = |k: &str| s.page.t(k);
     let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string());
@@ -449,7 +473,7 @@ async fn return_page(
             json!(chrono::Utc::now().date_naive().to_string()),
         );
     }
-    Ok(s.page.ok("return", data))
+    Ok(s.page.show("return", data, refill))
 }
 
 // ---------- an organisation's returns ----------
@@ -513,32 +537,54 @@ async fn list_page(s: Signed, req: HttpRequest) -> Result<HttpResponse, PageErro
 
 // ---------- forms ----------
 
-fn back(reference: &str, anchor: &str) -> HttpResponse {
-    see_other(&format!("/cases/{reference}/return#{anchor}"))
+fn at(reference: &str, anchor: &str) -> String {
+    format!("/cases/{reference}/return#{anchor}")
 }
 
-fn invalid(s: &Signed, field: &'static str, message: &str) -> PageError {
-    s.page.fail(
-        StatusCode::BAD_REQUEST,
-        "error-invalid",
-        s.page.invalid_detail(&Invalid::new(field, message)),
-    )
+/// One form of the return page: its name (for the template's form helpers), the record
+/// it is about when there is one per record, the section to go back to, and the message
+/// shown after it.
+struct Form<'a> {
+    name: &'a str,
+    key: Option<&'a str>,
+    anchor: &'a str,
+    flash: &'static str,
 }
 
-fn number(s: &Signed, f: &Pairs, field: &'static str) -> Result<i64, PageError> {
-    f.get(field)
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .ok_or_else(|| invalid(s, field, "must be a number"))
+impl<'a> Form<'a> {
+    fn new(name: &'a str, anchor: &'a str, flash: &'static str) -> Self {
+        Self {
+            name,
+            key: None,
+            anchor,
+            flash,
+        }
+    }
+    fn of(mut self, key: &'a str) -> Self {
+        self.key = Some(key);
+        self
+    }
 }
 
-/// An optional number: absent or empty is None.
-fn opt_number(s: &Signed, f: &Pairs, field: &'static str) -> Result<Option<i64>, PageError> {
-    match f.get(field).map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(v) => v
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| invalid(s, field, "must be a number")),
+/// The end of every form of the return page: back to its section with the flash message,
+/// or the page again with what was typed and what is wrong beside the form.
+async fn answer<T>(
+    f: &SignedForm<Pairs>,
+    req: &HttpRequest,
+    reference: &str,
+    outcome: Result<T, ServiceError>,
+    form: Form<'_>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    match outcome {
+        Ok(_) => Ok(s.page.done(&at(reference, form.anchor), form.flash)),
+        Err(e) => {
+            let r = match form.key {
+                Some(k) => f.refill_for(form.name, k, e)?,
+                None => f.refill(form.name, e)?,
+            };
+            return_or_request(s, req, reference, Some(r)).await
+        }
     }
 }
 
@@ -548,19 +594,28 @@ async fn request_page(
     reference: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
-    let input = ReturnRequestInput {
-        requested_by: f.form.text("requested_by"),
-        consent_id: f.form.text("consent_id"),
-        explained_by: f.form.text("explained_by"),
-        destination_country: f.form.text("destination_country"),
-        agency_org_id: opt_number(s, &f.form, "agency_org_id")?,
-        requested_on: f.form.opt("requested_on"),
-    };
-    s.services()
-        .request_return(s.actor(), &reference, &input, &route(&req))
-        .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(back(&reference, "checklist"))
+    let outcome = async {
+        let input = ReturnRequestInput {
+            requested_by: f.form.text("requested_by"),
+            consent_id: f.form.text("consent_id"),
+            explained_by: f.form.text("explained_by"),
+            destination_country: f.form.text("destination_country"),
+            agency_org_id: f.sent.number("agency_org_id")?,
+            requested_on: f.form.opt("requested_on"),
+        };
+        s.services()
+            .request_return(s.actor(), &reference, &input, &route(&req))
+            .await
+    }
+    .await;
+    answer(
+        &f,
+        &req,
+        &reference,
+        outcome,
+        Form::new("request", "checklist", "flash-return-requested"),
+    )
+    .await
 }
 
 async fn move_page(
@@ -569,23 +624,141 @@ async fn move_page(
     reference: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
-    let input = MoveInput {
-        to: f.form.text("to"),
-        version: number(s, &f.form, "version")?,
-        reason: f.form.opt("reason"),
-        handover_consent_id: f
-            .form
-            .opt("handover_consent_id")
-            .filter(|c| !c.trim().is_empty()),
-        handover_sections: f.form.all("handover_sections"),
-        on: f.form.opt("on"),
-        early_reason: f.form.opt("early_reason"),
-    };
-    s.services()
-        .move_return(s.actor(), &reference, &input, s.page.lang, &route(&req))
+    let cancel = f.form.get("to") == Some("cancelled");
+    // Cancelling a return is asked for on its own page first.
+    if cancel && !f.sent.confirmed() {
+        return Ok(see_other(&format!("/cases/{reference}/return/cancel")));
+    }
+    let outcome = async {
+        let input = MoveInput {
+            to: f.form.text("to"),
+            version: f.sent.required_number("version")?,
+            reason: f.form.opt("reason"),
+            handover_consent_id: f
+                .form
+                .opt("handover_consent_id")
+                .filter(|c| !c.trim().is_empty()),
+            handover_sections: f.form.all("handover_sections"),
+            on: f.form.opt("on"),
+            early_reason: f.form.opt("early_reason"),
+        };
+        s.services()
+            .move_return(s.actor(), &reference, &input, s.page.lang, &route(&req))
+            .await
+    }
+    .await;
+    if cancel {
+        return match outcome {
+            Ok(_) => Ok(s
+                .page
+                .done(&at(&reference, "stage"), "flash-return-cancelled")),
+            Err(e) => cancel_page(s, &req, &reference, Some(f.refill("confirm", e)?)).await,
+        };
+    }
+    answer(
+        &f,
+        &req,
+        &reference,
+        outcome,
+        Form::new("move", "stage", "flash-return-moved"),
+    )
+    .await
+}
+
+/// Ask before cancelling a return, and why: the bookings are released, and the case goes
+/// back to planning a solution.
+async fn cancel_confirm(
+    s: Signed,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    cancel_page(&s, &req, &reference, None).await
+}
+
+async fn cancel_page(
+    s: &Signed,
+    req: &HttpRequest,
+    reference: &str,
+    refill: Option<Refill>,
+) -> Result<HttpResponse, PageError> {
+    let v = s
+        .services()
+        .return_view(s.actor(), reference, s.page.lang, &route(req))
         .await
         .map_err(|e| s.page.service_error(e))?;
-    Ok(back(&reference, "stage"))
+    let p = &s.page;
+    let booked = v.legs.iter().filter(|l| l.status == "booked").count();
+    let mut consequences = vec![p.t("confirm-return-cancel-stage")];
+    if booked > 0 {
+        consequences.push(p.t_args("confirm-return-legs", &[("n", json!(booked))]));
+    }
+    consequences.push(p.t("confirm-return-cancel-again"));
+    let c = Confirm {
+        heading_key: "confirm-return-cancel-title",
+        intro: p.t_args(
+            "confirm-return-cancel-intro",
+            &[("country", json!(v.destination_country))],
+        ),
+        consequences,
+        action: format!("/cases/{reference}/return/move"),
+        back: at(reference, "next"),
+        button_key: "return-cancel",
+        reason: Reason::Required("confirm-return-cancel-reason-hint"),
+        hidden: vec![
+            ("to", "cancelled".into()),
+            ("version", v.version.to_string()),
+        ],
+    };
+    Ok(p.confirm(&c, refill))
+}
+
+/// Ask before recording that the person withdrew their consent to return.
+async fn withdraw_confirm(
+    s: Signed,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    withdraw_confirm_page(&s, &req, &reference, None).await
+}
+
+async fn withdraw_confirm_page(
+    s: &Signed,
+    req: &HttpRequest,
+    reference: &str,
+    refill: Option<Refill>,
+) -> Result<HttpResponse, PageError> {
+    let v = s
+        .services()
+        .return_view(s.actor(), reference, s.page.lang, &route(req))
+        .await
+        .map_err(|e| s.page.service_error(e))?;
+    let p = &s.page;
+    let booked = v.legs.iter().filter(|l| l.status == "booked").count();
+    let mut consequences = vec![p.t_args(
+        "confirm-withdraw-return",
+        &[("country", json!(v.destination_country))],
+    )];
+    if booked > 0 {
+        consequences.push(p.t_args("confirm-return-legs", &[("n", json!(booked))]));
+    }
+    consequences.push(p.t("confirm-return-withdraw-new-consent"));
+    let c = Confirm {
+        heading_key: "confirm-return-withdraw-title",
+        intro: p.t_args(
+            "confirm-return-withdraw-intro",
+            &[
+                ("language", json!(v.consent_language)),
+                ("form", json!(v.consent_form_version)),
+            ],
+        ),
+        consequences,
+        action: format!("/cases/{reference}/return/withdraw-consent"),
+        back: at(reference, "next"),
+        button_key: "confirm-return-withdraw-button",
+        reason: Reason::Optional("confirm-withdraw-reason-hint"),
+        hidden: vec![],
+    };
+    Ok(p.confirm(&c, refill))
 }
 
 async fn withdraw_page(
@@ -594,11 +767,24 @@ async fn withdraw_page(
     reference: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
-    s.services()
-        .withdraw_return_consent(s.actor(), &reference, &route(&req))
+    if !f.sent.confirmed() {
+        return Ok(see_other(&format!(
+            "/cases/{reference}/return/withdraw-consent"
+        )));
+    }
+    let input = passerelle_core::service::cases::WithdrawalInput {
+        reason: f.sent.opt("reason"),
+    };
+    match s
+        .services()
+        .withdraw_return_consent(s.actor(), &reference, &input, &route(&req))
         .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(back(&reference, "stage"))
+    {
+        Ok(()) => Ok(s
+            .page
+            .done(&at(&reference, "stage"), "flash-return-consent-withdrawn")),
+        Err(e) => withdraw_confirm_page(s, &req, &reference, Some(f.refill("confirm", e)?)).await,
+    }
 }
 
 async fn assess_page(
@@ -614,11 +800,18 @@ async fn assess_page(
         safety_plan: f.form.opt("safety_plan"),
         assessed_on: f.form.opt("assessed_on"),
     };
-    s.services()
+    let outcome = s
+        .services()
         .assess_return(s.actor(), &reference, &input, &route(&req))
-        .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(back(&reference, "risk"))
+        .await;
+    answer(
+        &f,
+        &req,
+        &reference,
+        outcome,
+        Form::new("risk", "risk", "flash-risk-recorded"),
+    )
+    .await
 }
 
 async fn safeguards_page(
@@ -632,11 +825,24 @@ async fn safeguards_page(
         best_interests_on: f.form.opt("best_interests_on"),
         best_interests_by: f.form.opt("best_interests_by"),
     };
-    s.services()
+    // Two forms post here: the guardian's, and the best-interests determination's.
+    let name = if input.guardian.is_some() {
+        "guardian"
+    } else {
+        "best_interests"
+    };
+    let outcome = s
+        .services()
         .child_safeguards(s.actor(), &reference, &input, &route(&req))
-        .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(back(&reference, "child"))
+        .await;
+    answer(
+        &f,
+        &req,
+        &reference,
+        outcome,
+        Form::new(name, "child", "flash-safeguards-saved"),
+    )
+    .await
 }
 
 async fn citizenship_page(
@@ -650,11 +856,18 @@ async fn citizenship_page(
         sent_on: f.form.opt("sent_on"),
         due_on: f.form.opt("due_on"),
     };
-    s.services()
+    let outcome = s
+        .services()
         .request_citizenship(s.actor(), &reference, &input, &route(&req))
-        .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(back(&reference, "citizenship"))
+        .await;
+    answer(
+        &f,
+        &req,
+        &reference,
+        outcome,
+        Form::new("citizenship", "citizenship", "flash-citizenship-sent"),
+    )
+    .await
 }
 
 async fn remind_page(
@@ -664,11 +877,18 @@ async fn remind_page(
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
     let (reference, id) = path.into_inner();
-    s.services()
+    let outcome = s
+        .services()
         .remind_citizenship(s.actor(), &reference, &id, &route(&req))
-        .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(back(&reference, "citizenship"))
+        .await;
+    answer(
+        &f,
+        &req,
+        &reference,
+        outcome,
+        Form::new("remind", "citizenship", "flash-reminder-recorded").of(&id),
+    )
+    .await
 }
 
 async fn answer_page(
@@ -682,11 +902,23 @@ async fn answer_page(
         answer: f.form.text("answer"),
         answered_on: f.form.opt("answered_on"),
     };
-    s.services()
+    let outcome = s
+        .services()
         .answer_citizenship(s.actor(), &reference, &id, &input, &route(&req))
-        .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(back(&reference, "citizenship"))
+        .await;
+    answer(
+        &f,
+        &req,
+        &reference,
+        outcome,
+        Form::new(
+            "citizenship_answer",
+            "citizenship",
+            "flash-citizenship-answered",
+        )
+        .of(&id),
+    )
+    .await
 }
 
 async fn document_page(
@@ -701,11 +933,18 @@ async fn document_page(
         number: f.form.opt("number"),
         valid_until: f.form.text("valid_until"),
     };
-    s.services()
+    let outcome = s
+        .services()
         .add_travel_document(s.actor(), &reference, &input, &route(&req))
-        .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(back(&reference, "documents"))
+        .await;
+    answer(
+        &f,
+        &req,
+        &reference,
+        outcome,
+        Form::new("document", "documents", "flash-document-recorded"),
+    )
+    .await
 }
 
 async fn leg_page(
@@ -720,11 +959,18 @@ async fn leg_page(
         to: f.form.text("to"),
         escort: f.form.opt("escort"),
     };
-    s.services()
+    let outcome = s
+        .services()
         .add_leg(s.actor(), &reference, &input, &route(&req))
-        .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(back(&reference, "itinerary"))
+        .await;
+    answer(
+        &f,
+        &req,
+        &reference,
+        outcome,
+        Form::new("leg", "itinerary", "flash-leg-recorded"),
+    )
+    .await
 }
 
 async fn counselling_page(
@@ -737,11 +983,18 @@ async fn counselling_page(
         counselled_on: f.form.opt("counselled_on"),
         counselled_by: f.form.text("counselled_by"),
     };
-    s.services()
+    let outcome = s
+        .services()
         .record_counselling(s.actor(), &reference, &input, &route(&req))
-        .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(back(&reference, "counselling"))
+        .await;
+    answer(
+        &f,
+        &req,
+        &reference,
+        outcome,
+        Form::new("counselling", "counselling", "flash-counselling-saved"),
+    )
+    .await
 }
 
 async fn reception_page(
@@ -750,15 +1003,24 @@ async fn reception_page(
     reference: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
-    let input = ReceptionInput {
-        receiving_org_id: number(s, &f.form, "receiving_org_id")?,
-        reception_on: f.form.text("reception_on"),
-    };
-    s.services()
-        .arrange_reception(s.actor(), &reference, &input, &route(&req))
-        .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(back(&reference, "reception"))
+    let outcome = async {
+        let input = ReceptionInput {
+            receiving_org_id: f.sent.required_number("receiving_org_id")?,
+            reception_on: f.form.text("reception_on"),
+        };
+        s.services()
+            .arrange_reception(s.actor(), &reference, &input, &route(&req))
+            .await
+    }
+    .await;
+    answer(
+        &f,
+        &req,
+        &reference,
+        outcome,
+        Form::new("reception", "reception", "flash-reception-saved"),
+    )
+    .await
 }
 
 async fn check_page(
@@ -772,9 +1034,16 @@ async fn check_page(
         done_on: f.form.opt("done_on"),
         note: f.form.opt("note"),
     };
-    s.services()
+    let outcome = s
+        .services()
         .record_check(s.actor(), &reference, &input, &route(&req))
-        .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(back(&reference, "checks"))
+        .await;
+    answer(
+        &f,
+        &req,
+        &reference,
+        outcome,
+        Form::new("check", "checks", "flash-check-recorded"),
+    )
+    .await
 }

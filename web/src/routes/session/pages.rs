@@ -18,7 +18,39 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/lang/{code}", web::get().to(switch_language));
 }
 
-fn login_form(page: &Page, status: StatusCode, error: Option<String>, email: &str) -> HttpResponse {
+/// Where the sign-in page was asked to come back to, and why the user is there.
+#[derive(Deserialize, Default)]
+struct Return {
+    next: Option<String>,
+    expired: Option<String>,
+}
+
+impl Return {
+    /// A local page to go back to after signing in (never another site).
+    fn next(&self) -> Option<String> {
+        self.next
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .map(|n| local_path(Some(n)))
+            .filter(|n| n != "/" && !n.starts_with("/login"))
+    }
+    /// The notice of an expired session: after a form, say that what was typed is lost.
+    fn notice(&self, page: &Page) -> Option<String> {
+        match self.expired.as_deref() {
+            Some("form") => Some(page.t("login-expired-form")),
+            Some(_) => Some(page.t("login-expired")),
+            None => None,
+        }
+    }
+}
+
+fn login_form(
+    page: &Page,
+    status: StatusCode,
+    error: Option<String>,
+    email: &str,
+    back: &Return,
+) -> HttpResponse {
     let token = random_token(32).unwrap_or_default();
     let mut data = page.base("login-title");
     if let Some(o) = data.as_object_mut() {
@@ -28,17 +60,28 @@ fn login_form(page: &Page, status: StatusCode, error: Option<String>, email: &st
             error.map(Into::into).unwrap_or(serde_json::Value::Null),
         );
         o.insert("email".into(), email.into());
+        o.insert("next".into(), back.next().unwrap_or_default().into());
+        o.insert(
+            "expired".into(),
+            back.expired.clone().unwrap_or_default().into(),
+        );
+        o.insert(
+            "notice".into(),
+            back.notice(page)
+                .map(Into::into)
+                .unwrap_or(serde_json::Value::Null),
+        );
     }
     let mut resp = page.render(status, "login", data);
     let _ = resp.add_cookie(&page.state.cookie(LOGIN_CSRF_COOKIE, token));
     resp
 }
 
-async fn login_page(page: Page) -> HttpResponse {
+async fn login_page(page: Page, q: web::Query<Return>) -> HttpResponse {
     if page.session.is_some() {
-        return see_other("/");
+        return see_other(&q.next().unwrap_or_else(|| "/".into()));
     }
-    login_form(&page, StatusCode::OK, None, "")
+    login_form(&page, StatusCode::OK, None, "", &q)
 }
 
 #[derive(Deserialize)]
@@ -49,10 +92,18 @@ struct LoginForm {
     password: String,
     #[serde(default, rename = "_csrf")]
     csrf: String,
+    #[serde(default)]
+    next: Option<String>,
+    #[serde(default)]
+    expired: Option<String>,
 }
 
 async fn login(page: Page, req: HttpRequest, form: web::Form<LoginForm>) -> HttpResponse {
     let form = form.into_inner();
+    let back = Return {
+        next: form.next.clone(),
+        expired: form.expired.clone().filter(|e| !e.is_empty()),
+    };
     let cookie = req
         .cookie(LOGIN_CSRF_COOKIE)
         .map(|c| c.value().to_owned())
@@ -63,6 +114,7 @@ async fn login(page: Page, req: HttpRequest, form: web::Form<LoginForm>) -> Http
             StatusCode::FORBIDDEN,
             Some(page.t("error-csrf-detail")),
             &form.email,
+            &back,
         );
     }
     if form.email.trim().is_empty() || form.password.is_empty() {
@@ -71,6 +123,7 @@ async fn login(page: Page, req: HttpRequest, form: web::Form<LoginForm>) -> Http
             StatusCode::UNPROCESSABLE_ENTITY,
             Some(page.t("login-missing")),
             &form.email,
+            &back,
         );
     }
     match page
@@ -80,8 +133,9 @@ async fn login(page: Page, req: HttpRequest, form: web::Form<LoginForm>) -> Http
         .await
     {
         Ok(s) => {
-            // Every role lands on its home, which opens on what needs them.
-            let mut resp = see_other("/");
+            // Every role lands on its home (which opens on what needs them), or back
+            // on the page the expired session interrupted.
+            let mut resp = see_other(&back.next().unwrap_or_else(|| "/".into()));
             let name = page.state.session_cookie_name();
             let secret = secrecy::ExposeSecret::expose_secret(&s.token).to_owned();
             let _ = resp.add_cookie(&page.state.cookie(name, secret));
@@ -93,6 +147,7 @@ async fn login(page: Page, req: HttpRequest, form: web::Form<LoginForm>) -> Http
             StatusCode::UNAUTHORIZED,
             Some(page.t("login-rejected")),
             &form.email,
+            &back,
         ),
         Err(LoginError::Unexpected(e)) => {
             tracing::error!(error = %e, "sign-in failed");
@@ -101,6 +156,7 @@ async fn login(page: Page, req: HttpRequest, form: web::Form<LoginForm>) -> Http
                 StatusCode::INTERNAL_SERVER_ERROR,
                 Some(page.t("error-internal-detail")),
                 &form.email,
+                &back,
             )
         }
     }
@@ -123,7 +179,7 @@ async fn logout(f: SignedForm<CsrfOnly>) -> HttpResponse {
     if let Err(e) = st.services.logout(f.signed.session.session_id).await {
         return actix_web::ResponseError::error_response(&f.signed.page.service_error(e));
     }
-    let mut resp = see_other("/login");
+    let mut resp = f.signed.page.done("/login", "flash-signed-out");
     let _ = resp.add_cookie(&st.removal(st.session_cookie_name()));
     resp
 }

@@ -10,7 +10,7 @@ use passerelle_core::ports::Measure;
 use passerelle_core::service::trial::{
     CooperationInput, DepartureInput, DepartureView, HearingInput, HearingView,
     MeasureDecisionInput, MeasureRequestInput, MeasureView, ProceedingInput, ProceedingView,
-    ProceedingsView,
+    ProceedingsView, ReasonInput,
 };
 use passerelle_core::trial::{Alternative, Conflict};
 use utoipa::OpenApi;
@@ -46,7 +46,8 @@ use utoipa::OpenApi;
         HearingInput,
         MeasureRequestInput,
         MeasureDecisionInput,
-        DepartureInput
+        DepartureInput,
+        ReasonInput
     ))
 )]
 pub struct Doc;
@@ -217,17 +218,18 @@ pub async fn api_cooperation(
     ))
 }
 
-/// Close a proceeding; answers it.
+/// Close a proceeding, saying why (the reason is kept with it); answers it.
 #[utoipa::path(post, path = "/api/v1/cases/{reference}/proceedings/{id}/close", params(("reference" = String, Path), ("id" = String, Path)),
-    responses((status = 200, body = ProceedingView)))]
+    request_body = ReasonInput, responses((status = 200, body = ProceedingView)))]
 pub async fn api_close(
     a: ApiAuth,
     req: HttpRequest,
     path: web::Path<(String, String)>,
+    body: web::Json<ReasonInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (reference, id) = path.into_inner();
     a.services()
-        .close_proceeding(a.actor(), &reference, &id, &route(&req))
+        .close_proceeding(a.actor(), &reference, &id, &body, &route(&req))
         .await?;
     Ok(ok(
         StatusCode::OK,
@@ -268,17 +270,18 @@ pub async fn api_hearing(
     ))
 }
 
-/// Cancel a hearing; answers it.
+/// Cancel a hearing, saying why (the reason is kept with it); answers it.
 #[utoipa::path(post, path = "/api/v1/cases/{reference}/hearings/{id}/cancel", params(("reference" = String, Path), ("id" = String, Path)),
-    responses((status = 200, body = HearingView)))]
+    request_body = ReasonInput, responses((status = 200, body = HearingView)))]
 pub async fn api_cancel_hearing(
     a: ApiAuth,
     req: HttpRequest,
     path: web::Path<(String, String)>,
+    body: web::Json<ReasonInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (reference, id) = path.into_inner();
     a.services()
-        .cancel_hearing(a.actor(), &reference, &id, &route(&req))
+        .cancel_hearing(a.actor(), &reference, &id, &body, &route(&req))
         .await?;
     Ok(ok(
         StatusCode::OK,

@@ -2,11 +2,14 @@
 //! requests and decisions, the planned departure and the conflicts; and the same in
 //! `/api/v1`.
 
-use crate::http::{PageError, Pairs, Signed, SignedForm, route, see_other};
+use crate::http::{
+    Confirm, PageError, Pairs, Reason, Refill, Signed, SignedForm, route, see_other,
+};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use passerelle_core::service::trial::{
     CooperationInput, DepartureInput, HearingInput, HearingView, MeasureDecisionInput,
-    MeasureRequestInput, ProceedingInput,
+    MeasureRequestInput, ProceedingInput, ProceedingsView, ReasonInput,
 };
 use passerelle_core::trial::{
     Alternative, Charge, Conflict, HearingKind, MeasureStatus, PersonRole,
@@ -24,11 +27,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route(
             "/cases/{reference}/proceedings/{id}/close",
+            web::get().to(close_confirm),
+        )
+        .route(
+            "/cases/{reference}/proceedings/{id}/close",
             web::post().to(close_page),
         )
         .route(
             "/cases/{reference}/proceedings/{id}/hearings",
             web::post().to(add_hearing_page),
+        )
+        .route(
+            "/cases/{reference}/hearings/{id}/cancel",
+            web::get().to(cancel_hearing_confirm),
         )
         .route(
             "/cases/{reference}/hearings/{id}/cancel",
@@ -45,6 +56,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/cases/{reference}/departure",
             web::post().to(departure_page),
+        )
+        .route(
+            "/cases/{reference}/departure/clear",
+            web::get().to(clear_departure_confirm),
+        )
+        .route(
+            "/cases/{reference}/departure/clear",
+            web::post().to(clear_departure_page),
         );
 }
 
@@ -84,11 +103,29 @@ async fn page(
     req: HttpRequest,
     reference: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let v = s
-        .services()
-        .proceedings(s.actor(), &reference, s.page.lang, &route(&req))
+    proceedings_page(&s, &req, &reference, None).await
+}
+
+async fn view(
+    s: &Signed,
+    req: &HttpRequest,
+    reference: &str,
+) -> Result<ProceedingsView, PageError> {
+    s.services()
+        .proceedings(s.actor(), reference, s.page.lang, &route(req))
         .await
-        .map_err(|e| s.page.service_error(e))?;
+        .map_err(|e| s.page.service_error(e))
+}
+
+/// The proceedings page; after a failed POST of one of its forms, with what was typed and
+/// what is wrong beside that form.
+async fn proceedings_page(
+    s: &Signed,
+    req: &HttpRequest,
+    reference: &str,
+    refill: Option<Refill>,
+) -> Result<HttpResponse, PageError> {
+    let v = view(s, req, reference).await?;
     let t = |k: &str| s.page.t(k);
     let labels: HashMap<String, String> = v
         .catalogue
@@ -118,7 +155,8 @@ async fn page(
             },
             "mode": t(&format!("testimony-mode-{}", h.testimony_mode.as_str())),
             "measures": h.measures.iter().map(|m| label(m)).collect::<Vec<_>>().join(", "),
-            "notes": h.notes, "cancelled": h.cancelled, "past": h.past, "conflict": h.conflict,
+            "notes": h.notes, "cancelled": h.cancelled, "cancel_reason": h.cancel_reason,
+            "past": h.past, "conflict": h.conflict,
         })
     };
     let mut calendar: Vec<(chrono::NaiveDate, Value)> = Vec::new();
@@ -143,6 +181,7 @@ async fn page(
                 "cooperation_decided_by": p.cooperation_decided_by,
                 "cooperation_decided_on": p.cooperation_decided_on.map(|d| d.to_string()),
                 "advocate_at_first_interview": p.advocate_at_first_interview,
+                "close_reason": p.close_reason,
                 "hearings": p.hearings.iter().map(|h| hearing_json(h, &p.court)).collect::<Vec<_>>(),
                 "open_hearings": p.hearings.iter().filter(|h| !h.cancelled).map(|h| json!({
                     "id": h.id,
@@ -187,10 +226,7 @@ async fn page(
                 None => Value::Null,
             },
         );
-        o.insert(
-            "conflicts".into(),
-            conflicts_json(&s, &labels, &v.conflicts),
-        );
+        o.insert("conflicts".into(), conflicts_json(s, &labels, &v.conflicts));
         o.insert(
             "calendar".into(),
             json!(calendar.into_iter().map(|(_, h)| h).collect::<Vec<_>>()),
@@ -237,11 +273,11 @@ async fn page(
             json!(chrono::Utc::now().date_naive().to_string()),
         );
     }
-    Ok(s.page.ok("proceedings", data))
+    Ok(s.page.show("proceedings", data, refill))
 }
 
-fn back(reference: &str, anchor: &str) -> HttpResponse {
-    see_other(&format!("/cases/{reference}/proceedings#{anchor}"))
+fn at(reference: &str, anchor: &str) -> String {
+    format!("/cases/{reference}/proceedings#{anchor}")
 }
 
 async fn add_proceeding_page(
@@ -259,12 +295,17 @@ async fn add_proceeding_page(
         prosecutor: f.form.opt("prosecutor"),
         investigator: f.form.opt("investigator"),
     };
-    let id = s
+    match s
         .services()
         .add_proceeding(s.actor(), &reference, &input, &route(&req))
         .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(back(&reference, &format!("p-{id}")))
+    {
+        Ok(id) => Ok(s.page.done(
+            &at(&reference, &format!("p-{id}")),
+            "flash-proceeding-recorded",
+        )),
+        Err(e) => proceedings_page(s, &req, &reference, Some(f.refill("proceeding", e)?)).await,
+    }
 }
 
 async fn cooperation_page(
@@ -280,11 +321,79 @@ async fn cooperation_page(
         decided_on: f.form.opt("decided_on"),
         advocate_at_first_interview: f.form.checked("advocate_at_first_interview"),
     };
-    s.services()
+    match s
+        .services()
         .record_cooperation(s.actor(), &reference, &id, &input, &route(&req))
         .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(back(&reference, &format!("p-{id}")))
+    {
+        Ok(()) => Ok(s.page.done(
+            &at(&reference, &format!("p-{id}")),
+            "flash-cooperation-saved",
+        )),
+        Err(e) => {
+            let r = f.refill_for("cooperation", &id, e)?;
+            proceedings_page(s, &req, &reference, Some(r)).await
+        }
+    }
+}
+
+/// Ask before closing a proceeding, and why: nothing can be recorded in it afterwards,
+/// and its hearings no longer raise conflicts.
+async fn close_confirm(
+    s: Signed,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let (reference, id) = path.into_inner();
+    close_confirm_page(&s, &req, &reference, &id, None).await
+}
+
+async fn close_confirm_page(
+    s: &Signed,
+    req: &HttpRequest,
+    reference: &str,
+    id: &str,
+    refill: Option<Refill>,
+) -> Result<HttpResponse, PageError> {
+    let v = view(s, req, reference).await?;
+    let p = v
+        .proceedings
+        .iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| not_found(s, "what-proceeding"))?;
+    let upcoming = p
+        .hearings
+        .iter()
+        .filter(|h| !h.cancelled && !h.past)
+        .count();
+    let conflicts = v.conflicts.iter().filter(|c| c.proceeding_id == id).count();
+    let pg = &s.page;
+    let mut consequences = vec![pg.t("confirm-close-nothing-more")];
+    if upcoming > 0 {
+        consequences.push(pg.t_args("confirm-close-hearings", &[("n", json!(upcoming))]));
+    }
+    if conflicts > 0 {
+        consequences.push(pg.t_args("confirm-conflicts-vanish", &[("n", json!(conflicts))]));
+    }
+    let c = Confirm {
+        heading_key: "confirm-close-title",
+        intro: pg.t_args(
+            "confirm-close-intro",
+            &[("court", json!(p.court)), ("number", json!(p.case_number))],
+        ),
+        consequences,
+        action: format!("/cases/{reference}/proceedings/{id}/close"),
+        back: at(reference, &format!("p-{id}")),
+        button_key: "proceeding-close",
+        reason: Reason::Required("confirm-close-reason-hint"),
+        hidden: vec![],
+    };
+    Ok(pg.confirm(&c, refill))
+}
+
+fn not_found(s: &Signed, what: &str) -> PageError {
+    s.page
+        .fail(StatusCode::NOT_FOUND, "error-not-found", s.page.t(what))
 }
 
 async fn close_page(
@@ -294,11 +403,25 @@ async fn close_page(
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
     let (reference, id) = path.into_inner();
-    s.services()
-        .close_proceeding(s.actor(), &reference, &id, &route(&req))
+    if !f.sent.confirmed() {
+        return Ok(see_other(&format!(
+            "/cases/{reference}/proceedings/{id}/close"
+        )));
+    }
+    let input = ReasonInput {
+        reason: f.sent.text("reason"),
+    };
+    match s
+        .services()
+        .close_proceeding(s.actor(), &reference, &id, &input, &route(&req))
         .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(back(&reference, &format!("p-{id}")))
+    {
+        Ok(()) => Ok(s.page.done(
+            &at(&reference, &format!("p-{id}")),
+            "flash-proceeding-closed",
+        )),
+        Err(e) => close_confirm_page(s, &req, &reference, &id, Some(f.refill("confirm", e)?)).await,
+    }
 }
 
 async fn add_hearing_page(
@@ -315,11 +438,80 @@ async fn add_hearing_page(
         presence_required: f.form.checked("presence_required"),
         notes: f.form.opt("notes"),
     };
-    s.services()
+    match s
+        .services()
         .add_hearing(s.actor(), &reference, &id, &input, &route(&req))
         .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(back(&reference, "calendar"))
+    {
+        Ok(_) => Ok(s
+            .page
+            .done(&at(&reference, "calendar"), "flash-hearing-recorded")),
+        Err(e) => {
+            let r = f.refill_for("hearing", &id, e)?;
+            proceedings_page(s, &req, &reference, Some(r)).await
+        }
+    }
+}
+
+/// Ask before cancelling a hearing, and why: a cancelled hearing no longer raises a
+/// conflict with the planned departure, on this page, the case page, the deadlines and
+/// the return.
+async fn cancel_hearing_confirm(
+    s: Signed,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let (reference, id) = path.into_inner();
+    cancel_confirm_page(&s, &req, &reference, &id, None).await
+}
+
+async fn cancel_confirm_page(
+    s: &Signed,
+    req: &HttpRequest,
+    reference: &str,
+    id: &str,
+    refill: Option<Refill>,
+) -> Result<HttpResponse, PageError> {
+    let v = view(s, req, reference).await?;
+    let (p, h) = v
+        .proceedings
+        .iter()
+        .find_map(|p| p.hearings.iter().find(|h| h.id == id).map(|h| (p, h)))
+        .ok_or_else(|| not_found(s, "what-hearing"))?;
+    let pg = &s.page;
+    let mut consequences = vec![pg.t("confirm-cancel-kept")];
+    if h.conflict
+        && let Some(d) = &v.departure
+    {
+        consequences.push(pg.t_args(
+            "confirm-cancel-conflict",
+            &[("departure", json!(d.departure_on.to_string()))],
+        ));
+    }
+    if !h.measures.is_empty() {
+        consequences.push(pg.t("confirm-cancel-measures"));
+    }
+    let c = Confirm {
+        heading_key: "confirm-cancel-title",
+        intro: pg.t_args(
+            "confirm-cancel-intro",
+            &[
+                (
+                    "kind",
+                    json!(pg.t(&format!("hearing-kind-{}", h.kind.as_str()))),
+                ),
+                ("date", json!(h.held_on.to_string())),
+                ("court", json!(p.court)),
+            ],
+        ),
+        consequences,
+        action: format!("/cases/{reference}/hearings/{id}/cancel"),
+        back: at(reference, "calendar"),
+        button_key: "confirm-cancel-button",
+        reason: Reason::Required("confirm-cancel-reason-hint"),
+        hidden: vec![],
+    };
+    Ok(pg.confirm(&c, refill))
 }
 
 async fn cancel_hearing_page(
@@ -329,11 +521,26 @@ async fn cancel_hearing_page(
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
     let (reference, id) = path.into_inner();
-    s.services()
-        .cancel_hearing(s.actor(), &reference, &id, &route(&req))
+    if !f.sent.confirmed() {
+        return Ok(see_other(&format!(
+            "/cases/{reference}/hearings/{id}/cancel"
+        )));
+    }
+    let input = ReasonInput {
+        reason: f.sent.text("reason"),
+    };
+    match s
+        .services()
+        .cancel_hearing(s.actor(), &reference, &id, &input, &route(&req))
         .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(back(&reference, "calendar"))
+    {
+        Ok(()) => Ok(s
+            .page
+            .done(&at(&reference, "calendar"), "flash-hearing-cancelled")),
+        Err(e) => {
+            cancel_confirm_page(s, &req, &reference, &id, Some(f.refill("confirm", e)?)).await
+        }
+    }
 }
 
 async fn request_measure_page(
@@ -348,17 +555,31 @@ async fn request_measure_page(
         hearing_id: f.form.opt("hearing_id"),
         requested_on: f.form.opt("requested_on"),
     };
-    s.services()
+    // From a conflict's quick request, back to the conflict; else to the proceeding.
+    let from_conflict = f.form.get("from") == Some("conflict");
+    match s
+        .services()
         .request_measure(s.actor(), &reference, &id, &input, &route(&req))
         .await
-        .map_err(|e| s.page.service_error(e))?;
-    // From a conflict's quick request, back to the conflict; else to the proceeding.
-    let anchor = if f.form.get("from") == Some("conflict") {
-        "conflicts".to_owned()
-    } else {
-        format!("p-{id}")
-    };
-    Ok(back(&reference, &anchor))
+    {
+        Ok(_) => {
+            let anchor = if from_conflict {
+                "conflicts".to_owned()
+            } else {
+                format!("p-{id}")
+            };
+            Ok(s.page
+                .done(&at(&reference, &anchor), "flash-measure-requested"))
+        }
+        Err(e) => {
+            let r = if from_conflict {
+                f.refill_for("alternative", &f.form.text("hearing_id"), e)?
+            } else {
+                f.refill_for("measure", &id, e)?
+            };
+            proceedings_page(s, &req, &reference, Some(r)).await
+        }
+    }
 }
 
 async fn decide_measure_page(
@@ -375,11 +596,24 @@ async fn decide_measure_page(
         authority: f.form.opt("authority"),
         decision_reference: f.form.opt("decision_reference"),
     };
-    s.services()
+    match s
+        .services()
         .decide_measure(s.actor(), &reference, &id, &input, &route(&req))
         .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(back(&reference, "conflicts"))
+    {
+        Ok(_) => {
+            let key = match input.decision.as_str() {
+                "grant" => "flash-measure-granted",
+                "refuse" => "flash-measure-refused",
+                _ => "flash-measure-withdrawn",
+            };
+            Ok(s.page.done(&at(&reference, "conflicts"), key))
+        }
+        Err(e) => {
+            let r = f.refill_for("decide", &id, e)?;
+            proceedings_page(s, &req, &reference, Some(r)).await
+        }
+    }
 }
 
 async fn departure_page(
@@ -388,17 +622,92 @@ async fn departure_page(
     reference: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
+    // Clearing the departure is asked for on its own page first.
+    if f.form.get("clear").is_some() {
+        return Ok(see_other(&format!("/cases/{reference}/departure/clear")));
+    }
     let input = DepartureInput {
-        departure_on: if f.form.get("clear").is_some() {
-            None
-        } else {
-            f.form.opt("departure_on")
-        },
+        departure_on: f.form.opt("departure_on"),
         note: f.form.opt("note"),
     };
-    s.services()
+    match s
+        .services()
         .set_planned_departure(s.actor(), &reference, &input, &route(&req))
         .await
-        .map_err(|e| s.page.service_error(e))?;
-    Ok(back(&reference, "conflicts"))
+    {
+        Ok(()) => Ok(s
+            .page
+            .done(&at(&reference, "conflicts"), "flash-departure-saved")),
+        Err(e) => proceedings_page(s, &req, &reference, Some(f.refill("departure", e)?)).await,
+    }
+}
+
+/// Ask before clearing the planned departure: the conflicts it raises disappear.
+async fn clear_departure_confirm(
+    s: Signed,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    clear_confirm_page(&s, &req, &reference, None).await
+}
+
+async fn clear_confirm_page(
+    s: &Signed,
+    req: &HttpRequest,
+    reference: &str,
+    refill: Option<Refill>,
+) -> Result<HttpResponse, PageError> {
+    let v = view(s, req, reference).await?;
+    let d = v
+        .departure
+        .as_ref()
+        .ok_or_else(|| not_found(s, "what-departure"))?;
+    let pg = &s.page;
+    let mut consequences = vec![];
+    if !v.conflicts.is_empty() {
+        consequences.push(pg.t_args(
+            "confirm-conflicts-vanish",
+            &[("n", json!(v.conflicts.len()))],
+        ));
+    }
+    consequences.push(pg.t("confirm-clear-return"));
+    let c = Confirm {
+        heading_key: "confirm-clear-title",
+        intro: pg.t_args(
+            "confirm-clear-intro",
+            &[("date", json!(d.departure_on.to_string()))],
+        ),
+        consequences,
+        action: format!("/cases/{reference}/departure/clear"),
+        back: at(reference, "departure"),
+        button_key: "departure-clear",
+        reason: Reason::None,
+        hidden: vec![],
+    };
+    Ok(pg.confirm(&c, refill))
+}
+
+async fn clear_departure_page(
+    f: SignedForm<Pairs>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    if !f.sent.confirmed() {
+        return Ok(see_other(&format!("/cases/{reference}/departure/clear")));
+    }
+    let input = DepartureInput {
+        departure_on: None,
+        note: None,
+    };
+    match s
+        .services()
+        .set_planned_departure(s.actor(), &reference, &input, &route(&req))
+        .await
+    {
+        Ok(()) => Ok(s
+            .page
+            .done(&at(&reference, "departure"), "flash-departure-cleared")),
+        Err(e) => clear_confirm_page(s, &req, &reference, Some(f.refill("confirm", e)?)).await,
+    }
 }
