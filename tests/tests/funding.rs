@@ -525,3 +525,202 @@ async fn other_organisations_see_a_fund_only_once_opened_and_only_their_own_comm
     );
     let _ = s.ngo;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_return_shows_its_estimated_costs_beside_what_is_committed_and_spent() {
+    let s = setup().await;
+    let fund = s.fund(state_fund()).await;
+    s.allocate(&fund, 1_000_000).await;
+    let reference = s.victim(&s.adv, "Costed Person").await;
+    let case = |p: &str| s.url(&format!("/cases/{reference}{p}"));
+    let (st, k) = send(&s.adv, "POST", case("/consents"), json!({"purpose": "return_assistance", "given_by": "person", "language": "en", "form_version": "v1"})).await;
+    assert_eq!(st, 201, "{k}");
+    let (st, r) = send(
+        &s.adv,
+        "POST",
+        case("/return"),
+        json!({"requested_by": "person", "consent_id": k["id"],
+        "explained_by": "Ms Obi", "destination_country": "NG"}),
+    )
+    .await;
+    assert_eq!(st, 201, "{r}");
+    let return_id = r["id"].as_str().unwrap().to_owned();
+
+    // Estimates: as typed (a French decimal comma) or in minor units; a new one of the same
+    // category replaces the old, which stays in the history.
+    for (body, want) in [
+        (
+            json!({"category": "travel", "amount": "450,00", "currency": "EUR", "note": "quote from the airline"}),
+            45_000,
+        ),
+        (
+            json!({"category": "escort", "amount_minor": 20_000, "currency": "EUR"}),
+            20_000,
+        ),
+        (
+            json!({"category": "travel", "amount": "500", "currency": "EUR"}),
+            50_000,
+        ),
+    ] {
+        let (st, v) = send(&s.adv, "POST", case("/return/estimates"), body).await;
+        assert_eq!((st, v["amount_minor"].as_i64()), (201, Some(want)), "{v}");
+        let (st, one) = get(
+            &s.adv,
+            case(&format!("/return/estimates/{}", v["id"].as_str().unwrap())),
+        )
+        .await;
+        assert_eq!(
+            (st, one["amount_minor"].as_i64()),
+            (200, Some(want)),
+            "{one}"
+        );
+    }
+    // Bad input: a clear 4xx naming the field, and nothing written.
+    for (body, field) in [
+        (
+            json!({"category": "shelter", "amount": "10", "currency": "EUR"}),
+            "category",
+        ),
+        (
+            json!({"category": "travel", "amount": "abc", "currency": "EUR"}),
+            "amount",
+        ),
+        (
+            json!({"category": "travel", "amount": "-5", "currency": "EUR"}),
+            "amount",
+        ),
+        (
+            json!({"category": "travel", "amount_minor": 0, "currency": "EUR"}),
+            "amount_minor",
+        ),
+        (
+            json!({"category": "travel", "amount": "10", "currency": "EURO"}),
+            "currency",
+        ),
+    ] {
+        let (st, v) = send(&s.adv, "POST", case("/return/estimates"), body.clone()).await;
+        assert!((400..500).contains(&st), "{body} -> {st} {v}");
+        assert_eq!(v["field"], field, "{body} -> {v}");
+    }
+    // Commit part of the travel, spend some of it.
+    let (st, t) = send(&s.adv, "POST", s.url(&format!("/funds/{fund}/commitments")),
+        json!({"reference": reference, "category": "travel", "purpose": "return", "record_id": return_id,
+            "amount_minor": 45_000, "currency": "EUR"})).await;
+    assert_eq!(st, 201, "{t}");
+    let travel_c = t["id"].as_str().unwrap().to_owned();
+    let (st, _) = send(
+        &s.manager,
+        "POST",
+        s.url(&format!("/funds/{fund}/commitments/{travel_c}/spendings")),
+        json!({"amount_minor": 10_000, "currency": "EUR", "invoice": "Booking fee"}),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let (st, costs) = get(&s.adv, case("/return/costs")).await;
+    assert_eq!(st, 200, "{costs}");
+    assert_eq!(costs["estimates"].as_array().unwrap().len(), 3, "{costs}");
+    let line = |c: &Value, cat: &str| {
+        c["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["category"] == cat)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let travel = line(&costs, "travel");
+    assert_eq!(
+        (
+            travel["estimated_minor"].as_i64(),
+            travel["committed_minor"].as_i64(),
+            travel["spent_minor"].as_i64()
+        ),
+        (Some(50_000), Some(45_000), Some(10_000)),
+        "{costs}"
+    );
+    let escort = line(&costs, "escort");
+    assert_eq!(
+        (
+            escort["estimated_minor"].as_i64(),
+            escort["committed_minor"].as_i64()
+        ),
+        (Some(20_000), Some(0))
+    );
+    // The return page shows the card, in the reader's words, with links to fund each
+    // category of this return.
+    let html = s.app.html_login("advocate@ngo.test").await;
+    let page = html
+        .get(s.app.url(&format!("/cases/{reference}/return")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("id=\"costs\"") && page.contains("500.00 EUR") && page.contains("450.00 EUR"),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("purpose=return&amp;record={return_id}")),
+        "fund links for this return"
+    );
+    // A page form keeps what was typed on a bad amount.
+    let csrf = s.app.csrf(&html).await;
+    let r = html
+        .post(s.app.url(&format!("/cases/{reference}/return/estimates")))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("category", "documents"),
+            ("amount", "douze"),
+            ("currency", "EUR"),
+            ("note", "passport fee"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("douze") && text.contains("passport fee"),
+        "the form keeps what was typed"
+    );
+    // Another organisation does not know the case.
+    let theirs = s.app.api_login("adv@elsewhere.test").await;
+    let (st, _) = get(&theirs, case("/return/costs")).await;
+    assert_eq!(st, 404);
+    // Cancelled: the commitment's rest is released, and the return is no longer estimated.
+    let (_, rv) = get(&s.adv, case("/return")).await;
+    let (st, v) = send(
+        &s.adv,
+        "POST",
+        case("/return/move"),
+        json!({"to": "cancelled", "version": rv["version"], "reason": "the person chose to stay"}),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    let (_, costs) = get(&s.adv, case("/return/costs")).await;
+    let travel = line(&costs, "travel");
+    assert_eq!(
+        (
+            travel["committed_minor"].as_i64(),
+            travel["spent_minor"].as_i64()
+        ),
+        (Some(10_000), Some(10_000)),
+        "only what was spent stays: {costs}"
+    );
+    assert_eq!(costs["can_estimate"], false);
+    let (st, _) = send(
+        &s.adv,
+        "POST",
+        case("/return/estimates"),
+        json!({"category": "travel", "amount": "1", "currency": "EUR"}),
+    )
+    .await;
+    assert_eq!(st, 409);
+    // Notes are encrypted at rest.
+    assert!(!contains(
+        &s.app.raw_database_bytes().await,
+        "quote from the airline"
+    ));
+}

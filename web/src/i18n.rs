@@ -219,9 +219,45 @@ mod tests {
         out
     }
 
+    /// Variables that hold words, never a count (a fund's name, a country, a date): a
+    /// word after them agrees with nothing. Every other variable is taken for a count.
+    const TEXT_VARS: &[&str] = &[
+        "fund",
+        "currency",
+        "date",
+        "values",
+        "org",
+        "name",
+        "country",
+        "purpose",
+        "id",
+        "from",
+        "to",
+        "court",
+        "case_stage",
+        "version",
+        "value",
+        "statuses",
+        "stage",
+        "service",
+        "reason",
+        "on",
+        "number",
+        "next",
+        "language",
+        "label",
+        "kind",
+        "giver",
+        "form",
+        "email",
+        "departure",
+        "category",
+    ];
+
     /// A count shown next to a noun must go through a plural selector: no `{ $n } days`
     /// outside a `[one]`/`*[other]` variant, no "(s)". Words that never agree with a
-    /// count ("3 of 5", "3 sur 5") may follow a placeable.
+    /// count ("3 of 5", "3 sur 5") may follow a placeable, and any word may follow a
+    /// variable that holds words ([`TEXT_VARS`]).
     #[test]
     fn counts_next_to_words_use_plural_selectors() {
         const NOT_COUNTED: &[&str] = &["of", "sur"];
@@ -240,6 +276,10 @@ mod tests {
                         let Some(end) = t[i..].find('}') else {
                             continue;
                         };
+                        let var = t[i + 3..i + end].trim();
+                        if TEXT_VARS.contains(&var) {
+                            continue;
+                        }
                         let after = &t[i + end + 1..];
                         let word: String = after
                             .strip_prefix(' ')
@@ -288,7 +328,11 @@ mod tests {
                 for n in counts {
                     let mut args = FluentArgs::new();
                     for v in &vars {
-                        args.set(v.clone(), FluentValue::from(*n));
+                        if TEXT_VARS.contains(&v.as_str()) {
+                            args.set(v.clone(), FluentValue::from("Zed"));
+                        } else {
+                            args.set(v.clone(), FluentValue::from(*n));
+                        }
                     }
                     let text = i.t(code, &key, Some(&args));
                     let needle = format!("{n} ");

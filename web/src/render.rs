@@ -39,6 +39,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("referrals", include_str!("../templates/referrals.hbs")),
     ("proceedings", include_str!("../templates/proceedings.hbs")),
     ("return", include_str!("../templates/return.hbs")),
+    (
+        "return_costs",
+        include_str!("../templates/return_costs.hbs"),
+    ),
     ("returns", include_str!("../templates/returns.hbs")),
     ("funds", include_str!("../templates/funds.hbs")),
     ("fund", include_str!("../templates/fund.hbs")),

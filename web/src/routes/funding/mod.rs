@@ -4,7 +4,7 @@
 //! HTML pages. Both call the same use cases.
 
 mod api;
-mod pages;
+pub(crate) mod pages;
 
 pub use api::{Doc, configure_api, report_to_csv};
 pub use pages::{configure, money, refusal_text};

@@ -669,3 +669,55 @@ async fn case_commit_page(
         Err(e) => Err(err(s, e)),
     }
 }
+
+/// The return page's costs card: per category, what is estimated, committed (of which
+/// pending approval) and spent, with a link to fund each category, and the estimates'
+/// history. Null when the caller may not see the return's costs.
+pub async fn return_costs_json(s: &Signed, reference: &str, route: &str) -> Value {
+    let Ok(c) = s.services().return_costs(s.actor(), reference, route).await else {
+        return Value::Null;
+    };
+    let lang = s.page.lang;
+    let line = |l: &passerelle_core::service::funding::ReturnCostLine| {
+        json!({
+            "category": s.page.t(&format!("cost-{}", l.category.as_str())),
+            "category_value": l.category.as_str(),
+            "estimated": l.estimated_minor.map(|m| money(lang, m, l.currency)),
+            "committed": money(lang, l.committed_minor, l.currency),
+            "pending": (l.pending_minor > 0).then(|| money(lang, l.pending_minor, l.currency)),
+            "spent": money(lang, l.spent_minor, l.currency),
+            "over": l.estimated_minor.is_some_and(|e| l.committed_minor > e),
+        })
+    };
+    let fund_links: Vec<Value> = passerelle_core::service::funding::RETURN_CATEGORIES
+        .iter()
+        .map(|k| {
+            json!({
+                "label": s.page.t(&format!("cost-{}", k.as_str())),
+                "href": format!(
+                    "/cases/{reference}/funding?category={}&purpose=return&record={}",
+                    k.as_str(),
+                    c.return_id
+                ),
+            })
+        })
+        .collect();
+    json!({
+        "lines": c.lines.iter().map(line).collect::<Vec<_>>(),
+        "estimates": c.estimates.iter().map(|e| json!({
+            "category": s.page.t(&format!("cost-{}", e.category.as_str())),
+            "amount": money(lang, e.amount_minor, e.currency),
+            "note": e.note,
+            "by": e.by,
+            "at": e.at.format("%Y-%m-%d").to_string(),
+            "current": e.current,
+        })).collect::<Vec<_>>(),
+        "commitments_shown": c.commitments_shown,
+        "can_estimate": c.can_estimate,
+        "can_fund": c.can_estimate && c.commitments_shown,
+        "fund_links": fund_links,
+        "categories": passerelle_core::service::funding::RETURN_CATEGORIES.iter().map(|k| json!({
+            "value": k.as_str(), "label": s.page.t(&format!("cost-{}", k.as_str())),
+        })).collect::<Vec<_>>(),
+    })
+}

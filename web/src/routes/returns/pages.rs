@@ -81,6 +81,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/cases/{reference}/return/legs", web::post().to(leg_page))
         .route(
+            "/cases/{reference}/return/estimates",
+            web::post().to(estimate_page),
+        )
+        .route(
             "/cases/{reference}/return/counselling",
             web::post().to(counselling_page),
         )
@@ -259,6 +263,7 @@ async fn return_page(
     } else {
         Value::Null
     };
+    let costs = crate::routes::funding::pages::return_costs_json(s, reference, route).await;
     let blockers: Vec<Value> = v
         .blockers
         .iter()
@@ -436,6 +441,7 @@ async fn return_page(
             }),
         );
         o.insert("origin_services".into(), json!(origin_services));
+        o.insert("costs".into(), costs);
         o.insert(
             "risk_levels".into(),
             options(s, RiskLevel::ALL, |x| {
@@ -969,6 +975,34 @@ async fn leg_page(
         &reference,
         outcome,
         Form::new("leg", "itinerary", "flash-leg-recorded"),
+    )
+    .await
+}
+
+/// Estimate one category of the return's costs (the amount as typed, in its currency).
+async fn estimate_page(
+    f: SignedForm<Pairs>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let input = passerelle_core::service::funding::EstimateInput {
+        category: f.form.text("category"),
+        amount_minor: None,
+        amount: Some(f.form.text("amount")),
+        currency: f.form.text("currency"),
+        note: f.form.opt("note"),
+    };
+    let outcome = s
+        .services()
+        .estimate_return_cost(s.actor(), &reference, &input, &route(&req))
+        .await;
+    answer(
+        &f,
+        &req,
+        &reference,
+        outcome,
+        Form::new("estimate", "costs", "flash-return-estimated"),
     )
     .await
 }
