@@ -4,7 +4,9 @@
 #   examples/fr-jurisdiction  -> examples/fr-jurisdiction/plugin/fr_jurisdiction.wasm
 #   examples/iom-partner      -> examples/iom-partner/plugin/iom_partner.wasm
 #   tests/hostile             -> tests/hostile/hostile.wasm
-# and write each example's sha256 into its plugin.toml.
+# and write each example's sha256 into its plugin.toml. (tests/fixtures/api-0.1/ holds the
+# examples as built for plugin API 0.1: frozen, never rebuilt, so that the host's tests
+# keep loading a 0.1 component.)
 #
 #   plugins/build-examples.sh          build and update the committed components
 #   plugins/build-examples.sh --check  build, and exit 1 if a fresh component differs

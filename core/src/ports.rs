@@ -5,6 +5,7 @@
 //! Every port method returns `Result<_, PortError>`: a plugin can fail, and safety
 //! decisions fail closed on an error, never silently falling back to a default.
 
+use crate::funding::{Ask, CaseFacts, SourceKind};
 use crate::identification::{DecidingBody, TraffickingStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -151,7 +152,60 @@ pub enum Verdict {
     Refuse(Vec<String>),
 }
 
+/// A request to pay from a fund, as a jurisdiction's extra funding rules see it
+/// ([`Jurisdiction::fund_rules`]). Plain values and **no personal data**: no name, no
+/// identifier, no date of birth, no reference. The strings are the core's vocabularies
+/// (`as_str` of [`SourceKind`], [`CostCategory`](crate::funding::CostCategory),
+/// [`Stage`](crate::domain::Stage), [`TraffickingStatus`]);
+/// [`FundingAsk::new`] builds one from the funding rules' own types.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundingAsk {
+    /// The fund's source kind, e.g. "state_budget" ([`SourceKind`]).
+    pub source_kind: String,
+    /// The cost category, e.g. "travel" ([`CostCategory`](crate::funding::CostCategory)).
+    pub category: String,
+    /// The amount in minor units of `currency` (cents for EUR), as in the ledger.
+    pub amount_minor: i64,
+    /// ISO 4217 code, e.g. "EUR".
+    pub currency: String,
+    /// The case's stage, e.g. "return_in_progress" ([`Stage`](crate::domain::Stage)).
+    pub stage: String,
+    /// A child on the day of the request.
+    pub child: bool,
+    /// ISO 3166-1 alpha-2; None when unknown or stateless.
+    pub nationality: Option<String>,
+    /// The country of return (ISO 3166-1 alpha-2), when a return is planned.
+    pub destination_country: Option<String>,
+    /// The latest trafficking determination, e.g. "presumed" ([`TraffickingStatus`]).
+    pub trafficking_status: Option<String>,
+    /// A smuggled migrant with protected-witness status.
+    pub protected_witness: bool,
+}
+
+impl FundingAsk {
+    /// The request to pay `ask` from a fund of `source` for a case with `facts`.
+    pub fn new(source: SourceKind, facts: &CaseFacts, ask: &Ask) -> Self {
+        Self {
+            source_kind: source.as_str().to_owned(),
+            category: ask.category.as_str().to_owned(),
+            amount_minor: ask.amount,
+            currency: ask.currency.code().to_owned(),
+            stage: facts.stage.as_str().to_owned(),
+            child: facts.child,
+            nationality: facts.nationality.as_ref().map(|c| c.as_str().to_owned()),
+            destination_country: facts.destination.as_ref().map(|c| c.as_str().to_owned()),
+            trafficking_status: facts.trafficking.map(|t| t.as_str().to_owned()),
+            protected_witness: facts.protected_witness,
+        }
+    }
+}
+
 /// The legal system of a state: what identification, protection and return follow.
+///
+/// The last three methods are optional hooks (plugin API 0.2): their default
+/// implementations say "nothing to add", so the built-in defaults and plugins of API 0.1
+/// need nothing. A plugin that implements one and fails makes the call fail (fail closed),
+/// never the default.
 pub trait Jurisdiction: Send + Sync {
     /// Who this is, for messages: e.g. "built-in defaults" or "plugin fr-jurisdiction 1.0.0".
     fn describe(&self) -> String;
@@ -172,6 +226,33 @@ pub trait Jurisdiction: Send + Sync {
     fn follow_up_schedule_days(&self, person: &PersonFacts) -> Result<Vec<u32>, PortError>;
     /// A guard on stage transitions: allow, or refuse with reasons.
     fn guard_transition(&self, t: &Transition) -> Result<Verdict, PortError>;
+
+    /// The jurisdiction's own funding rules, on top of the core's eligibility rules
+    /// (`funding::eligibility`, which come first and explain themselves): allow, or refuse
+    /// with reasons in the jurisdiction's words. It may refuse what the core allows, never
+    /// allow what the core refuses. Default: [`Verdict::Allow`] (no rules of its own).
+    fn fund_rules(&self, ask: &FundingAsk) -> Result<Verdict, PortError> {
+        let _ = ask;
+        Ok(Verdict::Allow)
+    }
+
+    /// A replacement for the reintegration indicator set for this person: the TOML text
+    /// of a whole set, in the shape of `config/reintegration/rss.toml`, which the caller
+    /// checks with [`crate::follow_up::parse_config`] before use. Default: `None` (the
+    /// configured set).
+    fn reintegration_indicators(&self, person: &PersonFacts) -> Result<Option<String>, PortError> {
+        let _ = person;
+        Ok(None)
+    }
+
+    /// Who decides on the measures of the catalogue: (measure id, the bodies that may
+    /// decide on it), each measure at most once. A measure not listed keeps its
+    /// `decided_by` (empty: [`Measure::DEFAULT_DECIDERS`]). The plugin host already puts
+    /// these into the catalogue that [`Jurisdiction::protective_measures`] returns; this
+    /// gives them alone. Default: empty.
+    fn measure_deciders(&self) -> Result<Vec<(String, Vec<DecidingBody>)>, PortError> {
+        Ok(Vec::new())
+    }
 }
 
 /// What a partner organisation receives: the sections of a referral or return request
@@ -220,6 +301,15 @@ pub trait Partner: Send + Sync {
     fn describe(&self) -> String;
     fn format_request(&self, request: &PartnerRequest) -> Result<PartnerOutcome, PortError>;
     fn read_status(&self, update_json: &str) -> Result<PartnerStatus, PortError>;
+
+    /// Optional hook (plugin API 0.2): the partner's own reintegration indicator set for
+    /// this person, as [`Jurisdiction::reintegration_indicators`]: TOML text in the shape
+    /// of `config/reintegration/rss.toml`, checked by the caller with
+    /// [`crate::follow_up::parse_config`]. Default: `None` (the configured set).
+    fn reintegration_indicators(&self, person: &PersonFacts) -> Result<Option<String>, PortError> {
+        let _ = person;
+        Ok(None)
+    }
 }
 
 /// Where the core finds the jurisdiction of a country and the partner of an organisation.
@@ -592,6 +682,113 @@ const DEFAULT_MEASURES: &[(&str, &str, &str, bool, &[DecidingBody])] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct Minimal;
+
+    impl Jurisdiction for Minimal {
+        fn describe(&self) -> String {
+            "minimal".into()
+        }
+        fn questions(&self) -> Result<Vec<Question>, PortError> {
+            Err(PortError::new("domain", "not asked"))
+        }
+        fn recovery_period_days(&self, _: &PersonFacts) -> Result<u32, PortError> {
+            Ok(30)
+        }
+        fn decision_rules(&self) -> Result<DecisionRules, PortError> {
+            Err(PortError::new("domain", "not asked"))
+        }
+        fn protective_measures(&self) -> Result<Vec<Measure>, PortError> {
+            Ok(vec![])
+        }
+        fn return_requirements(
+            &self,
+            _: &PersonFacts,
+        ) -> Result<Vec<ReturnRequirement>, PortError> {
+            Ok(vec![])
+        }
+        fn follow_up_schedule_days(&self, _: &PersonFacts) -> Result<Vec<u32>, PortError> {
+            Ok(vec![])
+        }
+        fn guard_transition(&self, _: &Transition) -> Result<Verdict, PortError> {
+            Ok(Verdict::Refuse(vec!["never".into()]))
+        }
+    }
+
+    struct MinimalPartner;
+
+    impl Partner for MinimalPartner {
+        fn describe(&self) -> String {
+            "minimal partner".into()
+        }
+        fn format_request(&self, _: &PartnerRequest) -> Result<PartnerOutcome, PortError> {
+            Ok(PartnerOutcome::Refused(vec!["no".into()]))
+        }
+        fn read_status(&self, _: &str) -> Result<PartnerStatus, PortError> {
+            Err(PortError::new("domain", "no"))
+        }
+    }
+
+    fn ask() -> FundingAsk {
+        use crate::domain::{CountryCode, Stage};
+        use crate::funding::{CostCategory, Currency};
+        let facts = CaseFacts {
+            trafficking: Some(TraffickingStatus::Presumed),
+            protected_witness: false,
+            child: true,
+            nationality: Some(CountryCode::parse("ng").unwrap()),
+            destination: None,
+            stage: Stage::SolutionPlanning,
+        };
+        let ask = Ask {
+            category: CostCategory::Travel,
+            amount: 125_050,
+            currency: Currency::parse("EUR").unwrap(),
+            on: chrono::NaiveDate::from_ymd_opt(2025, 3, 1).unwrap(),
+        };
+        FundingAsk::new(SourceKind::StateBudget, &facts, &ask)
+    }
+
+    #[test]
+    fn funding_ask_carries_the_core_vocabularies_and_no_personal_data() {
+        assert_eq!(
+            ask(),
+            FundingAsk {
+                source_kind: "state_budget".into(),
+                category: "travel".into(),
+                amount_minor: 125_050,
+                currency: "EUR".into(),
+                stage: "solution_planning".into(),
+                child: true,
+                nationality: Some("NG".into()),
+                destination_country: None,
+                trafficking_status: Some("presumed".into()),
+                protected_witness: false,
+            }
+        );
+    }
+
+    #[test]
+    fn the_optional_hooks_default_to_nothing_to_add() {
+        let person = PersonFacts {
+            child: false,
+            stateless: false,
+            nationality: None,
+        };
+        for j in [&DefaultJurisdiction as &dyn Jurisdiction, &Minimal] {
+            assert_eq!(j.fund_rules(&ask()).unwrap(), Verdict::Allow);
+            assert_eq!(j.reintegration_indicators(&person).unwrap(), None);
+            assert!(j.measure_deciders().unwrap().is_empty());
+        }
+        assert_eq!(
+            MinimalPartner.reintegration_indicators(&person).unwrap(),
+            None
+        );
+        // The built-in catalogue says who decides without the hook.
+        let m = DefaultJurisdiction.protective_measures().unwrap();
+        let link = m.iter().find(|m| m.id == "live_video_link").unwrap();
+        assert_eq!(link.deciders(), &[DecidingBody::Court]);
+    }
 
     #[test]
     fn defaults_hold_the_seed_questions_in_both_languages() {

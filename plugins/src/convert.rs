@@ -1,11 +1,17 @@
 //! Between the WIT records and the core's port types, with the contract checks on what
-//! a plugin returns.
+//! a plugin returns. The records of `types` are the same in API 0.1 and 0.2 (`w`); the
+//! optional hooks of 0.2 have records of their own (`fund_rules::FundingAsk`,
+//! `measure_deciders::MeasureBodies`).
 
-use crate::bindings::jurisdiction::passerelle::plugin::types as w;
+use crate::bindings::types as w;
+use crate::bindings::v0_2::{fund_rules, measure_deciders};
+use passerelle_core::domain::Stage;
+use passerelle_core::follow_up::{MAX_CONFIG_BYTES, parse_config};
+use passerelle_core::funding::{CostCategory, SourceKind};
 use passerelle_core::identification::{DecidingBody, TraffickingStatus};
 use passerelle_core::ports::{
-    DecisionRules, Measure, PartnerOutcome, PartnerRequest, PartnerStatus, PersonFacts, Question,
-    QuestionSetKind, ReturnRequirement, Transition, Verdict,
+    DecisionRules, FundingAsk, Measure, PartnerOutcome, PartnerRequest, PartnerStatus, PersonFacts,
+    Question, QuestionSetKind, ReturnRequirement, Transition, Verdict,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -49,6 +55,63 @@ pub fn request_in(r: &PartnerRequest) -> w::PartnerRequest {
         languages: r.languages.clone(),
         destination_country: r.destination_country.clone(),
         notes: r.notes.clone(),
+    }
+}
+
+/// The request the `fund-rules` hook sees. Its words must be the core's vocabularies, so
+/// that a plugin can rely on them: anything else is refused before the call (an input
+/// error naming the field, not its value).
+pub fn funding_ask_in(a: &FundingAsk) -> Result<fund_rules::FundingAsk, Violation> {
+    let word = |field: &str, ok: bool| {
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("{field} is not one of the core's values"))
+        }
+    };
+    word("source_kind", SourceKind::parse(&a.source_kind).is_ok())?;
+    word("category", CostCategory::parse(&a.category).is_ok())?;
+    word("stage", Stage::parse(&a.stage).is_ok())?;
+    let code = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_uppercase());
+    if !code(&a.currency, 3) {
+        return Err("currency is not an ISO 4217 code such as EUR".into());
+    }
+    for (field, c) in [
+        ("nationality", &a.nationality),
+        ("destination_country", &a.destination_country),
+    ] {
+        if c.as_deref().is_some_and(|c| !code(c, 2)) {
+            return Err(format!(
+                "{field} is not an ISO 3166-1 alpha-2 code such as FR"
+            ));
+        }
+    }
+    let status = match &a.trafficking_status {
+        None => None,
+        Some(s) => Some(status_in(TraffickingStatus::parse(s).map_err(|_| {
+            "trafficking_status is not one of the core's values".to_owned()
+        })?)),
+    };
+    Ok(fund_rules::FundingAsk {
+        source_kind: a.source_kind.clone(),
+        category: a.category.clone(),
+        amount_minor: a.amount_minor,
+        currency: a.currency.clone(),
+        stage: a.stage.clone(),
+        child: a.child,
+        nationality: a.nationality.clone(),
+        destination_country: a.destination_country.clone(),
+        trafficking_status: status,
+        protected_witness: a.protected_witness,
+    })
+}
+
+fn status_in(s: TraffickingStatus) -> w::TraffickingStatus {
+    match s {
+        TraffickingStatus::Possible => w::TraffickingStatus::Possible,
+        TraffickingStatus::Presumed => w::TraffickingStatus::Presumed,
+        TraffickingStatus::Confirmed => w::TraffickingStatus::Confirmed,
+        TraffickingStatus::NotAVictim => w::TraffickingStatus::NotAVictim,
     }
 }
 
@@ -120,6 +183,11 @@ impl OutputSize for w::PartnerOutcome {
             w::PartnerOutcome::Formatted(s) => s.output_size(),
             w::PartnerOutcome::Refused(r) => r.output_size(),
         }
+    }
+}
+impl OutputSize for measure_deciders::MeasureBodies {
+    fn output_size(&self) -> usize {
+        self.measure_id.output_size() + 8 * self.bodies.len() + 8
     }
 }
 impl OutputSize for w::PartnerStatus {
@@ -263,7 +331,9 @@ pub fn measures_out(ms: Vec<w::Measure>) -> Result<Vec<Measure>, Violation> {
                 label: localized("protective measure", m.label)?,
                 id: m.id,
                 replaces_presence: m.replaces_presence,
-                // API 0.1 has no field for it: Measure::deciders() gives the default.
+                // The record has no field for it: the optional `measure-deciders` hook
+                // (API 0.2) fills it (`with_deciders`); else Measure::deciders() gives the
+                // default.
                 decided_by: vec![],
             })
         })
@@ -322,4 +392,72 @@ pub fn status_update_out(s: w::PartnerStatus) -> Result<PartnerStatus, Violation
         status: s.status,
         note: s.note,
     })
+}
+
+/// The `reintegration-indicators` hook's answer: none, or an indicator set the core can
+/// read (`follow_up::parse_config`: at most [`MAX_CONFIG_BYTES`], every value checked).
+/// Garbage is refused here, naming the plugin, rather than later and far from it.
+pub fn indicators_out(text: Option<String>) -> Result<Option<String>, Violation> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    if text.len() > MAX_CONFIG_BYTES {
+        return Err(format!(
+            "its indicator set is {} bytes, over the limit of {MAX_CONFIG_BYTES} bytes",
+            text.len()
+        ));
+    }
+    if let Err(e) = parse_config(&text) {
+        return Err(format!(
+            "its indicator set is not a valid set in the shape of config/reintegration/rss.toml: {}",
+            crate::host::cut(&e.to_string(), 200)
+        ));
+    }
+    Ok(Some(text))
+}
+
+/// The `measure-deciders` hook's answer: each measure once, a valid id, at least one
+/// body, each body once.
+pub fn deciders_out(
+    ds: Vec<measure_deciders::MeasureBodies>,
+) -> Result<Vec<(String, Vec<DecidingBody>)>, Violation> {
+    for d in &ds {
+        check_id("measure in the deciders", &d.measure_id)?;
+    }
+    let mut seen = BTreeSet::new();
+    if !ds.iter().all(|d| seen.insert(d.measure_id.as_str())) {
+        return Err("its measure deciders list the same measure twice".into());
+    }
+    ds.into_iter()
+        .map(|d| {
+            if d.bodies.is_empty() {
+                return Err("a measure's deciders list no deciding body".to_owned());
+            }
+            let bodies: Vec<DecidingBody> = d.bodies.into_iter().map(body_out).collect();
+            let distinct: BTreeSet<&DecidingBody> = bodies.iter().collect();
+            if distinct.len() != bodies.len() {
+                return Err("a measure's deciders list the same body twice".to_owned());
+            }
+            Ok((d.measure_id, bodies))
+        })
+        .collect()
+}
+
+/// Put the deciders into the catalogue: a measure listed gets its bodies, the others
+/// keep theirs (none from a plugin: the defaults). Deciders of a measure that is not in
+/// the catalogue break the contract (a typo would otherwise be silent).
+pub fn with_deciders(
+    mut measures: Vec<Measure>,
+    deciders: Vec<(String, Vec<DecidingBody>)>,
+) -> Result<Vec<Measure>, Violation> {
+    for (id, bodies) in deciders {
+        let Some(m) = measures.iter_mut().find(|m| m.id == id) else {
+            return Err(format!(
+                "its measure deciders name '{}', which is not in its catalogue of protective measures",
+                crate::host::cut(&id, 64)
+            ));
+        };
+        m.decided_by = bodies;
+    }
+    Ok(measures)
 }

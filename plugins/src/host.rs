@@ -1,12 +1,13 @@
 //! The wasmtime side: one `Engine` for all plugins, the linker (WASI p2 with an empty
-//! context, plus the `passerelle:plugin/host` interface), the epoch ticker, and the
-//! bounded call of a plugin hook on a fresh `Store`.
+//! context, plus the `passerelle:plugin/host` interface of every supported API version),
+//! the epoch ticker, and the bounded call of a plugin hook on a fresh `Store`.
 //!
 //! Calls run on the calling thread. They are synchronous and may take up to the
 //! plugin's `timeout_ms`: async callers must make them from a blocking pool
 //! (`web::block` / `tokio::task::spawn_blocking`), never on an executor thread.
 
-use crate::bindings::jurisdiction::passerelle::plugin::host::{self as wit_host, Level};
+use crate::bindings::v0_1::jurisdiction::passerelle::plugin::host as host_v0_1;
+use crate::bindings::v0_2::jurisdiction::passerelle::plugin::host as host_v0_2;
 use crate::error::{PluginError, PluginName};
 use crate::limits::{EngineSettings, Limits};
 use std::sync::Arc;
@@ -43,8 +44,22 @@ impl WasiView for CallState {
     }
 }
 
-impl wit_host::Host for CallState {
-    fn log(&mut self, level: Level, message: String) {
+impl host_v0_1::Host for CallState {
+    fn log(&mut self, level: host_v0_1::Level, message: String) {
+        use host_v0_1::Level;
+        let tag = match level {
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        };
+        self.log.push(tag, &message);
+    }
+}
+
+impl host_v0_2::Host for CallState {
+    fn log(&mut self, level: host_v0_2::Level, message: String) {
+        use host_v0_2::Level;
         let tag = match level {
             Level::Debug => "debug",
             Level::Info => "info",
@@ -206,7 +221,14 @@ impl PluginHost {
         let mut linker: Linker<CallState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(setup_err)?;
         forbid_waiting(&mut linker).map_err(setup_err)?;
-        wit_host::add_to_linker::<CallState, wasmtime::component::HasSelf<CallState>>(
+        // `passerelle:plugin/host@0.1.0` and `@0.2.0`: each API version's guests import
+        // their own (the linker matches patch versions, 0.1.x to 0.1.0).
+        host_v0_1::add_to_linker::<CallState, wasmtime::component::HasSelf<CallState>>(
+            &mut linker,
+            |s| s,
+        )
+        .map_err(setup_err)?;
+        host_v0_2::add_to_linker::<CallState, wasmtime::component::HasSelf<CallState>>(
             &mut linker,
             |s| s,
         )

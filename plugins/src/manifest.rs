@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-/// The plugin API versions this host supports (the WIT package `passerelle:plugin`).
-pub const SUPPORTED_API: &str = ">=0.1.0, <0.2.0";
+/// The plugin API versions this host supports (the WIT package `passerelle:plugin`):
+/// 0.1.x (`wit/0.1.0/plugin.wit`, frozen) and 0.2.x (`wit/plugin.wit`).
+pub const SUPPORTED_API: &str = ">=0.1.0, <0.3.0";
 /// The manifest's file name inside a plugin directory.
 pub const MANIFEST_FILE: &str = "plugin.toml";
 
@@ -24,6 +25,41 @@ impl World {
         match self {
             World::Jurisdiction => "jurisdiction",
             World::Partner => "partner",
+        }
+    }
+}
+
+/// The API versions the host has bindings for. Under semver a `0.x` minor version is its
+/// own compatibility track: 0.1.3 is a 0.1 plugin, 0.2.0 is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Api {
+    /// 0.1.x: the required hooks only.
+    #[serde(rename = "0.1")]
+    V0_1,
+    /// 0.2.x: the required hooks, and the optional ones the component exports.
+    #[serde(rename = "0.2")]
+    V0_2,
+}
+
+impl Api {
+    /// The track of a version in [`SUPPORTED_API`] (None for any other version).
+    pub fn of(version: &str) -> Option<Api> {
+        let v = semver::Version::parse(version).ok()?;
+        let supported = semver::VersionReq::parse(SUPPORTED_API).ok()?;
+        if !supported.matches(&v) {
+            return None;
+        }
+        match (v.major, v.minor) {
+            (0, 1) => Some(Api::V0_1),
+            (0, 2) => Some(Api::V0_2),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Api::V0_1 => "0.1",
+            Api::V0_2 => "0.2",
         }
     }
 }
@@ -149,8 +185,8 @@ impl Manifest {
         Ok(())
     }
 
-    /// Is this manifest's API version in the host's supported range?
-    pub fn check_api(&self) -> Result<(), PluginError> {
+    /// Is this manifest's API version in the host's supported range? Which track?
+    pub fn check_api(&self) -> Result<Api, PluginError> {
         check_api_version(&self.name(), &self.api_version)
     }
 
@@ -160,20 +196,13 @@ impl Manifest {
     }
 }
 
-/// Refuse an API version outside [`SUPPORTED_API`], naming both.
-pub fn check_api_version(plugin: &PluginName, found: &str) -> Result<(), PluginError> {
-    let incompatible = || PluginError::IncompatibleApi {
+/// Refuse an API version outside [`SUPPORTED_API`], naming both; else its track.
+pub fn check_api_version(plugin: &PluginName, found: &str) -> Result<Api, PluginError> {
+    Api::of(found).ok_or_else(|| PluginError::IncompatibleApi {
         plugin: plugin.clone(),
         found: short(found).to_owned(),
         supported: SUPPORTED_API.to_owned(),
-    };
-    let req = semver::VersionReq::parse(SUPPORTED_API).map_err(|_| incompatible())?;
-    let v = semver::Version::parse(found).map_err(|_| incompatible())?;
-    if req.matches(&v) {
-        Ok(())
-    } else {
-        Err(incompatible())
-    }
+    })
 }
 
 /// Read the component and check its digest against the manifest.
@@ -206,5 +235,32 @@ fn short(s: &str) -> &str {
     match s.char_indices().nth(40) {
         Some((i, _)) => &s[..i],
         None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn each_supported_minor_version_is_a_track_and_others_are_refused() {
+        assert_eq!(Api::of("0.1.0"), Some(Api::V0_1));
+        assert_eq!(Api::of("0.1.7"), Some(Api::V0_1));
+        assert_eq!(Api::of("0.2.0"), Some(Api::V0_2));
+        assert_eq!(Api::of("0.2.3"), Some(Api::V0_2));
+        for v in ["0.0.9", "0.3.0", "1.0.0", "0.2.0-rc.1", "0.2", "x"] {
+            assert_eq!(Api::of(v), None, "{v}");
+        }
+        let name = PluginName {
+            id: "p".into(),
+            version: "1.0.0".into(),
+        };
+        let e = check_api_version(&name, "0.3.0").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "plugin p 1.0.0 was built for plugin API 0.3.0, but this server supports \
+             >=0.1.0, <0.3.0; rebuild the plugin with a supported SDK"
+        );
     }
 }

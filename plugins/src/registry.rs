@@ -16,8 +16,9 @@ use crate::error::{PluginError, PluginName};
 use crate::host::PluginHost;
 use crate::manifest::{MANIFEST_FILE, Manifest, World};
 use crate::plugin::{JurisdictionPlugin, LoadedPlugin, PartnerPlugin};
+use passerelle_core::identification::DecidingBody;
 use passerelle_core::ports::{
-    DecisionRules, DefaultJurisdiction, Jurisdiction, Measure, Partner, PartnerOutcome,
+    DecisionRules, DefaultJurisdiction, FundingAsk, Jurisdiction, Measure, Partner, PartnerOutcome,
     PartnerRequest, PartnerStatus, PersonFacts, PortError, Question, ReturnRequirement, Transition,
     Verdict,
 };
@@ -55,6 +56,10 @@ pub struct PluginStatus {
     pub id: String,
     pub version: String,
     pub world: String,
+    /// The plugin API version its manifest names, e.g. "0.2.0".
+    pub api_version: String,
+    /// The optional hooks (API 0.2) it exports, e.g. ["fund-rules"] (loaded plugins).
+    pub hooks: Vec<String>,
     /// The countries or partner ids it serves (or would serve).
     pub serves: Vec<String>,
     /// "loaded" or "failed".
@@ -182,17 +187,22 @@ impl Registry {
             .entries
             .iter()
             .map(|e| {
-                let (id, version, world, serves) = match &e.manifest {
+                let (id, version, world, api_version, serves) = match &e.manifest {
                     Some(m) => (
                         m.id.clone(),
                         m.version.clone(),
                         m.world.as_str().to_owned(),
+                        m.api_version.clone(),
                         match m.world {
                             World::Jurisdiction => m.jurisdictions.clone(),
                             World::Partner => m.partners.clone(),
                         },
                     ),
                     None => Default::default(),
+                };
+                let hooks = match &e.outcome {
+                    Ok(p) => p.hooks().iter().map(|h| h.as_str().to_owned()).collect(),
+                    Err(_) => Vec::new(),
                 };
                 let (state, error, calls, failures, last_error) = match &e.outcome {
                     Ok(p) => (
@@ -209,6 +219,8 @@ impl Registry {
                     id,
                     version,
                     world,
+                    api_version,
+                    hooks,
                     serves,
                     state: state.into(),
                     error,
@@ -342,7 +354,8 @@ fn load_entry(host: &Arc<PluginHost>, dir: &Path) -> Entry {
     }
 }
 
-/// The port of a plugin that is configured but failed to load: every call fails.
+/// The port of a plugin that is configured but failed to load: every call fails, the
+/// optional hooks too (their defaults would be answers from a plugin that is not there).
 struct Unavailable {
     plugin: PluginName,
     error: String,
@@ -383,6 +396,15 @@ impl Jurisdiction for Unavailable {
     fn guard_transition(&self, _: &Transition) -> Result<Verdict, PortError> {
         Err(self.err())
     }
+    fn fund_rules(&self, _: &FundingAsk) -> Result<Verdict, PortError> {
+        Err(self.err())
+    }
+    fn reintegration_indicators(&self, _: &PersonFacts) -> Result<Option<String>, PortError> {
+        Err(self.err())
+    }
+    fn measure_deciders(&self) -> Result<Vec<(String, Vec<DecidingBody>)>, PortError> {
+        Err(self.err())
+    }
 }
 
 impl Partner for Unavailable {
@@ -393,6 +415,9 @@ impl Partner for Unavailable {
         Err(self.err())
     }
     fn read_status(&self, _: &str) -> Result<PartnerStatus, PortError> {
+        Err(self.err())
+    }
+    fn reintegration_indicators(&self, _: &PersonFacts) -> Result<Option<String>, PortError> {
         Err(self.err())
     }
 }

@@ -6,13 +6,18 @@
 //! (`passerelle_core::ports`): e.g. `recovery-period` takes a `PersonFacts`
 //! (`{"child": true, "stateless": false, "nationality": "NG"}`), `guard-transition` a
 //! `Transition`, `format-request` a `PartnerRequest`, `read-status` the partner's own JSON
-//! (passed through as a string). Hooks without input ignore it.
+//! (passed through as a string), `fund-rules` a `FundingAsk`, `reintegration-indicators`
+//! a `PersonFacts`. Hooks without input ignore it.
+//!
+//! The optional hooks of API 0.2 (`fund-rules`, `reintegration-indicators`,
+//! `measure-deciders`) run like the others; on a plugin that does not export one (every
+//! 0.1 plugin), the report gives the core's default and says so in `note`.
 
 use crate::error::PluginError;
 use crate::host::{CallStats, PluginHost};
 use crate::limits::{EngineSettings, Limits};
 use crate::manifest::{self, Manifest, SUPPORTED_API};
-use crate::plugin::LoadedPlugin;
+use crate::plugin::{Hook, LoadedPlugin};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::Path;
@@ -30,6 +35,9 @@ pub const HOOKS: &[&str] = &[
     "guard-transition",
     "format-request",
     "read-status",
+    "fund-rules",
+    "reintegration-indicators",
+    "measure-deciders",
 ];
 
 /// What a run printed: the output as JSON, the fuel used, the time and the plugin's log.
@@ -40,6 +48,8 @@ pub struct RunReport {
     /// Instantiation and call, on a fresh store (not the compilation).
     pub elapsed: Duration,
     pub log: String,
+    /// Said when the answer is not the plugin's own: an optional hook it does not export.
+    pub note: Option<String>,
 }
 
 /// Run `hook` of the plugin in `dir` on `input_json`, with the default limits (and the
@@ -87,7 +97,26 @@ fn report<T: Serialize>(
         fuel_used: stats.fuel_used,
         elapsed: stats.elapsed,
         log: stats.log,
+        note: None,
     })
+}
+
+/// [`report`] for an optional hook: says when the plugin does not export it.
+fn optional<T: Serialize>(
+    plugin: &LoadedPlugin,
+    hook: Hook,
+    out: (Result<T, PluginError>, CallStats),
+) -> Result<RunReport, PluginError> {
+    let mut r = report(hook.as_str(), out)?;
+    if !plugin.hooks().contains(&hook) {
+        r.note = Some(format!(
+            "{} (API {}) does not export the optional hook {}: this is the core's default",
+            plugin.describe(),
+            plugin.manifest().api_version,
+            hook.as_str()
+        ));
+    }
+    Ok(r)
 }
 
 /// Call one hook of a loaded plugin by name, on JSON input.
@@ -111,6 +140,17 @@ pub fn call_hook(
         "guard-transition" => report(hook, plugin.guard_transition(&input(hook, input_json)?)),
         "format-request" => report(hook, plugin.format_request(&input(hook, input_json)?)),
         "read-status" => report(hook, plugin.read_status(input_json)),
+        "fund-rules" => optional(
+            plugin,
+            Hook::FundRules,
+            plugin.fund_rules(&input(hook, input_json)?),
+        ),
+        "reintegration-indicators" => optional(
+            plugin,
+            Hook::ReintegrationIndicators,
+            plugin.reintegration_indicators(&input(hook, input_json)?),
+        ),
+        "measure-deciders" => optional(plugin, Hook::MeasureDeciders, plugin.measure_deciders()),
         other => Err(PluginError::Input {
             hook: other.to_owned(),
             detail: format!("unknown hook; the hooks are: {}", HOOKS.join(", ")),
@@ -127,14 +167,17 @@ pub struct CheckReport {
     /// The component's actual sha256 (when it could be read).
     pub sha256: Option<String>,
     pub supported_api: String,
+    /// The optional hooks (API 0.2) the component exports, e.g. ["fund-rules"].
+    pub hooks: Vec<String>,
     /// Compile (or compilation-cache look-up) and link time, in milliseconds.
     pub load_ms: u128,
     /// One line per problem found.
     pub problems: Vec<String>,
 }
 
-/// Check a plugin directory: manifest, digest, API version, and that it compiles, links
-/// and answers `api-version` like its manifest.
+/// Check a plugin directory: manifest, digest, API version, and that it compiles, links,
+/// exports its world's hooks (and well-typed optional ones) and answers `api-version` like
+/// its manifest.
 pub fn check(dir: &Path) -> CheckReport {
     match PluginHost::new(Limits::default(), EngineSettings::default()) {
         Ok(host) => check_on(&host, dir),
@@ -143,6 +186,7 @@ pub fn check(dir: &Path) -> CheckReport {
             manifest: None,
             sha256: None,
             supported_api: SUPPORTED_API.to_owned(),
+            hooks: Vec::new(),
             load_ms: 0,
             problems: vec![e.to_string()],
         },
@@ -156,6 +200,7 @@ pub fn check_on(host: &Arc<PluginHost>, dir: &Path) -> CheckReport {
         manifest: None,
         sha256: None,
         supported_api: SUPPORTED_API.to_owned(),
+        hooks: Vec::new(),
         load_ms: 0,
         problems: Vec::new(),
     };
@@ -174,7 +219,10 @@ pub fn check_on(host: &Arc<PluginHost>, dir: &Path) -> CheckReport {
     let loaded = LoadedPlugin::load(host, dir);
     r.load_ms = started.elapsed().as_millis();
     match loaded {
-        Ok(_) => r.ok = true,
+        Ok(p) => {
+            r.ok = true;
+            r.hooks = p.hooks().iter().map(|h| h.as_str().to_owned()).collect();
+        }
         Err(e) => r.problems.push(e.to_string()),
     }
     r

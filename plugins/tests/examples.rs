@@ -28,7 +28,7 @@ fn fixture(name: &str) -> String {
 #[test]
 fn french_jurisdiction_adds_a_question_and_differs_from_the_defaults() {
     let fr = fr();
-    assert_eq!(fr.describe(), "plugin fr-jurisdiction 1.0.0");
+    assert_eq!(fr.describe(), "plugin fr-jurisdiction 1.1.0");
     let q = fr.questions().unwrap();
     let defaults = DefaultJurisdiction.questions().unwrap();
     assert_eq!(q.len(), defaults.len() + 1);
@@ -199,7 +199,7 @@ fn runner_runs_a_hook_and_checks_a_directory() {
         tmp.path(),
         "bad",
         "1.0.0",
-        "0.1.0",
+        "0.2.0",
         &fr_wasm(),
         "FR",
         Some(&"0".repeat(64)),

@@ -26,7 +26,7 @@ fn a_configured_but_broken_jurisdiction_fails_closed() {
         tmp.path(),
         "fr-broken",
         "1.0.0",
-        "0.1.0",
+        "0.2.0",
         &fr_wasm(),
         "FR",
         Some(&"1".repeat(64)),
@@ -50,6 +50,16 @@ fn a_configured_but_broken_jurisdiction_fails_closed() {
     );
     assert!(e.message.contains("sha256"), "{}", e.message);
     assert!(fr.questions().is_err() && fr.recovery_period_days(&person("NG")).is_err());
+    // The optional hooks fail too: their defaults would be answers nobody gave.
+    let e = fr
+        .fund_rules(&funding_ask("state_budget", "travel", "return_in_progress"))
+        .unwrap_err();
+    assert_eq!(e.kind, "unavailable");
+    assert_eq!(fr.measure_deciders().unwrap_err().kind, "unavailable");
+    assert_eq!(
+        fr.reintegration_indicators(&person("NG")).unwrap_err().kind,
+        "unavailable"
+    );
 
     let s = registry.statuses();
     assert_eq!(s[0].state, "failed");
@@ -97,11 +107,11 @@ fn the_examples_directory_serves_france_and_the_partner() {
     .unwrap();
     assert_eq!(
         registry.jurisdiction_for("fr").describe(),
-        "plugin fr-jurisdiction 1.0.0"
+        "plugin fr-jurisdiction 1.1.0"
     );
     assert_eq!(
         registry.partner_for("iom-style-return").unwrap().describe(),
-        "plugin iom-partner 1.0.0"
+        "plugin iom-partner 1.1.0"
     );
     assert_eq!(
         registry.jurisdiction_for("DE").describe(),
@@ -132,8 +142,8 @@ fn a_pinned_plugin_that_is_missing_fails_closed() {
 #[test]
 fn two_plugins_claiming_a_country_fail_closed_until_one_is_pinned() {
     let tmp = tempfile::tempdir().unwrap();
-    write_plugin(tmp.path(), "fr-a", "1.0.0", "0.1.0", &fr_wasm(), "FR", None);
-    write_plugin(tmp.path(), "fr-b", "1.0.0", "0.1.0", &fr_wasm(), "FR", None);
+    write_plugin(tmp.path(), "fr-a", "1.0.0", "0.2.0", &fr_wasm(), "FR", None);
+    write_plugin(tmp.path(), "fr-b", "1.0.0", "0.2.0", &fr_wasm(), "FR", None);
     let registry = Registry::load(
         host(Limits::default()),
         RegistryConfig {

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use passerelle_plugins::{Limits, LoadedPlugin, PluginError, PluginHost};
+use passerelle_plugins::{Hook, Limits, LoadedPlugin, PluginError, PluginHost};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,7 +24,7 @@ fn setup(
         tmp.path(),
         "hostile",
         "6.6.6",
-        "0.1.0",
+        "0.2.0",
         &hostile_wasm(),
         "ZZ",
         None,
@@ -234,22 +234,20 @@ fn oversized_input_is_refused_before_the_call() {
 fn wrong_api_version_is_refused_at_load_naming_both_versions() {
     let host = host(Limits::default());
     let tmp = tempfile::tempdir().unwrap();
-    let dir = write_plugin(
-        tmp.path(),
-        "future",
-        "1.0.0",
-        "0.2.0",
-        &fr_wasm(),
-        "FR",
-        None,
-    );
-    let e = LoadedPlugin::load(&host, &dir).unwrap_err();
-    assert!(matches!(e, PluginError::IncompatibleApi { .. }), "{e:?}");
-    let msg = e.to_string();
-    assert!(
-        msg.contains("0.2.0") && msg.contains(">=0.1.0, <0.2.0"),
-        "{msg}"
-    );
+    for (id, api) in [
+        ("future", "0.3.0"),
+        ("ancient", "0.0.9"),
+        ("major", "1.0.0"),
+    ] {
+        let dir = write_plugin(tmp.path(), id, "1.0.0", api, &fr_wasm(), "FR", None);
+        let e = LoadedPlugin::load(&host, &dir).unwrap_err();
+        assert!(matches!(e, PluginError::IncompatibleApi { .. }), "{e:?}");
+        let msg = e.to_string();
+        assert!(
+            msg.contains(&format!("plugin API {api},")) && msg.contains(">=0.1.0, <0.3.0"),
+            "{msg}"
+        );
+    }
     let good = LoadedPlugin::load(&host, &fr_dir()).unwrap();
     assert_eq!(good.recovery_period_days(&person("NG")).0.unwrap(), 30);
 }
@@ -262,7 +260,7 @@ fn wrong_digest_is_refused_at_load() {
         tmp.path(),
         "tampered",
         "1.0.0",
-        "0.1.0",
+        "0.2.0",
         &fr_wasm(),
         "FR",
         Some(&"ab".repeat(32)),
@@ -287,5 +285,156 @@ fn a_guard_that_panics_fails_closed() {
     };
     let e = port.guard_transition(&t).unwrap_err();
     assert_eq!(e.kind, "trap");
+    still_healthy(&hostile, &good);
+}
+
+// The optional hooks of API 0.2 are bounded and checked like the required ones.
+
+#[test]
+fn the_hostile_plugin_exports_every_optional_hook() {
+    let (_h, hostile, _good, _t) = setup(Limits::default());
+    assert_eq!(hostile.hooks(), Hook::ALL.to_vec());
+}
+
+#[test]
+fn a_looping_optional_hook_runs_out_of_fuel() {
+    let limits = Limits::default();
+    let (_h, hostile, good, _t) = setup(limits);
+    let started = Instant::now();
+    let (r, stats) = hostile.fund_rules(&funding_ask("state_budget", "other", "protection"));
+    let e = r.unwrap_err();
+    assert!(
+        matches!(e, PluginError::OutOfFuel { fuel, .. } if fuel == limits.fuel),
+        "{e:?}"
+    );
+    assert_eq!(stats.fuel_used, limits.fuel);
+    assert!(started.elapsed() < Duration::from_millis(limits.timeout_ms));
+    still_healthy(&hostile, &good);
+}
+
+#[test]
+fn a_looping_optional_hook_with_ample_fuel_times_out() {
+    let limits = Limits {
+        fuel: u64::MAX / 2,
+        timeout_ms: 100,
+        ..Limits::default()
+    };
+    let (_h, hostile, good, _t) = setup(limits);
+    let started = Instant::now();
+    let e = hostile
+        .reintegration_indicators(&person("loop"))
+        .0
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(
+            e,
+            PluginError::Timeout {
+                timeout_ms: 100,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(took < Duration::from_millis(400), "bounded: {took:?}");
+    still_healthy(&hostile, &good);
+}
+
+#[test]
+fn a_huge_indicator_set_is_bounded_and_a_contract_error() {
+    // Over the output limit of the call (1 MiB by default)…
+    let (_h, hostile, good, _t) = setup(Limits::default());
+    let e = hostile
+        .reintegration_indicators(&person("huge"))
+        .0
+        .unwrap_err();
+    assert!(matches!(e, PluginError::Contract { .. }), "{e:?}");
+    assert!(
+        e.to_string().contains("over the limit of 1048576 bytes"),
+        "{e}"
+    );
+    still_healthy(&hostile, &good);
+    // …and, where the server allows more output, over the core's bound on an indicator
+    // set (256 KiB).
+    let (_h, hostile, good, _t) = setup(Limits {
+        output_bytes: 8 << 20,
+        ..Limits::default()
+    });
+    let e = hostile
+        .reintegration_indicators(&person("huge"))
+        .0
+        .unwrap_err();
+    assert!(matches!(e, PluginError::Contract { .. }), "{e:?}");
+    assert!(
+        e.to_string().contains("over the limit of 262144 bytes"),
+        "{e}"
+    );
+    still_healthy(&hostile, &good);
+}
+
+#[test]
+fn an_indicator_set_the_core_cannot_read_is_refused_naming_the_plugin() {
+    let (_h, hostile, good, _t) = setup(Limits::default());
+    let e = hostile
+        .reintegration_indicators(&person("garbage"))
+        .0
+        .unwrap_err();
+    assert!(matches!(e, PluginError::Contract { .. }), "{e:?}");
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with("plugin hostile 6.6.6 broke the plugin contract")
+            && msg.contains("config/reintegration/rss.toml"),
+        "{msg}"
+    );
+    // Any other person: the hook answers none, and that is passed on.
+    assert_eq!(
+        hostile.reintegration_indicators(&person("FR")).0.unwrap(),
+        None
+    );
+    still_healthy(&hostile, &good);
+}
+
+#[test]
+fn a_fund_rule_that_panics_or_refuses_without_reasons_fails_closed() {
+    use passerelle_core::ports::Jurisdiction;
+    let (_h, hostile, good, _t) = setup(Limits::default());
+    let port = passerelle_plugins::JurisdictionPlugin(hostile.clone());
+    let e = port
+        .fund_rules(&funding_ask("state_budget", "legal", "protection"))
+        .unwrap_err();
+    assert_eq!(e.kind, "trap");
+    assert!(e.message.contains("plugin hostile 6.6.6 crashed"), "{e}");
+    let e = port
+        .fund_rules(&funding_ask("state_budget", "medical", "protection"))
+        .unwrap_err();
+    assert_eq!(e.kind, "contract");
+    assert!(e.message.contains("non-empty reasons"), "{e}");
+    assert_eq!(
+        port.fund_rules(&funding_ask("state_budget", "shelter", "protection"))
+            .unwrap(),
+        passerelle_core::ports::Verdict::Allow
+    );
+    still_healthy(&hostile, &good);
+}
+
+#[test]
+fn measure_deciders_that_name_a_measure_twice_are_a_contract_error() {
+    let (_h, hostile, good, _t) = setup(Limits::default());
+    let e = hostile.measure_deciders().0.unwrap_err();
+    assert!(matches!(e, PluginError::Contract { .. }), "{e:?}");
+    assert!(e.to_string().contains("the same measure twice"), "{e}");
+    still_healthy(&hostile, &good);
+}
+
+#[test]
+fn an_optional_hook_gets_the_same_input_bound() {
+    let (_h, hostile, good, _t) = setup(Limits {
+        input_bytes: 64,
+        ..Limits::default()
+    });
+    let (r, stats) = hostile.reintegration_indicators(&person(&"x".repeat(100)));
+    let e = r.unwrap_err();
+    assert!(e.to_string().contains("over the limit of 64 bytes"), "{e}");
+    assert_eq!(stats.fuel_used, 0, "refused before the call");
     still_healthy(&hostile, &good);
 }

@@ -1,10 +1,11 @@
 //! The WASM plugins end to end: the example French jurisdiction changes what a user sees,
-//! the defaults come back without it, a broken configuration fails closed, and the
+//! the defaults come back without it, a broken configuration fails closed, the French
+//! catalogue says who decides a measure (an optional hook of plugin API 0.2), and the
 //! IOM-style partner plugin formats or refuses referrals.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{Days, Utc};
-use passerelle_tests::{TestApp, postgres_admin_url, spawn_app_with};
+use passerelle_tests::{TestApp, in_days, postgres_admin_url, send_json, spawn_app_with};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -123,7 +124,7 @@ async fn the_french_jurisdiction_changes_what_users_see_and_the_defaults_come_ba
         .json()
         .await
         .unwrap();
-    assert_eq!(v["jurisdiction"], "plugin fr-jurisdiction 1.0.0");
+    assert_eq!(v["jurisdiction"], "plugin fr-jurisdiction 1.1.0");
     let ids: Vec<&str> = v["interviews"][0]["questions"]
         .as_array()
         .unwrap()
@@ -176,7 +177,7 @@ async fn the_french_jurisdiction_changes_what_users_see_and_the_defaults_come_ba
         .await
         .unwrap();
     // In words: the plugin by its name and version.
-    assert!(page.contains("the plugin “fr-jurisdiction” (version 1.0.0)") && page.contains("45"));
+    assert!(page.contains("the plugin “fr-jurisdiction” (version 1.1.0)") && page.contains("45"));
 
     // The administrator sees the plugins and reloads without them: the defaults come back.
     let root = app.html_login("root@state.test").await;
@@ -421,4 +422,84 @@ async fn the_partner_plugin_formats_referrals_and_refuses_incomplete_ones() {
         .await
         .unwrap();
     assert_eq!(out["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_french_catalogue_says_who_decides_a_measure() {
+    let dir = plugin_dir();
+    let app = app_with_plugins(&dir.0).await;
+    app.world().await;
+    let api = app.api_login("advocate@ngo.test").await;
+    let reference = app.create_case(&api, "Temoin Anonyme").await;
+    let url = |p: &str| app.url(&format!("/api/v1/cases/{reference}{p}"));
+    let (st, v) = send_json(
+        &api,
+        "POST",
+        url("/proceedings"),
+        json!({"court": "Tribunal judiciaire de Lyon", "jurisdiction": "Lyon", "case_number": "TJ-24/0917",
+               "charges": ["trafficking"], "person_role": "victim_witness"}),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    let pid = v["id"].as_str().unwrap().to_owned();
+    let (st, v) = send_json(
+        &api,
+        "POST",
+        url(&format!("/proceedings/{pid}/hearings")),
+        json!({"kind": "trial_session", "held_on": in_days(60).to_string(), "testimony_required": true}),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+
+    // The plugin's `measure-deciders` hook is in the catalogue: anonymous testimony is
+    // decided by a court (CPP art. 706-58); a measure it does not list keeps the default.
+    let v: Value = api
+        .get(url("/proceedings"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let decided_by = |id: &str| {
+        v["catalogue"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .map(|m| m["decided_by"].clone())
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(decided_by("anonymous_testimony"), json!(["court"]), "{v}");
+    assert_eq!(decided_by("identity_protection"), json!([]), "{v}");
+
+    let (st, v) = send_json(
+        &api,
+        "POST",
+        url(&format!("/proceedings/{pid}/measures")),
+        json!({"measure": "anonymous_testimony"}),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    let mid = v["id"].as_str().unwrap().to_owned();
+    let decision = |authority: &str| json!({"decision": "grant", "authority": authority, "decision_reference": "TJ Lyon, ordonnance JLD 26/3"});
+    let (st, v) = send_json(
+        &api,
+        "POST",
+        url(&format!("/measures/{mid}/decision")),
+        decision("prosecution"),
+    )
+    .await;
+    assert_eq!(st, 422, "{v}");
+    let msg = v["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("decided by: court"), "{msg}");
+    let (st, v) = send_json(
+        &api,
+        "POST",
+        url(&format!("/measures/{mid}/decision")),
+        decision("court"),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["status"], "granted", "{v}");
 }

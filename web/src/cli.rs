@@ -109,7 +109,9 @@ pub enum PluginCommand {
     /// Run HOOK of the plugin in DIR on the JSON in INPUT; prints the output, the fuel
     /// used and the time. Hooks: questions, recovery-period, decision-rules,
     /// protective-measures, return-requirements, follow-up-schedule, guard-transition,
-    /// format-request, read-status.
+    /// format-request, read-status, and the optional hooks of plugin API 0.2: fund-rules
+    /// (INPUT: a FundingAsk), reintegration-indicators (a PersonFacts), measure-deciders
+    /// (no input); on a plugin without the hook they print the core's default and say so.
     Run {
         dir: PathBuf,
         hook: String,
@@ -363,6 +365,9 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<ExitCode> {
             match passerelle_plugins::runner::run(&dir, &hook, &json) {
                 Ok(r) => {
                     println!("{}", r.output_json);
+                    if let Some(note) = &r.note {
+                        println!("note: {note}");
+                    }
                     println!("fuel used: {}", r.fuel_used);
                     println!("time: {:.3} ms", r.elapsed.as_secs_f64() * 1000.0);
                     if !r.log.is_empty() {
@@ -385,6 +390,9 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<ExitCode> {
                 );
             }
             println!("supported API: {}", r.supported_api);
+            if !r.hooks.is_empty() {
+                println!("optional hooks: {}", r.hooks.join(", "));
+            }
             if let Some(d) = &r.sha256 {
                 println!("sha256: {d}");
             }

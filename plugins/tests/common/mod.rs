@@ -2,7 +2,7 @@
 //! they need no wasm target.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
-use passerelle_core::ports::PersonFacts;
+use passerelle_core::ports::{FundingAsk, PersonFacts};
 use passerelle_plugins::{EngineSettings, Limits, PluginHost, manifest::sha256_hex};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,6 +17,21 @@ pub fn fr_dir() -> PathBuf {
 
 pub fn iom_dir() -> PathBuf {
     plugins_dir().join("examples/iom-partner/plugin")
+}
+
+/// The French example as built for API 0.1 (a frozen fixture: the component committed
+/// before API 0.2).
+pub fn fr01_dir() -> PathBuf {
+    plugins_dir().join("tests/fixtures/api-0.1/fr-jurisdiction")
+}
+
+/// The IOM-style partner example as built for API 0.1 (a frozen fixture).
+pub fn iom01_dir() -> PathBuf {
+    plugins_dir().join("tests/fixtures/api-0.1/iom-partner")
+}
+
+pub fn fr01_wasm() -> Vec<u8> {
+    std::fs::read(fr01_dir().join("fr_jurisdiction.wasm")).unwrap()
 }
 
 pub fn hostile_wasm() -> Vec<u8> {
@@ -45,6 +60,23 @@ pub fn person(cue: &str) -> PersonFacts {
         child: false,
         stateless: false,
         nationality: Some(cue.to_owned()),
+    }
+}
+
+/// A request to pay `category` from a fund of `source` for an adult presumed victim at
+/// `stage`.
+pub fn funding_ask(source: &str, category: &str, stage: &str) -> FundingAsk {
+    FundingAsk {
+        source_kind: source.to_owned(),
+        category: category.to_owned(),
+        amount_minor: 45_000,
+        currency: "EUR".to_owned(),
+        stage: stage.to_owned(),
+        child: false,
+        nationality: Some("NG".to_owned()),
+        destination_country: Some("NG".to_owned()),
+        trafficking_status: Some("presumed".to_owned()),
+        protected_witness: false,
     }
 }
 

@@ -6,11 +6,16 @@
 //! paraphrase real French provisions (CESEDA: Code de l'entrée et du séjour des étrangers
 //! et du droit d'asile; CPP: Code de procédure pénale) as publicly available on
 //! Légifrance; they are simplified and are not legal advice.
+//!
+//! Plugin API 0.2: besides the required hooks it exports the three optional ones,
+//! `fund-rules`, `measure-deciders` and `reintegration-indicators`.
 
+use passerelle_plugin_sdk::fund_rules::FundingAsk;
 use passerelle_plugin_sdk::jurisdiction::{
     DecidingBody, DecisionRules, Guest, Measure, PersonFacts, Question, QuestionSet,
     ReturnRequirement, StatusBodies, TraffickingStatus, Transition, Verdict,
 };
+use passerelle_plugin_sdk::measure_deciders::MeasureBodies;
 use passerelle_plugin_sdk::{API_VERSION, en_fr};
 
 struct France;
@@ -426,4 +431,64 @@ impl Guest for France {
     }
 }
 
+/// The stages before a return is under way (the core's vocabulary).
+const BEFORE_RETURN: &[&str] = &["referred", "screening", "protection", "solution_planning"];
+
+impl passerelle_plugin_sdk::fund_rules::Guest for France {
+    fn fund_rules(ask: FundingAsk) -> Result<Verdict, String> {
+        // DEMONSTRATION rule, not French law: the French state's own budget does not pay
+        // for travel before the return is under way (the case at `return_in_progress`):
+        // a ticket bought while the return is still being planned may be wasted. The
+        // fund's own settings (categories, caps, balance…) are the core's rules, not this
+        // hook's: it only adds refusals.
+        if ask.source_kind == "state_budget"
+            && ask.category == "travel"
+            && BEFORE_RETURN.contains(&ask.stage.as_str())
+        {
+            return Ok(Verdict::Refuse(vec![
+                "The French state budget pays for travel only once the return is under way \
+                 (demonstration rule of the fr-jurisdiction example)."
+                    .to_owned(),
+            ]));
+        }
+        Ok(Verdict::Allow)
+    }
+}
+
+impl passerelle_plugin_sdk::measure_deciders::Guest for France {
+    fn measure_deciders() -> Result<Vec<MeasureBodies>, String> {
+        // Measures not listed keep Passerelle's default deciders (a court or the
+        // prosecution).
+        Ok(vec![
+            // CPP art. 706-58: anonymous testimony is authorised by the juge des libertés
+            // et de la détention (a judge: a court), on a reasoned request by the
+            // prosecutor or the investigating judge.
+            MeasureBodies {
+                measure_id: "anonymous_testimony".into(),
+                bodies: vec![DecidingBody::Court],
+            },
+            // CPP art. 306: the court orders the hearing in camera (of right when the
+            // civil-party victim of trafficking asks for it).
+            MeasureBodies {
+                measure_id: "in_camera".into(),
+                bodies: vec![DecidingBody::Court],
+            },
+        ])
+    }
+}
+
+/// The DEMONSTRATION indicator set for a child (see the file's header).
+const CHILD_INDICATORS: &str = include_str!("child-indicators.toml");
+
+impl passerelle_plugin_sdk::reintegration_indicators::Guest for France {
+    fn reintegration_indicators(person: PersonFacts) -> Result<Option<String>, String> {
+        // DEMONSTRATION: a child's reintegration is followed with a small set of its own;
+        // an adult's with the configured default set (None).
+        Ok(person.child.then(|| CHILD_INDICATORS.to_owned()))
+    }
+}
+
 passerelle_plugin_sdk::jurisdiction::export_jurisdiction!(France);
+passerelle_plugin_sdk::fund_rules::export_fund_rules!(France);
+passerelle_plugin_sdk::measure_deciders::export_measure_deciders!(France);
+passerelle_plugin_sdk::reintegration_indicators::export_reintegration_indicators!(France);

@@ -14,11 +14,20 @@
 //! Other hooks: `questions` breaks the contract (an empty id), `protective-measures`
 //! returns a huge list, `follow-up-schedule-days` is not ascending, `return-requirements`
 //! is a domain error, `guard-transition` allows unless `to` is "panic".
+//!
+//! The optional hooks of API 0.2 misbehave too:
+//! - `fund-rules`, by the ask's `category`: "other" loops without end, "legal" panics,
+//!   "medical" refuses without a reason; anything else is allowed;
+//! - `reintegration-indicators`, by the person's `nationality`: "huge" answers 2 MiB of
+//!   text, "garbage" text that is not an indicator set, "loop" loops; anything else: none;
+//! - `measure-deciders` names the same measure twice.
 
+use passerelle_plugin_sdk::fund_rules::FundingAsk;
 use passerelle_plugin_sdk::jurisdiction::{
-    DecisionRules, Guest, Level, Measure, PersonFacts, Question, QuestionSet, ReturnRequirement,
-    Transition, Verdict, log,
+    DecidingBody, DecisionRules, Guest, Level, Measure, PersonFacts, Question, QuestionSet,
+    ReturnRequirement, Transition, Verdict, log,
 };
+use passerelle_plugin_sdk::measure_deciders::MeasureBodies;
 use passerelle_plugin_sdk::{API_VERSION, en_fr};
 use std::hint::black_box;
 
@@ -131,4 +140,43 @@ impl Guest for Hostile {
     }
 }
 
+impl passerelle_plugin_sdk::fund_rules::Guest for Hostile {
+    fn fund_rules(ask: FundingAsk) -> Result<Verdict, String> {
+        match ask.category.as_str() {
+            "other" => loop {
+                black_box(spin(1_000));
+            },
+            "legal" => panic!("the hostile fund rules panic on purpose"),
+            "medical" => Ok(Verdict::Refuse(vec![])),
+            _ => Ok(Verdict::Allow),
+        }
+    }
+}
+
+impl passerelle_plugin_sdk::reintegration_indicators::Guest for Hostile {
+    fn reintegration_indicators(person: PersonFacts) -> Result<Option<String>, String> {
+        match person.nationality.as_deref() {
+            Some("huge") => Ok(Some("#".repeat(2 << 20))),
+            Some("garbage") => Ok(Some("[set]\nid = \"x\"\nnot = [valid".to_owned())),
+            Some("loop") => loop {
+                black_box(spin(1_000));
+            },
+            _ => Ok(None),
+        }
+    }
+}
+
+impl passerelle_plugin_sdk::measure_deciders::Guest for Hostile {
+    fn measure_deciders() -> Result<Vec<MeasureBodies>, String> {
+        let once = || MeasureBodies {
+            measure_id: "m0".into(),
+            bodies: vec![DecidingBody::Court],
+        };
+        Ok(vec![once(), once()])
+    }
+}
+
 passerelle_plugin_sdk::jurisdiction::export_jurisdiction!(Hostile);
+passerelle_plugin_sdk::fund_rules::export_fund_rules!(Hostile);
+passerelle_plugin_sdk::reintegration_indicators::export_reintegration_indicators!(Hostile);
+passerelle_plugin_sdk::measure_deciders::export_measure_deciders!(Hostile);
