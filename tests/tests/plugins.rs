@@ -503,3 +503,65 @@ async fn the_french_catalogue_says_who_decides_a_measure() {
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["status"], "granted", "{v}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_french_funding_rule_refuses_travel_before_the_return_is_under_way() {
+    let dir = plugin_dir();
+    let app = app_with_plugins(&dir.0).await;
+    let w = app.world().await;
+    app.user(w.ngo, "money@ngo.test", "fund_manager").await;
+    let manager = app.api_login("money@ngo.test").await;
+    let (st, v) = send_json(
+        &manager,
+        "POST",
+        app.url("/api/v1/funds"),
+        json!({"name": "Fonds État (test)", "source": "state_budget", "currency": "EUR",
+            "valid_from": in_days(0).to_string(), "valid_until": in_days(300).to_string(),
+            "categories": ["travel", "legal"]}),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    let fund = v["id"].as_str().unwrap().to_owned();
+    let (st, v) = send_json(
+        &manager,
+        "POST",
+        app.url(&format!("/api/v1/funds/{fund}/allocations")),
+        json!({"amount_minor": 100_000, "currency": "EUR", "origin": "Programme 137"}),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    let api = app.api_login("advocate@ngo.test").await;
+    let reference = app.create_case(&api, "Voyage Trop Tot").await;
+    // The core's rules would pay travel from this fund; the French plugin's `fund-rules`
+    // hook refuses it while the return is not under way, and says why.
+    let (st, offers) = passerelle_tests::get_json(
+        &api,
+        app.url(&format!(
+            "/api/v1/cases/{reference}/funding/offers?category=travel"
+        )),
+    )
+    .await;
+    assert_eq!(st, 200, "{offers}");
+    assert_eq!(offers["items"][0]["eligible"], false, "{offers}");
+    assert_eq!(offers["items"][0]["refusals"][0]["rule"], "jurisdiction");
+    let (st, v) = send_json(&api, "POST", app.url(&format!("/api/v1/funds/{fund}/commitments")),
+        json!({"reference": reference, "category": "travel", "purpose": "other", "description": "ticket",
+            "amount_minor": 30_000, "currency": "EUR"})).await;
+    assert_eq!(st, 422, "{v}");
+    let message = v["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("[jurisdiction]") && message.contains("return is under way"),
+        "{v}"
+    );
+    // Another category from the same fund: the hook allows it.
+    let (st, v) = send_json(&api, "POST", app.url(&format!("/api/v1/funds/{fund}/commitments")),
+        json!({"reference": reference, "category": "legal", "purpose": "other", "description": "lawyer",
+            "amount_minor": 30_000, "currency": "EUR"})).await;
+    assert_eq!(st, 201, "{v}");
+    let (_, f) =
+        passerelle_tests::get_json(&manager, app.url(&format!("/api/v1/funds/{fund}"))).await;
+    assert_eq!(
+        f["balances"]["available"], 70_000,
+        "only the allowed commitment: {f}"
+    );
+}

@@ -226,10 +226,12 @@ fn form_fields(html: &str, id: &str) -> Vec<(String, String)> {
     out
 }
 
-/// The detail of an error page, as read.
+/// The detail of an error, as read: the message above a form sent back with what was
+/// typed, or an error page's detail.
 fn error_detail(html: &str) -> String {
     let start = html
-        .find("id=\"error-detail\"")
+        .find("class=\"error form-alert\"")
+        .or_else(|| html.find("id=\"error-detail\""))
         .unwrap_or_else(|| panic!("no error detail in {html}"));
     let p = &html[start..];
     let text = &p[p.find('>').unwrap() + 1..p.find("</p>").unwrap()];

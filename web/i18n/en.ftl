@@ -1291,3 +1291,4 @@ route-funds-one-entries-one-corrections = correct a ledger entry
 route-funds-one-openings = open a fund to an organisation
 route-funds-one-report = a fund's report
 route-funds-one-report-csv = a fund's report (CSV)
+fund-rule-jurisdiction = { $fund }: the jurisdiction's own rules refuse it: { $reasons }

@@ -1420,3 +1420,4 @@ route-funds-one-entries-one-corrections = corriger une écriture
 route-funds-one-openings = ouvrir un fonds à une organisation
 route-funds-one-report = rapport d'un fonds
 route-funds-one-report-csv = rapport d'un fonds (CSV)
+fund-rule-jurisdiction = { $fund } : les règles propres à la juridiction le refusent : { $reasons }

@@ -37,6 +37,8 @@ str_enum!(
         Overflow => "overflow",
         EntryOrder => "entry_order",
         BalanceMismatch => "balance_mismatch",
+        // The jurisdiction's own funding rules (a plugin's optional hook).
+        Jurisdiction => "jurisdiction",
     }
 );
 
@@ -81,6 +83,17 @@ impl FundRefusal {
             .find(|a| a.name == name)
             .map(|a| a.value.as_str())
     }
+}
+
+/// The jurisdiction's own funding rules refused (their reasons, in the plugin's words).
+pub fn jurisdiction_refusal(fund: &str, reasons: &[String]) -> FundRefusal {
+    let reasons = reasons.join("; ");
+    FundRefusal::new(
+        FundRule::Jurisdiction,
+        format!("{fund}: the jurisdiction's own rules refuse it: {reasons}"),
+    )
+    .arg("fund", fund)
+    .arg("reasons", reasons)
 }
 
 impl fmt::Display for FundRefusal {

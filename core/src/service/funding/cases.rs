@@ -103,10 +103,22 @@ impl Services {
             let ledger = self.ledger_of(&self.db, &f).await?;
             let standing = ledger.standing(c.id);
             self.ledgers.put(&f.id, f.last_entry, ledger);
-            let offer = rules::offers([(&fund, &standing)], &facts, category, today)
+            let mut offer = rules::offers([(&fund, &standing)], &facts, category, today)
                 .into_iter()
                 .next()
                 .ok_or_else(|| anyhow::anyhow!("no offer"))?;
+            // Offered by the core's rules: does the jurisdiction's own rule agree?
+            if offer.eligible() {
+                let ask = crate::funding::Ask {
+                    category,
+                    amount: offer.left.max(1),
+                    currency: offer.currency,
+                    on: today,
+                };
+                if let Some(r) = self.jurisdiction_refuses(&f, &fund, &facts, &ask).await? {
+                    offer.refusals.push(r);
+                }
+            }
             out.push(OfferView {
                 fund_id: f.id.clone(),
                 fund: offer.fund.clone(),

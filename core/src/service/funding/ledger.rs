@@ -348,18 +348,28 @@ impl Services {
             .await?;
         self.check_record(&self.db, &c, &purpose).await?;
         let facts = self.case_facts(&self.db, &c).await?;
-        let txn = crate::store::begin_write(&self.db).await?;
-        let (f, _) = self
-            .fund_for(&txn, actor, fund_id, FundAction::Request, true)
-            .await?;
-        let fund = fund_of(&f)?;
-        let ledger = self.ledger_of(&txn, &f).await?;
         let ask = Ask {
             category,
             amount: input.amount_minor,
             currency,
             on,
         };
+        // The jurisdiction's own rules first, outside the fund's lock (a plugin call).
+        let (pre, _) = self
+            .fund_for(&self.db, actor, fund_id, FundAction::Request, false)
+            .await?;
+        if let Some(r) = self
+            .jurisdiction_refuses(&pre, &fund_of(&pre)?, &facts, &ask)
+            .await?
+        {
+            return Err(refused(&format!("fund {} cannot pay this", pre.name), &[r]));
+        }
+        let txn = crate::store::begin_write(&self.db).await?;
+        let (f, _) = self
+            .fund_for(&txn, actor, fund_id, FundAction::Request, true)
+            .await?;
+        let fund = fund_of(&f)?;
+        let ledger = self.ledger_of(&txn, &f).await?;
         rules::eligibility(&fund, &ledger.standing(c.id), &facts, &ask)
             .map_err(|r| refused(&format!("fund {} cannot pay this", fund.name), &r))?;
         // The cached ledger went back: append brings it up to date again under the lock.

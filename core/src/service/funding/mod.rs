@@ -370,6 +370,27 @@ impl Services {
     }
 
     /// The audit entry of a funding read or write (a case's when it concerns one).
+    /// The jurisdiction of the fund's holder may add its own funding rules (the optional
+    /// plugin hook `fund-rules`): its refusal, if any. A plugin error fails closed.
+    pub(crate) async fn jurisdiction_refuses(
+        &self,
+        f: &fund::Model,
+        fund: &crate::funding::Fund,
+        facts: &crate::funding::CaseFacts,
+        ask: &crate::funding::Ask,
+    ) -> Result<Option<crate::funding::FundRefusal>> {
+        let j = self.jurisdiction_for_org(f.holder_org_id).await?;
+        let request = crate::ports::FundingAsk::new(fund.source, facts, ask);
+        Ok(
+            match self.call_port(move || j.fund_rules(&request)).await? {
+                crate::ports::Verdict::Allow => None,
+                crate::ports::Verdict::Refuse(reasons) => {
+                    Some(crate::funding::jurisdiction_refusal(&fund.name, &reasons))
+                }
+            },
+        )
+    }
+
     pub(crate) fn funding_entry(
         actor: &Actor,
         case_ref: Option<&str>,

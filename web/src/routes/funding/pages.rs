@@ -694,11 +694,7 @@ pub async fn return_costs_json(s: &Signed, reference: &str, route: &str) -> Valu
         .map(|k| {
             json!({
                 "label": s.page.t(&format!("cost-{}", k.as_str())),
-                "href": format!(
-                    "/cases/{reference}/funding?category={}&purpose=return&record={}",
-                    k.as_str(),
-                    c.return_id
-                ),
+                "value": k.as_str(),
             })
         })
         .collect();
@@ -712,6 +708,7 @@ pub async fn return_costs_json(s: &Signed, reference: &str, route: &str) -> Valu
             "at": e.at.format("%Y-%m-%d").to_string(),
             "current": e.current,
         })).collect::<Vec<_>>(),
+        "return_id": c.return_id,
         "commitments_shown": c.commitments_shown,
         "can_estimate": c.can_estimate,
         "can_fund": c.can_estimate && c.commitments_shown,
