@@ -27,12 +27,12 @@ use passerelle_core::crypto::{FieldLocation, KeyRing, random_token};
 use passerelle_core::funding::{
     CommitmentPurpose, CommitmentStatus, CostCategory, Movement, PurposeKind,
 };
-use passerelle_core::store::begin_write;
 use passerelle_core::store::entity::{case, fund, fund_entry, user};
+use passerelle_core::store::{First, begin_write};
 use passerelle_tests::{Backend, TestApp, in_days, spawn_app};
 use reqwest::Client;
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::json;
 use std::sync::Arc;
@@ -407,16 +407,18 @@ async fn insert_history(
     let keys = &app.services.keys;
     let creator = user::Entity::find()
         .filter(user::Column::Email.eq("money@ngo.test"))
-        .one(db)
+        .first(db)
         .await?
         .context("the fund manager")?
         .id;
     let max: Option<i64> = fund_entry::Entity::find()
         .select_only()
         .column_as(fund_entry::Column::Id.max(), "m")
-        .into_tuple()
-        .one(db)
+        .into_tuple::<Option<i64>>()
+        .all(db)
         .await?
+        .into_iter()
+        .next()
         .flatten();
     let mut next = max.unwrap_or(0) + 1;
     let today = Utc::now().date_naive();
