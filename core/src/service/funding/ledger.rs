@@ -298,6 +298,7 @@ impl Services {
     ) -> Result<EntryView> {
         let on = day_or_today("on", input.on.as_deref())?;
         let currency = Currency::parse(&input.currency)?;
+        let _queued = self.ledgers.queue(fund_id).await;
         let txn = crate::store::begin_write(&self.db).await?;
         let (f, _) = self
             .fund_for(&txn, actor, fund_id, FundAction::Manage, true)
@@ -364,6 +365,7 @@ impl Services {
         {
             return Err(refused(&format!("fund {} cannot pay this", pre.name), &[r]));
         }
+        let _queued = self.ledgers.queue(fund_id).await;
         let txn = crate::store::begin_write(&self.db).await?;
         let (f, _) = self
             .fund_for(&txn, actor, fund_id, FundAction::Request, true)
@@ -433,6 +435,7 @@ impl Services {
         on: NaiveDate,
         route: Route<'_>,
     ) -> Result<CommitmentView> {
+        let _queued = self.ledgers.queue(fund_id).await;
         let txn = crate::store::begin_write(&self.db).await?;
         let (f, _) = self.fund_for(&txn, actor, fund_id, action, true).await?;
         let target = self.commitment_entry(&txn, &f, commitment_uid).await?;
@@ -606,6 +609,7 @@ impl Services {
     ) -> Result<EntryView> {
         let reason = crate::domain::parse_optional_text("reason", Some(&input.reason), 2_000)?
             .ok_or_else(|| Invalid::new("reason", "is required: say what was wrong"))?;
+        let _queued = self.ledgers.queue(fund_id).await;
         let txn = crate::store::begin_write(&self.db).await?;
         let (f, _) = self
             .fund_for(&txn, actor, fund_id, FundAction::Manage, true)

@@ -51,13 +51,33 @@ use std::sync::{Arc, Mutex};
 /// Ledgers already folded, by fund id: a write brings its fund's ledger up to date from
 /// the entries after the cached one (read under the fund's lock), instead of folding the
 /// whole history again. Only committed entries are ever cached.
+///
+/// It also queues this node's writers of a fund ([`LedgerCache::queue`]): they take the
+/// database's lock one after the other, in the order they came, instead of all asking the
+/// database at once (on SQLite, waiters poll with growing sleeps, which made the slowest
+/// commitment wait ten times the median). The database lock stays the one that holds
+/// across nodes.
 #[derive(Clone, Default)]
-pub struct LedgerCache(Arc<Mutex<HashMap<String, Cached>>>);
+pub struct LedgerCache(Arc<Mutex<HashMap<String, Cached>>>, FundQueues);
+
+type FundQueues = Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>;
 
 /// A folded ledger and the last entry folded into it.
 type Cached = (Option<EntryId>, Ledger);
 
 impl LedgerCache {
+    /// Wait for this node's earlier writers of the fund (first come, first served).
+    pub(crate) async fn queue(&self, fund_id: &str) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        let q = {
+            let mut queues = self.1.lock().ok()?;
+            // Ids nobody waits on are dropped now and then (any id can be asked for).
+            if queues.len() > 1_000 {
+                queues.retain(|_, q| Arc::strong_count(q) > 1);
+            }
+            queues.entry(fund_id.trim().to_owned()).or_default().clone()
+        };
+        Some(q.lock_owned().await)
+    }
     fn take(&self, fund_id: &str) -> Option<Cached> {
         self.0.lock().ok().and_then(|mut m| m.remove(fund_id))
     }
