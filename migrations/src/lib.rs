@@ -12,6 +12,7 @@ mod m20261202_000006_conventions;
 mod m20261202_000007_reasons;
 mod m20261202_000008_funding;
 mod m20261202_000009_return_estimates;
+mod m20261202_000010_open_caseload_indexes;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000007_reasons::Migration),
             Box::new(m20261202_000008_funding::Migration),
             Box::new(m20261202_000009_return_estimates::Migration),
+            Box::new(m20261202_000010_open_caseload_indexes::Migration),
         ]
     }
 }
