@@ -13,6 +13,7 @@ mod m20261202_000007_reasons;
 mod m20261202_000008_funding;
 mod m20261202_000009_return_estimates;
 mod m20261202_000010_open_caseload_indexes;
+mod m20261202_000011_fund_entry_indexes;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_funding::Migration),
             Box::new(m20261202_000009_return_estimates::Migration),
             Box::new(m20261202_000010_open_caseload_indexes::Migration),
+            Box::new(m20261202_000011_fund_entry_indexes::Migration),
         ]
     }
 }
