@@ -282,7 +282,7 @@ pub async fn seed(services: &Services) -> anyhow::Result<Vec<DemoAccount>> {
                 FIRST[(i * 7) % FIRST.len()],
                 LAST[(i * 11) % LAST.len()]
             ),
-            aliases: (i % 4 == 0).then(|| format!("« {} »", FIRST[(i * 3 + 1) % FIRST.len()])),
+            aliases: (i % 4 == 0).then(|| FIRST[(i * 3 + 1) % FIRST.len()].to_owned()),
             birth_date: Some(format!("{year}-{:02}-{:02}", 1 + i % 12, 1 + (i * 5) % 28)),
             nationality: (i % 17 != 3).then(|| nat.to_owned()),
             stateless: i % 17 == 3,
