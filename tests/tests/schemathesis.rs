@@ -136,10 +136,11 @@ async fn the_api_answers_as_its_document_says() {
                 &schema,
                 "-H",
                 &format!("Cookie: {cookie}"),
-                // The case, identification, care, trial and return endpoints, and the
-                // lists; not the sign-in/out nor the directory of the administrators.
+                // The case, identification, care, trial and return endpoints, the lists,
+                // and funding (funds, commitments, reports, estimates); not the
+                // sign-in/out nor the directory of the administrators.
                 "--include-path-regex",
-                "^/api/v1/(cases|deadlines|referrals|returns|search)",
+                "^/api/v1/(cases|deadlines|referrals|returns|search|funds|estimates)",
                 "--checks",
                 "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
                 "--max-examples",
