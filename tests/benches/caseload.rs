@@ -8,8 +8,9 @@
 //!   entry, template;
 //! - `GET /api/v1/cases?scope=mine&per_page=50`: its JSON twin;
 //! - `GET /raw/caseload`: a minimal actix-web handler on the same database pool that runs
-//!   the equivalent raw SQL (a count and one joined page query) and returns JSON. No
-//!   session, no audit: the floor the two others are compared against.
+//!   the equivalent raw SQL (a count and one joined page query, both of the open cases
+//!   only, as the caseload since issue 16) and returns JSON. No session, no audit: the
+//!   floor the two others are compared against.
 //!
 //! Each target gets `PASSERELLE_BENCH_CONCURRENCY` (32) concurrent keep-alive connections for
 //! `PASSERELLE_BENCH_SECS` (5) seconds per round, after a warm-up, in
@@ -651,7 +652,11 @@ struct RawPage {
 
 macro_rules! raw_count {
     ($p:literal) => {
-        concat!("SELECT count(*) FROM cases WHERE advocate_user_id = ", $p)
+        concat!(
+            "SELECT count(*) FROM cases WHERE advocate_user_id = ",
+            $p,
+            " AND closed_at IS NULL"
+        )
     };
 }
 macro_rules! raw_page {
@@ -664,7 +669,7 @@ macro_rules! raw_page {
             "LEFT JOIN users u ON u.id = c.advocate_user_id ",
             "WHERE c.advocate_user_id = ",
             $p,
-            " ORDER BY c.updated_at DESC, c.id DESC LIMIT 50"
+            " AND c.closed_at IS NULL ORDER BY c.updated_at DESC, c.id DESC LIMIT 50"
         )
     };
 }
