@@ -107,16 +107,22 @@ impl I18n {
         self.default
     }
 
+    /// A message without arguments in `lang`, as formatted at start-up (`None` when it
+    /// needs arguments or is missing in that language).
+    pub fn fixed(&self, lang: &str, key: &str) -> Option<&str> {
+        self.fixed
+            .iter()
+            .find(|(c, _)| *c == lang)
+            .and_then(|(_, w)| w.get(key))
+            .map(String::as_str)
+    }
+
     /// Translate `key` in `lang`, falling back to English, then to the key itself.
     pub fn t(&self, lang: &str, key: &str, args: Option<&FluentArgs<'_>>) -> String {
         if args.is_none()
-            && let Some(text) = self
-                .fixed
-                .iter()
-                .find(|(c, _)| *c == lang)
-                .and_then(|(_, w)| w.get(key))
+            && let Some(text) = self.fixed(lang, key)
         {
-            return text.clone();
+            return text.to_owned();
         }
         for code in [lang, "en"] {
             if let Some((_, _, b)) = self.bundles.iter().find(|(c, _, _)| *c == code)
