@@ -56,9 +56,6 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/admin_plugins.hbs"),
     ),
     ("confirm", include_str!("../templates/confirm.hbs")),
-    // Partial: the hidden fields every form carries (`{{> csrf}}`): the CSRF token, and
-    // the page the form is on (where an error or an expired session comes back to).
-    ("csrf", include_str!("../templates/csrf.hbs")),
 ];
 
 /// Room for a page's body (a caseload page of 50 rows is about 20 kB since its cells carry
@@ -180,6 +177,36 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 
+/// `{{csrf_fields}}`: the hidden fields every form carries, the session's CSRF token
+/// (`_csrf`) and the page the form is on (`_back`, where an error or an expired session
+/// comes back to), both from the page's root data.
+///
+/// A helper, not a partial: handlebars gives a partial a deep copy of the context it is
+/// called in (`merge_json` clones it even without parameters), so each form of a page, and
+/// the layout's two forms, copied the whole page's data (in the layout, the rendered body
+/// too).
+fn csrf_fields(
+    _: &Helper<'_>,
+    _: &Handlebars<'_>,
+    ctx: &Context,
+    _: &mut RenderContext<'_, '_>,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let field = |name: &'static str| {
+        ctx.data()
+            .get(name)
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| RenderError::from(RenderErrorReason::MissingVariable(Some(name.into()))))
+    };
+    let (token, back) = (field("csrf")?, field("path")?);
+    out.write(r#"<input type="hidden" name="_csrf" value=""#)?;
+    write_escaped(out, token)?;
+    out.write(r#""><input type="hidden" name="_back" value=""#)?;
+    write_escaped(out, back)?;
+    out.write(r#"">"#)?;
+    Ok(())
+}
+
 fn eq_helper(
     h: &Helper<'_>,
     _: &Handlebars<'_>,
@@ -211,6 +238,7 @@ impl Renderer {
             );
         }
         hb.register_helper("eq", Box::new(eq_helper));
+        hb.register_helper("csrf_fields", Box::new(csrf_fields));
         for (name, src) in TEMPLATES {
             hb.register_template_string(name, *src)
                 .map_err(|e| anyhow::anyhow!("template {name}: {e}"))?;
@@ -263,6 +291,26 @@ impl Renderer {
 mod tests {
     use super::escape_html;
     use proptest::prelude::*;
+
+    #[test]
+    fn every_form_carries_the_token_and_its_page_escaped_and_a_page_without_them_fails() {
+        let mut hb = handlebars::Handlebars::new();
+        hb.set_strict_mode(true);
+        hb.register_helper("csrf_fields", Box::new(super::csrf_fields));
+        hb.register_template_string("f", "<form>{{csrf_fields}}</form>")
+            .unwrap();
+        let html = hb
+            .render(
+                "f",
+                &serde_json::json!({"csrf": "t\"k", "path": "/cases?scope=org&page=2"}),
+            )
+            .unwrap();
+        assert_eq!(
+            html,
+            r#"<form><input type="hidden" name="_csrf" value="t&quot;k"><input type="hidden" name="_back" value="/cases?scope&#x3D;org&amp;page&#x3D;2"></form>"#
+        );
+        assert!(hb.render("f", &serde_json::json!({"csrf": "t"})).is_err());
+    }
 
     #[test]
     fn escapes_what_handlebars_escapes() {
