@@ -126,7 +126,8 @@ type Job = (Vec<NewEntry>, oneshot::Sender<Result<(), String>>);
 /// reads arrive concurrently. The caseload's reads run meanwhile (see [`AuditSink::submit`]),
 /// so under load the wait costs them little, while every commit saved spares each other
 /// SQLite connection a reset of its page cache. Caseload bench, 32 connections: 1 ms →
-/// 4 ms took the API from 49 to 53–55 % of the raw floor; 8 ms was no better.
+/// 4 ms took the API from 49 to 53–55 % of the raw floor; 8 ms was no better. The wait
+/// ends early once as many requests wait as the last commit served (see the writer).
 const AUDIT_LINGER: std::time::Duration = std::time::Duration::from_millis(4);
 /// At most this many requests' entries in one commit.
 const AUDIT_BATCH: usize = 512;
@@ -141,10 +142,13 @@ impl AuditSink {
     pub fn start(db: DatabaseConnection) -> Self {
         let (tx, mut rx) = mpsc::channel::<Job>(4096);
         tokio::spawn(async move {
-            // Did the last commit serve more than one request? Then reads are arriving
+            // How many requests the last commit served. More than one: reads are arriving
             // concurrently and it pays to wait for more; when they come one at a time,
-            // waiting would only add to each read's latency.
-            let mut busy = false;
+            // waiting would only add to each read's latency. And once as many wait as
+            // were served last time, the readers of the last batch are back (a caseworker
+            // waits for one answer before asking the next): waiting longer would hold
+            // them all without gaining a reader, so the batch is committed then.
+            let mut last = 0usize;
             while let Some(first) = rx.recv().await {
                 let mut jobs = vec![first];
                 while jobs.len() < AUDIT_BATCH
@@ -155,9 +159,14 @@ impl AuditSink {
                 // Linger: gather the entries that arrive in the next moments too, so that
                 // one commit (one fsync, and on SQLite one reset of every other
                 // connection's page cache) serves more reads.
-                if busy || jobs.len() > 1 {
+                if last > 1 || jobs.len() > 1 {
                     let linger = tokio::time::Instant::now() + AUDIT_LINGER;
-                    while jobs.len() < AUDIT_BATCH {
+                    let enough = if last > 1 {
+                        last.min(AUDIT_BATCH)
+                    } else {
+                        AUDIT_BATCH
+                    };
+                    while jobs.len() < enough {
                         match rx.try_recv() {
                             Ok(j) => jobs.push(j),
                             Err(_) => match tokio::time::timeout_at(linger, rx.recv()).await {
@@ -167,7 +176,7 @@ impl AuditSink {
                         }
                     }
                 }
-                busy = jobs.len() > 1;
+                last = jobs.len();
                 let entries: Vec<NewEntry> =
                     jobs.iter().flat_map(|(e, _)| e.iter().cloned()).collect();
                 let outcome = write_batch(&db, &entries).await.map_err(|e| e.to_string());
