@@ -161,11 +161,8 @@ impl AuditSink {
                 // connection's page cache) serves more reads.
                 if last > 1 || jobs.len() > 1 {
                     let linger = tokio::time::Instant::now() + AUDIT_LINGER;
-                    let enough = if last > 1 {
-                        last.min(AUDIT_BATCH)
-                    } else {
-                        AUDIT_BATCH
-                    };
+                    // (`last` is at most AUDIT_BATCH: no batch grows past it.)
+                    let enough = if last > 1 { last } else { AUDIT_BATCH };
                     while jobs.len() < enough {
                         match rx.try_recv() {
                             Ok(j) => jobs.push(j),

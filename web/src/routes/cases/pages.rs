@@ -134,17 +134,6 @@ async fn caseload(
     let mut data = s.page.base("caseload-title");
     if let Some(o) = data.as_object_mut() {
         o.insert("items".into(), Value::Array(items));
-        o.insert(
-            "cols".into(),
-            json!({
-                "reference": s.page.t("field-reference"),
-                "stage": s.page.t("field-stage"),
-                "organisation": s.page.t("field-organisation"),
-                "advocate": s.page.t("field-advocate"),
-                "updated": s.page.t("field-updated"),
-                "shared": s.page.t("case-shared-tag"),
-            }),
-        );
         o.insert("total".into(), json!(result.total));
         o.insert("page".into(), json!(result.page));
         o.insert("pages".into(), json!(result.pages.max(1)));
