@@ -21,6 +21,13 @@ pub const CITIZENSHIP_CONFIRMATION: &str = "citizenship_confirmation_due";
 /// A return at one stage longer than its service-level target (computed).
 pub const RETURN_STAGE_TARGET: &str = "return_stage_target";
 
+/// A follow-up visit after return that is due within a week or overdue (computed): due
+/// on its due date; overdue once past it by the configured grace days.
+pub const FOLLOW_UP_VISIT: &str = "follow_up_visit";
+/// A follow-up visit that was missed with no visit since (computed): the person must be
+/// reached; due on the day it was missed.
+pub const FOLLOW_UP_VISIT_MISSED: &str = "follow_up_visit_missed";
+
 /// Every kind, for filters and their error messages.
 pub const KINDS: &[&str] = &[
     RECOVERY_PERIOD_END,
@@ -28,6 +35,8 @@ pub const KINDS: &[&str] = &[
     HEARING_CONFLICT,
     CITIZENSHIP_CONFIRMATION,
     RETURN_STAGE_TARGET,
+    FOLLOW_UP_VISIT,
+    FOLLOW_UP_VISIT_MISSED,
 ];
 
 /// Does a stored deadline of this kind still matter at this stage of the case? The
@@ -45,6 +54,7 @@ pub fn page_of(kind: &str) -> &'static str {
     match kind {
         HEARING_CONFLICT => "proceedings",
         CITIZENSHIP_CONFIRMATION | RETURN_STAGE_TARGET => "return",
+        FOLLOW_UP_VISIT | FOLLOW_UP_VISIT_MISSED => "follow-up",
         _ => "identification",
     }
 }

@@ -136,6 +136,8 @@ str_enum!(
         Proceedings => "proceedings",
         Return => "return",
         Funding => "funding",
+        FollowUp => "follow_up",
+        FollowUpAlerts => "follow_up_alerts",
     }
 );
 
@@ -334,6 +336,8 @@ pub enum CaseAction {
     ApproveReturn,
     /// Close the case with an outcome.
     Close,
+    /// Follow-up after return: visits, assessments, the reintegration plan, alerts.
+    EditFollowUp,
 }
 
 impl CaseAction {
@@ -352,6 +356,7 @@ impl CaseAction {
             CaseAction::EditProceedings => Section::Proceedings,
             CaseAction::EditReturn | CaseAction::ApproveReturn => Section::Return,
             CaseAction::Close => Section::Summary,
+            CaseAction::EditFollowUp => Section::FollowUp,
         }
     }
     /// Does the action change the case (refused on a closed case)?
@@ -389,6 +394,11 @@ pub fn may(role: Role, relation: Relation, action: CaseAction) -> bool {
                 role.is_caseworker()
                     || matches!(role, Role::OrgAdmin | Role::Auditor | Role::FundManager)
             }
+            // The follow-up in full is the follow-up service's (an origin-country service
+            // that owns the case); the owner's other caseworkers see what the alerts say
+            // (category and severity; the service checks the reintegration consent).
+            ViewSection(S::FollowUp) => role == Role::FollowUpOfficer,
+            EditFollowUp => role == Role::FollowUpOfficer,
             ViewSection(_) => role.is_caseworker(),
             EditPerson | EditServices | EditPlacement => {
                 matches!(role, Role::Advocate | Role::ShelterCoordinator)
@@ -421,6 +431,15 @@ pub fn may(role: Role, relation: Relation, action: CaseAction) -> bool {
                     | S::Return,
                 ) if advocate => true,
                 ViewSection(S::Deadlines) => false,
+                // The follow-up service the case was handed over to on arrival; the
+                // person's advocate from another organisation sees the alerts.
+                ViewSection(S::FollowUp) => role.is_caseworker() && sections.has(S::FollowUp),
+                ViewSection(S::FollowUpAlerts) => {
+                    advocate || (role.is_caseworker() && sections.has(S::FollowUp))
+                }
+                EditFollowUp => role == Role::FollowUpOfficer && sections.has(S::FollowUp),
+                // The follow-up service closes the case after follow-up.
+                Close => role == Role::FollowUpOfficer && sections.has(S::FollowUp),
                 // The money of a case it works on: what its own funds pay.
                 ViewSection(S::Funding) => {
                     role.is_caseworker()
@@ -443,8 +462,7 @@ pub fn may(role: Role, relation: Relation, action: CaseAction) -> bool {
                 ApproveReturn => agency_officer,
                 EditServices => role.is_caseworker() && sections.has(S::Services),
                 EditPlacement => role == Role::ShelterCoordinator && sections.has(S::Placement),
-                // Closing is the owning organisation's decision.
-                EditPerson | ManageConsent | Share | Assign | Refer | Close => false,
+                EditPerson | ManageConsent | Share | Assign | Refer => false,
             }
         }
     }

@@ -14,6 +14,7 @@ mod m20261202_000008_funding;
 mod m20261202_000009_return_estimates;
 mod m20261202_000010_open_caseload_indexes;
 mod m20261202_000011_fund_entry_indexes;
+mod m20261203_000012_follow_up;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_return_estimates::Migration),
             Box::new(m20261202_000010_open_caseload_indexes::Migration),
             Box::new(m20261202_000011_fund_entry_indexes::Migration),
+            Box::new(m20261203_000012_follow_up::Migration),
         ]
     }
 }

@@ -223,6 +223,7 @@ impl Fixture {
                     language: "en".into(),
                     form_version: "v1".into(),
                     consented_on: None,
+                    share_alert_details: false,
                 },
                 "test",
             )

@@ -334,6 +334,7 @@ pub async fn seed(services: &Services) -> anyhow::Result<Vec<DemoAccount>> {
                         language: langs.split(',').next().unwrap_or("English").trim().into(),
                         form_version: "consent-form-2026-1".into(),
                         consented_on: None,
+                        share_alert_details: false,
                     },
                     ROUTE,
                 )
@@ -381,6 +382,7 @@ pub async fn seed(services: &Services) -> anyhow::Result<Vec<DemoAccount>> {
                         language: "English".into(),
                         form_version: "consent-form-2026-1".into(),
                         consented_on: None,
+                        share_alert_details: false,
                     },
                     ROUTE,
                 )
@@ -583,6 +585,7 @@ async fn seed_trial_and_return(
                     language: "English".into(),
                     form_version: "return-consent-2026-1".into(),
                     consented_on: None,
+                    share_alert_details: false,
                 },
                 ROUTE,
             )

@@ -44,6 +44,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/return_costs.hbs"),
     ),
     ("returns", include_str!("../templates/returns.hbs")),
+    ("follow_up", include_str!("../templates/follow_up.hbs")),
     ("funds", include_str!("../templates/funds.hbs")),
     ("fund", include_str!("../templates/fund.hbs")),
     ("fund_report", include_str!("../templates/fund_report.hbs")),

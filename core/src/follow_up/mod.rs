@@ -43,10 +43,12 @@ const SLACK: f64 = 1e-9;
 pub const MAX_TEXT: usize = 2000;
 
 mod alerts;
+mod plan;
 mod schedule;
 mod scoring;
 
 pub use alerts::*;
+pub use plan::*;
 pub use schedule::*;
 pub use scoring::*;
 

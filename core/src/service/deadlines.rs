@@ -6,13 +6,16 @@
 use super::audit::NewEntry;
 use super::{Actor, Result, Route, ServiceError, Services, page_of};
 use crate::deadlines::{
-    self as rules, CITIZENSHIP_CONFIRMATION, HEARING_CONFLICT, RETURN_STAGE_TARGET,
+    self as rules, CITIZENSHIP_CONFIRMATION, FOLLOW_UP_VISIT, FOLLOW_UP_VISIT_MISSED,
+    HEARING_CONFLICT, RETURN_STAGE_TARGET,
 };
 use crate::domain::{
     AuditAction, CaseAction, Invalid, Paging, Relation, Role, Section, Stage, may,
 };
 use crate::returns::{self as return_rules, CitizenshipAnswer, ReturnStage};
-use crate::store::entity::{case, citizenship_request, deadline, return_case};
+use crate::store::entity::{
+    case, citizenship_request, deadline, follow_up_visit, referral, return_case,
+};
 use chrono::{NaiveDate, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
@@ -82,6 +85,17 @@ impl DeadlineFilter {
     }
 }
 
+/// The cases handed over to this organisation for reintegration follow-up (their ids).
+fn handed_over_to(org_id: i64) -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select()
+        .column(referral::Column::CaseId)
+        .from(referral::Entity)
+        .and_where(referral::Column::ToOrgId.eq(org_id))
+        .and_where(referral::Column::Service.eq(crate::domain::Purpose::Reintegration.as_str()))
+        .and_where(referral::Column::Status.eq("accepted"))
+        .to_owned()
+}
+
 pub fn deadline_view(d: &deadline::Model, reference: &str, today: NaiveDate) -> DeadlineView {
     let days_left = (d.due_on - today).num_days();
     let open = d.closed_at.is_none();
@@ -128,6 +142,8 @@ struct Visible<'a> {
     stored: bool,
     proceedings: bool,
     returns: bool,
+    /// The follow-up visits (the follow-up service, and its administrator).
+    follow_up: bool,
 }
 
 impl Services {
@@ -258,6 +274,67 @@ impl Services {
                 }
             }
         }
+        // Follow-up visits: planned ones due within a week or overdue, and missed ones with
+        // no visit since.
+        let with_follow_up: Vec<i64> = cases
+            .iter()
+            .filter(|v| v.follow_up && v.case.closed_at.is_none())
+            .map(|v| v.case.id)
+            .collect();
+        if !with_follow_up.is_empty() {
+            let grace = self.reintegration.visits.grace_days;
+            let visits = follow_up_visit::Entity::find()
+                .filter(follow_up_visit::Column::CaseId.is_in(with_follow_up))
+                .order_by_asc(follow_up_visit::Column::DueOn)
+                .all(&self.db)
+                .await?;
+            let mut last_done: HashMap<i64, NaiveDate> = HashMap::new();
+            for v in visits.iter().filter(|v| v.status == "done") {
+                let e = last_done.entry(v.case_id).or_insert(v.due_on);
+                *e = (*e).max(v.due_on);
+            }
+            for v in &visits {
+                let Some(c) = refs.get(&v.case_id) else {
+                    continue;
+                };
+                let row = match v.status.as_str() {
+                    "planned" => {
+                        let plain = crate::service::follow_up::visit_of(v)?;
+                        let overdue = crate::follow_up::is_overdue(&plain, grace, today);
+                        ((v.due_on - today).num_days() <= 7 || overdue).then(|| {
+                            let mut d = computed(
+                                FOLLOW_UP_VISIT,
+                                &v.id,
+                                &c.reference,
+                                v.due_on,
+                                v.due_on,
+                                today,
+                            );
+                            d.overdue = overdue;
+                            d
+                        })
+                    }
+                    "missed" if last_done.get(&v.case_id).is_none_or(|d| v.due_on > *d) => {
+                        let on = v.happened_on.unwrap_or(v.due_on);
+                        let mut d = computed(
+                            FOLLOW_UP_VISIT_MISSED,
+                            &v.id,
+                            &c.reference,
+                            v.due_on,
+                            on,
+                            today,
+                        );
+                        d.overdue = true;
+                        Some(d)
+                    }
+                    _ => None,
+                };
+                if let Some(d) = row {
+                    read.push((c.reference.clone(), Section::FollowUp));
+                    out.push(d);
+                }
+            }
+        }
         out.sort_by(|a, b| a.due_on.cmp(&b.due_on).then(a.reference.cmp(&b.reference)));
         read.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.as_str().cmp(b.1.as_str())));
         read.dedup();
@@ -302,7 +379,15 @@ impl Services {
                                 .and_where(return_case::Column::AgencyOrgId.eq(actor.org_id))
                                 .to_owned(),
                         ),
-                    ),
+                    )
+                    .add(case::Column::Id.in_subquery(handed_over_to(actor.org_id))),
+            )
+        } else if actor.role == Role::FollowUpOfficer {
+            // The follow-up service works on the cases handed over to it on arrival.
+            q.filter(
+                sea_orm::Condition::any()
+                    .add(case::Column::OwnerOrgId.eq(actor.org_id))
+                    .add(case::Column::Id.in_subquery(handed_over_to(actor.org_id))),
             )
         } else {
             q.filter(case::Column::OwnerOrgId.eq(actor.org_id))
@@ -318,6 +403,7 @@ impl Services {
                 continue;
             }
             let can = |s| may(actor.role, rel, CaseAction::ViewSection(s));
+            let follows = matches!(rel, Relation::SharedWith { sections, .. } if sections.has(Section::FollowUp));
             if admin && rel == Relation::Owner {
                 // The administrator oversees what is overdue, without case data.
                 visible.push(Visible {
@@ -325,6 +411,7 @@ impl Services {
                     stored: true,
                     proceedings: true,
                     returns: true,
+                    follow_up: true,
                 });
             } else if can(Section::Deadlines) {
                 visible.push(Visible {
@@ -332,16 +419,21 @@ impl Services {
                     stored: true,
                     proceedings: can(Section::Proceedings),
                     returns: can(Section::Return),
+                    follow_up: can(Section::FollowUp),
                 });
             } else if can(Section::Return)
-                || (admin && matches!(rel, Relation::SharedWith { agency: true, .. }))
+                || can(Section::FollowUp)
+                || (admin && (follows || matches!(rel, Relation::SharedWith { agency: true, .. })))
             {
-                // The return agency: the return's clocks only.
+                // The return agency: the return's clocks only; the follow-up service (and
+                // its administrator): the visits only.
                 visible.push(Visible {
                     case: c,
                     stored: false,
                     proceedings: false,
-                    returns: true,
+                    returns: can(Section::Return)
+                        || (admin && matches!(rel, Relation::SharedWith { agency: true, .. })),
+                    follow_up: can(Section::FollowUp) || (admin && follows),
                 });
             }
         }
@@ -381,6 +473,7 @@ impl Services {
             stored: true,
             proceedings: can(Section::Proceedings),
             returns: can(Section::Return),
+            follow_up: can(Section::FollowUp),
         };
         let (all, mut entries) = self.deadlines_of(actor, &[v]).await?;
         for e in &mut entries {

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cases;
 pub mod deadlines;
 pub mod demo;
+pub mod follow_up;
 pub mod funding;
 pub mod identification;
 pub mod referrals;
@@ -171,6 +172,9 @@ pub struct Services {
     pub referral_answer_days: i64,
     /// Fund ledgers already folded (see `funding`).
     pub ledgers: funding::LedgerCache,
+    /// The reintegration indicator set and follow-up thresholds in force where no plugin
+    /// gives its own (`config/reintegration/rss.toml`).
+    pub reintegration: Arc<crate::follow_up::ReintegrationConfig>,
 }
 
 impl Services {
@@ -185,7 +189,14 @@ impl Services {
             adapters: Arc::new(crate::ports::BuiltIn),
             referral_answer_days: 5,
             ledgers: funding::LedgerCache::default(),
+            reintegration: Arc::new(default_reintegration()),
         }
+    }
+
+    /// Use this reintegration configuration where no plugin gives its own.
+    pub fn with_reintegration(mut self, config: crate::follow_up::ReintegrationConfig) -> Self {
+        self.reintegration = Arc::new(config);
+        self
     }
 
     /// Use these adapters (e.g. the plugin registry) instead of the built-in defaults.
@@ -204,6 +215,14 @@ impl Services {
             .map_err(|e| ServiceError::Unexpected(anyhow::anyhow!("adapter call failed: {e}")))?
             .map_err(ServiceError::Port)
     }
+}
+
+/// The embedded default set; it is checked by a unit test, so failing here is a build
+/// defect caught before release, at start-up.
+#[allow(clippy::expect_used)]
+fn default_reintegration() -> crate::follow_up::ReintegrationConfig {
+    crate::follow_up::default_config()
+        .expect("the embedded config/reintegration/rss.toml is valid (unit-tested)")
 }
 
 /// A page of a list: `{items, total, page, per_page, pages}`, the one shape of every list

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api;
 pub mod care;
 pub mod cases;
+pub mod follow_up;
 pub mod funding;
 pub mod home;
 pub mod identification;
@@ -39,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     care::configure(cfg);
     trial::configure(cfg);
     returns::configure(cfg);
+    follow_up::configure(cfg);
     funding::configure(cfg);
     admin::configure(cfg);
 }

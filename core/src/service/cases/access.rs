@@ -78,6 +78,11 @@ impl Services {
         }
         for r in referrals {
             open = open.union(Sections::parse(&r.sections).unwrap_or_default());
+            // A referral for reintegration (the hand-over on arrival) makes the receiver
+            // the follow-up service of the case.
+            if r.service == Purpose::Reintegration.as_str() {
+                open = open.union(Sections::of(&[Section::FollowUp]));
+            }
         }
         if agency {
             // The agency arranges travel documents: it needs the person and the return.
@@ -168,7 +173,10 @@ fn forbidden_message(action: CaseAction) -> &'static str {
         }
         CaseAction::ApproveReturn => "only a return officer approves a return",
         CaseAction::Close => {
-            "only the owning organisation's advocates and follow-up officers close a case"
+            "only the owning organisation's advocates and follow-up officers, and the follow-up officers the case was handed over to, close a case"
+        }
+        CaseAction::EditFollowUp => {
+            "only the follow-up officers of the organisation the case was handed over to record the follow-up"
         }
     }
 }

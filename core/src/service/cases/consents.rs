@@ -17,6 +17,8 @@ pub struct ConsentView {
     /// Why or how it was withdrawn, when the person said.
     pub withdrawn_reason: Option<String>,
     pub active: bool,
+    /// A reintegration consent: the destination side may read alert details.
+    pub alert_details: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -58,6 +60,11 @@ pub struct ConsentInput {
     /// YYYY-MM-DD; today when empty.
     #[serde(default)]
     pub consented_on: Option<String>,
+    /// A reintegration consent only: the person agrees that the destination side (their
+    /// advocate there) reads the details of follow-up alerts, not only their category and
+    /// severity.
+    #[serde(default)]
+    pub share_alert_details: bool,
 }
 
 /// What withdrawing a consent ends, for the page that asks to confirm it.
@@ -276,6 +283,13 @@ impl Services {
         let purpose = Purpose::parse(&input.purpose)?;
         let given_by = ConsentGiver::parse(&input.given_by)?;
         let language = domain::parse_line("language", &input.language, 35)?;
+        if input.share_alert_details && purpose != Purpose::Reintegration {
+            return Err(Invalid::new(
+                "share_alert_details",
+                "applies to a consent for reintegration follow-up only",
+            )
+            .into());
+        }
         let form_version = domain::parse_line("form_version", &input.form_version, 40)?;
         let now = Utc::now();
         let consented_at = match input.consented_on.as_deref().map(str::trim) {
@@ -306,6 +320,7 @@ impl Services {
             withdrawn_at: Set(None),
             withdrawn_by: Set(None),
             uid: Set(Some(random_token(16)?)),
+            alert_details: Set(input.share_alert_details),
             ..Default::default()
         }
         .insert(&txn)
@@ -563,6 +578,7 @@ fn consent_view(
         active: r.withdrawn_at.is_none(),
         withdrawn_at: r.withdrawn_at,
         withdrawn_reason,
+        alert_details: r.alert_details,
     })
 }
 

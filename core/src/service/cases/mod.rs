@@ -179,6 +179,10 @@ pub struct Permissions {
     pub view_deadlines: bool,
     /// The case is open (a closed case is read-only).
     pub close: bool,
+    /// The follow-up after return (the follow-up service).
+    pub view_follow_up: bool,
+    /// What the follow-up's alerts say (the destination side: category and severity).
+    pub view_alerts: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -516,6 +520,8 @@ impl Services {
             approve_return: edit(CaseAction::ApproveReturn),
             view_deadlines: view(Section::Deadlines),
             close: edit(CaseAction::Close),
+            view_follow_up: view(Section::FollowUp),
+            view_alerts: view(Section::FollowUpAlerts),
         };
         let mut sections = vec![Section::Summary];
         let person = if can(CaseAction::ViewSection(Section::Person)) {

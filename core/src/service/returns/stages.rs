@@ -302,6 +302,13 @@ impl Services {
         } else {
             None
         };
+        // The follow-up schedule the jurisdiction gives for this person (a plugin call,
+        // before the transaction; a failing plugin refuses the arrival, 503).
+        let schedule = if to == ReturnStage::Received {
+            self.follow_up_schedule(&self.db, &l.c).await?
+        } else {
+            vec![]
+        };
         let now = Utc::now();
         let txn = begin_write(&self.db).await?;
         let fresh = return_case::Entity::find_by_id(l.r.id.clone())
@@ -356,6 +363,8 @@ impl Services {
                     .insert(&txn)
                     .await?;
                     am.handover_referral_id = Set(Some(m.id));
+                    self.plan_visits(&txn, l.c.id, org_id, on, &schedule, actor.user_id)
+                        .await?;
                 }
             }
             ReturnStage::Cancelled => {

@@ -19,6 +19,9 @@ pub struct Model {
     pub withdraw_reason_enc: Option<Vec<u8>>,
     /// The id the API and the pages use (random hex); `id` stays internal.
     pub uid: Option<String>,
+    /// For a reintegration consent: the destination side may read the details of alerts
+    /// (by default it sees only their category and severity).
+    pub alert_details: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -589,6 +589,9 @@ struct ConsentForm {
     language: String,
     #[serde(default)]
     form_version: String,
+    /// The checkbox "the destination side may read alert details" (reintegration).
+    #[serde(default)]
+    share_alert_details: Option<String>,
     consented_on: Option<String>,
 }
 
@@ -610,6 +613,7 @@ async fn add_consent(
         language: f.form.language.clone(),
         form_version: f.form.form_version.clone(),
         consented_on: f.form.consented_on.clone(),
+        share_alert_details: f.form.share_alert_details.is_some(),
     };
     match s
         .services()
