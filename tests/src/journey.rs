@@ -56,9 +56,45 @@ impl Ret<'_> {
     }
 }
 
+/// Requirements the return's own sections meet (not recorded as checks).
+const OWN_SECTION: &[&str] = &[
+    "informed_consent",
+    "risk_assessment",
+    "citizenship_confirmed",
+    "travel_document",
+    "reception_arranged",
+    "guardian_appointed",
+    "best_interests_determination",
+];
+
+/// Record every check of the jurisdiction's checklist that is not met yet (a plugin may
+/// add its own, such as an ad hoc administrator for a child).
+async fn record_checks(adv: &Client, ret: &Ret<'_>) {
+    let v = ret.view(adv).await;
+    let open: Vec<String> = v["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["met"] == false && !OWN_SECTION.contains(&i["id"].as_str().unwrap()))
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect();
+    for id in open {
+        let (st, v) = send(
+            adv,
+            "POST",
+            ret.url("/checks"),
+            json!({"requirement": id, "note": "done with the person"}),
+        )
+        .await;
+        assert!(st == 200 || st == 201, "check {id}: {st} {v}");
+    }
+}
+
 /// Take a case's return to `travel_booked` (its leg `days` from now, the reception by
 /// `origin`), with a counselling session: ready to depart. The advocate `adv` works on it
-/// and the return officer `officer` approves. Returns the leg's id.
+/// and the return officer `officer` approves; a child's return is asked by the guardian,
+/// with the child's safeguards, and the jurisdiction's own checks are recorded. Returns
+/// the leg's id.
 pub async fn booked(
     app: &TestApp,
     adv: &Client,
@@ -68,15 +104,24 @@ pub async fn booked(
     days: i64,
 ) -> String {
     let k = consent(app, adv, &ret.reference, "return_assistance").await;
+    let (st, case) = get(adv, app.url(&format!("/api/v1/cases/{}", ret.reference))).await;
+    assert_eq!(st, 200, "{case}");
+    let child = case["person"]["is_child"] == true;
     let (st, v) = send(
         adv,
         "POST",
         ret.url(""),
-        json!({"requested_by": "person", "consent_id": k, "explained_by": "Ms Obi", "destination_country": "NG",
+        json!({"requested_by": if child { "guardian" } else { "person" }, "consent_id": k,
+            "explained_by": "Ms Obi", "destination_country": "NG",
             "requested_on": in_days(-10).to_string()}),
     )
     .await;
     assert_eq!(st, 201, "{v}");
+    if child {
+        let (st, v) = send(adv, "PUT", ret.url("/child-safeguards"), json!({"guardian": "Ms Eze, ad hoc administrator",
+            "best_interests_on": in_days(-1).to_string(), "best_interests_by": "Juge des enfants, Lyon"})).await;
+        assert_eq!(st, 200, "{v}");
+    }
     let (st, v) = send(
         adv,
         "POST",
@@ -103,6 +148,7 @@ pub async fn booked(
     )
     .await;
     assert_eq!(st, 200, "{v}");
+    record_checks(adv, ret).await;
     let (st, v) = ret.go(officer, "approved", json!({})).await;
     assert_eq!(st, 200, "{v}");
     let (st, v) = send(adv, "POST", ret.url("/documents"), json!({"kind": "laissez_passer",
@@ -125,6 +171,7 @@ pub async fn booked(
     )
     .await;
     assert_eq!(st, 200, "{v}");
+    record_checks(adv, ret).await;
     let (st, v) = ret.go(adv, "travel_booked", json!({})).await;
     assert_eq!(st, 200, "{v}");
     let (st, v) = send(
@@ -152,11 +199,34 @@ pub async fn arrived(
     consent_fields: Value,
 ) -> (String, String) {
     let reference = app.create_case(adv, name).await;
+    arrive(
+        app,
+        adv,
+        officer,
+        origin,
+        reference,
+        sections,
+        consent_fields,
+    )
+    .await
+}
+
+/// The same for a case already created (e.g. a child's).
+pub async fn arrive(
+    app: &TestApp,
+    adv: &Client,
+    officer: &Client,
+    origin: i64,
+    reference: String,
+    sections: &[&str],
+    consent_fields: Value,
+) -> (String, String) {
     let ret = Ret {
         app,
         reference: reference.clone(),
     };
     booked(app, adv, officer, &ret, origin, 0).await;
+    record_checks(adv, &ret).await;
     let (st, v) = ret.go(adv, "departed", json!({})).await;
     assert_eq!(st, 200, "{v}");
     let mut fields = json!({"purpose": "reintegration"});

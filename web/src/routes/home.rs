@@ -41,6 +41,11 @@ pub enum Block {
     Returns,
     Referrals,
     Cases,
+    /// Follow-up visits due, overdue or missed (the follow-up officer's).
+    Visits,
+    /// Open alerts after return: in full for the follow-up officer, as category and
+    /// severity for the destination advocate.
+    Alerts,
 }
 
 impl Block {
@@ -50,6 +55,8 @@ impl Block {
             Block::Returns => "returns",
             Block::Referrals => "referrals",
             Block::Cases => "cases",
+            Block::Visits => "visits",
+            Block::Alerts => "alerts",
         }
     }
 }
@@ -61,10 +68,10 @@ impl Block {
 pub fn blocks_for(role: Role) -> &'static [Block] {
     use Block::*;
     match role {
-        Role::Advocate => &[Deadlines, Referrals, Cases],
+        Role::Advocate => &[Deadlines, Alerts, Referrals, Cases],
         Role::ShelterCoordinator => &[Referrals, Deadlines, Cases],
         Role::ReturnOfficer => &[Returns, Deadlines, Referrals, Cases],
-        Role::FollowUpOfficer => &[Deadlines, Referrals, Cases],
+        Role::FollowUpOfficer => &[Visits, Alerts, Deadlines, Referrals, Cases],
         Role::OrgAdmin => &[Deadlines, Returns, Referrals, Cases],
         Role::Auditor => &[Cases],
         Role::SystemAdmin | Role::FundManager => &[],
@@ -183,6 +190,16 @@ async fn home(
     } else {
         vec![]
     };
+    let visits = if blocks.contains(&Block::Visits) {
+        svc.due_visits(s.actor(), &route).await.map_err(fail)?
+    } else {
+        vec![]
+    };
+    let alerts = if blocks.contains(&Block::Alerts) {
+        svc.my_alerts(s.actor(), &route).await.map_err(fail)?
+    } else {
+        vec![]
+    };
     let (cases, total): (Vec<CaseSummary>, u64) = if blocks.contains(&Block::Cases) {
         let scope = if role == Role::Advocate {
             Scope::Mine
@@ -204,6 +221,8 @@ async fn home(
         .map(|c| c.reference.clone())
         .chain(deadlines.iter().map(|d| d.reference.clone()))
         .chain(returns.iter().map(|r| r.reference.clone()))
+        .chain(visits.iter().map(|v| v.reference.clone()))
+        .chain(alerts.iter().map(|a| a.reference.clone()))
         .collect();
     refs.sort();
     refs.dedup();
@@ -239,6 +258,49 @@ async fn home(
                 "stuck": r.clock.stuck,
                 "overdue_citizenship": r.overdue_citizenship,
                 "can_open": r.can_open,
+            })
+        })
+        .collect();
+
+    let i18n = &s.page.state.i18n;
+    let visits_json: Vec<Value> = visits
+        .iter()
+        .map(|v| {
+            json!({
+                "reference": v.reference,
+                "person": name_of(&v.reference),
+                "visit_id": v.visit_id,
+                "due_on": v.due_on.to_string(),
+                "status": s.page.t(&format!("visit-status-{}", v.status)),
+                "missed": v.status == "missed",
+                "overdue": v.overdue || v.status == "missed",
+                "when": if v.status == "missed" {
+                    s.page.t("deadline-follow_up_visit_missed")
+                } else if v.days_left < 0 {
+                    i18n.t1(s.page.lang, "deadline-overdue-by", "n", -v.days_left)
+                } else if v.days_left == 0 {
+                    s.page.t("deadline-due-today")
+                } else {
+                    i18n.t1(s.page.lang, "deadline-due-in", "n", v.days_left)
+                },
+            })
+        })
+        .collect();
+    let follows = role == Role::FollowUpOfficer;
+    let alerts_json: Vec<Value> = alerts
+        .iter()
+        .map(|a| {
+            json!({
+                "id": a.id,
+                "reference": a.reference,
+                "person": name_of(&a.reference),
+                "href": if follows { format!("/cases/{}/follow-up#al-{}", a.reference, a.id) } else { format!("/cases/{}#alerts", a.reference) },
+                "category": s.page.t(&format!("alert-category-{}", a.category.as_str())),
+                "severity": s.page.t(&format!("severity-{}", a.severity.as_str())),
+                "severity_value": a.severity.as_str(),
+                "status": s.page.t(&format!("alert-status-{}", a.status.as_str())),
+                "raised_on": a.raised_at.date_naive().to_string(),
+                "details": a.details,
             })
         })
         .collect();
@@ -307,6 +369,9 @@ async fn home(
         o.insert("near_days".into(), json!(NEAR_DAYS));
         o.insert("returns".into(), json!(returns_json));
         o.insert("referrals".into(), json!(referrals_json));
+        o.insert("visits".into(), json!(visits_json));
+        o.insert("alerts".into(), json!(alerts_json));
+        o.insert("follows".into(), json!(follows));
         o.insert("cases".into(), json!(case_rows));
         o.insert("cases_total".into(), json!(total));
         o.insert("cases_more".into(), json!(total > case_rows.len() as u64));

@@ -320,6 +320,33 @@ async fn case_page(
         .await
         .map_err(|e| s.page.service_error(e))?;
     let t = |k: &str| s.page.t(k);
+    // After the return: the follow-up service links to its page; the destination side
+    // sees what the alerts say (category and severity, while the consent holds).
+    let after_return = v.summary.stage.rank() >= passerelle_core::domain::Stage::Returned.rank();
+    let alerts: Option<Vec<Value>> =
+        if after_return && v.permissions.view_alerts && !v.permissions.view_follow_up {
+            let list = s
+                .services()
+                .case_alerts(s.actor(), reference, &route(req))
+                .await
+                .map_err(|e| s.page.service_error(e))?;
+            Some(
+                list.iter()
+                    .map(|a| {
+                        json!({
+                            "category": t(&format!("alert-category-{}", a.category.as_str())),
+                            "severity": t(&format!("severity-{}", a.severity.as_str())),
+                            "severity_value": a.severity.as_str(),
+                            "status": t(&format!("alert-status-{}", a.status.as_str())),
+                            "raised_on": a.raised_at.date_naive().to_string(),
+                            "details": a.details,
+                        })
+                    })
+                    .collect(),
+            )
+        } else {
+            None
+        };
     let consents: Option<Vec<Value>> = v.consents.as_ref().map(|cs| {
         cs.iter()
             .map(|c| {
@@ -439,6 +466,11 @@ async fn case_page(
             shares.map(Value::from).unwrap_or(Value::Null),
         );
         o.insert("can".into(), json!(v.permissions));
+        o.insert(
+            "follow_up_link".into(),
+            json!(after_return && v.permissions.view_follow_up),
+        );
+        o.insert("alerts".into(), json!(alerts));
         o.insert(
             "conflicts".into(),
             json!(
