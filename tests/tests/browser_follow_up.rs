@@ -371,7 +371,6 @@ async fn scenario(wd: &WebDriver, app: &TestApp, reference: &str) -> Result<()> 
         "planned",
     )?;
 
-    if std::env::var_os("FU_SKIP3").is_none() { // TEMP
     // 3. The second visit "done" on a date before the arrival: refused beside its form,
     //    what was typed kept, nothing changed.
     let form = format!("{second} form.visit-form");
@@ -442,7 +441,6 @@ async fn scenario(wd: &WebDriver, app: &TestApp, reference: &str) -> Result<()> 
         bail!("the refusal is still shown on a fresh page");
     }
 
-    } // TEMP
     // 4. Two assessments: low, then higher.
     assess(wd, LOW, "First assessment: no income, debts.").await?;
     flash(wd, "Assessment recorded.").await?;
@@ -523,7 +521,7 @@ async fn scenario(wd: &WebDriver, app: &TestApp, reference: &str) -> Result<()> 
             )
             .await?;
         let stroke = stroke.as_str().unwrap_or_default().to_owned();
-        if std::env::var_os("FU_SKIP3").is_none() && stroke.starts_with("none") || stroke.contains(" 0px") {
+        if stroke.starts_with("none") || stroke.contains(" 0px") {
             bail!(
                 "the {class} line is drawn without a visible stroke ({stroke:?}): style.css has no rule for it"
             );

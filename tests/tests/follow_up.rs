@@ -861,3 +861,176 @@ async fn answers_notes_and_alert_details_are_not_in_the_database_bytes() {
         "the answers are in the database in clear"
     );
 }
+
+async fn page(c: &Client, url: String, lang: &str) -> (u16, String) {
+    let r = c
+        .get(url)
+        .header("Accept-Language", lang)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_show_each_side_its_part_and_say_what_is_wrong_in_the_readers_language() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    let (reference, _) = arrived(
+        &app,
+        &t.adv,
+        &t.officer,
+        t.w.origin,
+        "Faith Paged",
+        &["services"],
+        json!({}),
+    )
+    .await;
+    let (st, a) = send(&t.follow, "POST", fu(&app, &reference, "/alerts"),
+        json!({"category": "sanctions_on_return", "severity": "high", "details": "Fined by the border police at Seme"})).await;
+    assert_eq!(st, 201, "{a}");
+    let follow = app.html_login("followup@edo.test").await;
+    let adv = app.html_login("advocate@ngo.test").await;
+
+    // The follow-up officer's home opens on the visits due and the open alerts.
+    let (st, home) = page(&follow, app.url("/"), "en").await;
+    assert_eq!(st, 200);
+    let visits = home.find("id=\"home-visits\"").expect("visits block");
+    let alerts = home.find("id=\"home-alerts\"").expect("alerts block");
+    let deadlines = home.find("id=\"home-deadlines\"").expect("deadlines block");
+    assert!(
+        visits < alerts && alerts < deadlines,
+        "due visits and alerts first"
+    );
+    assert!(
+        home.contains(&format!("/cases/{reference}/follow-up#al-")),
+        "{home}"
+    );
+    assert!(home.contains("legal or financial sanctions on return"));
+    // The destination advocate's home and case page: category and severity, no details.
+    let (_, home) = page(&adv, app.url("/"), "fr").await;
+    assert!(
+        home.contains("id=\"home-alerts\"")
+            && home.contains("sanctions pénales ou financières au retour"),
+        "{home}"
+    );
+    let (st, case) = page(&adv, app.url(&format!("/cases/{reference}")), "fr").await;
+    assert_eq!(st, 200);
+    assert!(
+        case.contains("Alertes après le retour") && case.contains("élevée"),
+        "{case}"
+    );
+    for html in [&home, &case] {
+        assert!(
+            !html.contains("Seme"),
+            "the details reached the destination side"
+        );
+    }
+    assert!(!case.contains("id=\"follow-up-link\""));
+    let (st, _) = page(
+        &adv,
+        app.url(&format!("/cases/{reference}/follow-up")),
+        "fr",
+    )
+    .await;
+    assert_eq!(st, 403);
+
+    // The follow-up page, in French, with its details.
+    let (st, fp) = page(
+        &follow,
+        app.url(&format!("/cases/{reference}/follow-up")),
+        "fr",
+    )
+    .await;
+    assert_eq!(st, 200, "{fp}");
+    for w in [
+        "Suivi après le retour",
+        "Visites",
+        "Évaluations de la réintégration",
+        "Plan de réintégration",
+        "Fined by the border police at Seme",
+    ] {
+        assert!(fp.contains(w), "{w} missing");
+    }
+    let (_, case) = page(&follow, app.url(&format!("/cases/{reference}")), "fr").await;
+    assert!(case.contains("id=\"follow-up-link\""));
+
+    // A visit before the arrival, from the page, in French: 422 beside the form, and the
+    // visit is still planned.
+    let (_, v) = get(&t.follow, fu(&app, &reference, "")).await;
+    let visit = v["visits"][0]["id"].as_str().unwrap().to_owned();
+    let csrf = app.csrf(&follow).await;
+    let back = format!("/cases/{reference}/follow-up");
+    let r = follow
+        .post(app.url(&format!("/cases/{reference}/follow-up/visits/{visit}")))
+        .header("Accept-Language", "fr")
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("_back", back.as_str()),
+            ("change", "done"),
+            ("on", "2020-01-01"),
+            ("mode", "in_person"),
+            ("visitor", "Ms Okoro"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let t422 = r.text().await.unwrap();
+    assert!(
+        t422.contains("antérieure à l’arrivée de la personne"),
+        "{t422}"
+    );
+    assert!(
+        t422.contains("value=\"Ms Okoro\""),
+        "what was typed comes back: {t422}"
+    );
+    // An answer that is not on the scale, in French.
+    let (opt, _, _) = an_option_and_a_number();
+    let field = format!("a-{opt}");
+    let r = follow
+        .post(app.url(&format!("/cases/{reference}/follow-up/assessments")))
+        .header("Accept-Language", "fr")
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("_back", back.as_str()),
+            (field.as_str(), "not-an-option"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let t422 = r.text().await.unwrap();
+    assert!(
+        t422.contains("les réponses doivent être choisies dans leurs échelles"),
+        "{t422}"
+    );
+    let (_, v) = get(&t.follow, fu(&app, &reference, "")).await;
+    assert_eq!(v["visits"][0]["status"], "planned");
+    assert!(v["assessments"].as_array().unwrap().is_empty());
+
+    // A visit recorded from the page.
+    let today = in_days(0).to_string();
+    let r = follow
+        .post(app.url(&format!("/cases/{reference}/follow-up/visits/{visit}")))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("_back", back.as_str()),
+            ("change", "done"),
+            ("on", today.as_str()),
+            ("mode", "video"),
+            ("visitor", "Mr Idowu"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, v) = get(&t.follow, fu(&app, &reference, "")).await;
+    assert_eq!(
+        (
+            v["visits"][0]["status"].as_str(),
+            v["visits"][0]["visitor"].as_str()
+        ),
+        (Some("done"), Some("Mr Idowu"))
+    );
+}

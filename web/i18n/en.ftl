@@ -1427,3 +1427,27 @@ route-cases-one-follow-up-close = close the case after follow-up
 route-cases-one-alerts = alerts after return
 route-follow-up-alerts = my alerts after return
 route-follow-up-visits = my follow-up visits
+
+# Follow-up messages of the core (issue 12).
+msg-is-required-a-date-written-yyyy-mm-dd = is required: a date written YYYY-MM-DD
+msg-must-be-done-or-missed = must be done or missed
+msg-a-correction-records-the-visit-as-done-or-missed = a correction records the visit as done or missed
+msg-this-case-has-no-follow-up-yet-it-starts-when-the-return-s-arrival-is-recorded-with-the-hand-over = this case has no follow-up yet: it starts when the return's arrival is recorded with the hand-over
+msg-this-visit-was-changed-by-someone-else-meanwhile-reload-it-and-try-again = this visit was changed by someone else meanwhile; reload it and try again
+msg-this-item-was-changed-by-someone-else-meanwhile-reload-it-and-try-again = this item was changed by someone else meanwhile; reload it and try again
+msg-this-alert-was-changed-by-someone-else-meanwhile-reload-it-and-try-again = this alert was changed by someone else meanwhile; reload it and try again
+msg-answer-at-least-one-question-an-assessment-without-answers-has-no-score = answer at least one question: an assessment without answers has no score
+msg-no-funding-commitment-of-this-case-has-this-id = no funding commitment of this case has this id
+msg-nothing-to-change = nothing to change
+msg-low-score-and-sharp-drop-alerts-are-raised-by-the-assessments-themselves = low_score and sharp_drop alerts are raised by the assessments themselves
+msg-no-active-user-of-your-organisation-has-this-id = no active user of your organisation has this id
+msg-must-be-acknowledge-or-close = must be acknowledge or close
+msg-applies-to-a-consent-for-reintegration-follow-up-only = applies to a consent for reintegration follow-up only
+msg-the-answers-must-be-within-their-scales = the answers must be within their scales
+msg-only-the-owning-organisation-s-advocates-and-follow-up-officers-and-the-follow-up-officers-the-case-was-handed-over-to-close-a-case = only the owning organisation's advocates and follow-up officers, and the follow-up officers the case was handed over to, close a case
+msg-only-the-follow-up-officers-of-the-organisation-the-case-was-handed-over-to-record-the-follow-up = only the follow-up officers of the organisation the case was handed over to record the follow-up
+msg-a-follow-up-needs-at-least-one-visit = a follow-up needs at least one visit
+msg-every-requested-visit-is-already-planned = every requested visit is already planned
+alert-auto-low_score = the { $dimension } score is below the alert threshold
+alert-auto-sharp_drop = the { $dimension } score fell sharply since the previous assessment
+alert-auto-missed_visits = visits missed since the last contact

@@ -1556,3 +1556,27 @@ route-cases-one-follow-up-close = clôture du dossier après le suivi
 route-cases-one-alerts = alertes après le retour
 route-follow-up-alerts = mes alertes après le retour
 route-follow-up-visits = mes visites de suivi
+
+# Follow-up messages of the core (issue 12).
+msg-is-required-a-date-written-yyyy-mm-dd = est obligatoire : une date écrite AAAA-MM-JJ
+msg-must-be-done-or-missed = doit être « faite » ou « manquée »
+msg-a-correction-records-the-visit-as-done-or-missed = une correction enregistre la visite comme faite ou manquée
+msg-this-case-has-no-follow-up-yet-it-starts-when-the-return-s-arrival-is-recorded-with-the-hand-over = ce dossier n'a pas encore de suivi : il commence quand l'arrivée du retour est enregistrée avec la transmission
+msg-this-visit-was-changed-by-someone-else-meanwhile-reload-it-and-try-again = cette visite a été modifiée par quelqu'un d'autre entre-temps : rechargez la page et réessayez
+msg-this-item-was-changed-by-someone-else-meanwhile-reload-it-and-try-again = cet élément a été modifié par quelqu'un d'autre entre-temps : rechargez la page et réessayez
+msg-this-alert-was-changed-by-someone-else-meanwhile-reload-it-and-try-again = cette alerte a été modifiée par quelqu'un d'autre entre-temps : rechargez la page et réessayez
+msg-answer-at-least-one-question-an-assessment-without-answers-has-no-score = répondez à au moins une question : une évaluation sans réponse n'a pas de score
+msg-no-funding-commitment-of-this-case-has-this-id = aucun engagement de financement de ce dossier ne porte cet identifiant
+msg-nothing-to-change = rien à modifier
+msg-low-score-and-sharp-drop-alerts-are-raised-by-the-assessments-themselves = les alertes de score bas et de forte baisse sont levées par les évaluations elles-mêmes
+msg-no-active-user-of-your-organisation-has-this-id = aucun utilisateur actif de votre organisation ne porte cet identifiant
+msg-must-be-acknowledge-or-close = doit être « prendre en charge » ou « clore »
+msg-applies-to-a-consent-for-reintegration-follow-up-only = ne s'applique qu'à un consentement au suivi de la réintégration
+msg-the-answers-must-be-within-their-scales = les réponses doivent être choisies dans leurs échelles
+msg-only-the-owning-organisation-s-advocates-and-follow-up-officers-and-the-follow-up-officers-the-case-was-handed-over-to-close-a-case = seuls les intervenants et les chargés de suivi de l'organisation propriétaire, et les chargés de suivi à qui le dossier a été transmis, clôturent un dossier
+msg-only-the-follow-up-officers-of-the-organisation-the-case-was-handed-over-to-record-the-follow-up = seuls les chargés de suivi de l'organisation à qui le dossier a été transmis enregistrent le suivi
+msg-a-follow-up-needs-at-least-one-visit = un suivi demande au moins une visite
+msg-every-requested-visit-is-already-planned = chaque visite demandée est déjà prévue
+alert-auto-low_score = le score { $dimension } est sous le seuil d’alerte
+alert-auto-sharp_drop = le score { $dimension } a fortement baissé depuis l’évaluation précédente
+alert-auto-missed_visits = visites manquées depuis le dernier contact

@@ -630,6 +630,7 @@ impl Page {
                 format!("{} {}", self.t("form-stale"), self.translate(m))
             }
             ServiceError::Conflict(m) | ServiceError::Refused(m) => self.translate(m),
+            ServiceError::RulesRefused(r) => crate::words::rules_refused(self, r),
             ServiceError::Port(p) => format!(
                 "{}{}{}",
                 self.t("error-adapter"),

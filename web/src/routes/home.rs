@@ -300,7 +300,11 @@ async fn home(
                 "severity_value": a.severity.as_str(),
                 "status": s.page.t(&format!("alert-status-{}", a.status.as_str())),
                 "raised_on": a.raised_at.date_naive().to_string(),
-                "details": a.details,
+                "details": if a.automatic && a.details.is_some() {
+                    crate::routes::follow_up::automatic_alert_text(&s, a.rule.as_deref()).or_else(|| a.details.clone())
+                } else {
+                    a.details.clone()
+                },
             })
         })
         .collect();

@@ -48,6 +48,8 @@ pub struct AlertSummary {
     pub severity: Severity,
     pub status: AlertStatus,
     pub automatic: bool,
+    /// What raised an automatic alert (e.g. `low_score:economic`).
+    pub rule: Option<String>,
     pub raised_at: DateTime<Utc>,
     /// Only for the follow-up service, or when the consent lets the destination side read
     /// the details.
@@ -400,6 +402,7 @@ impl Services {
                     severity: Severity::parse(&r.severity)?,
                     status: AlertStatus::parse(&r.status)?,
                     automatic: r.automatic,
+                    rule: r.rule.clone(),
                     raised_at: r.raised_at,
                     details: if details {
                         self.open_opt("follow_up_alerts", "details", &r.id, r.details_enc.as_ref())?

@@ -323,14 +323,16 @@ async fn case_page(
     // After the return: the follow-up service links to its page; the destination side
     // sees what the alerts say (category and severity, while the consent holds).
     let after_return = v.summary.stage.rank() >= passerelle_core::domain::Stage::Returned.rank();
-    let alerts: Option<Vec<Value>> =
-        if after_return && v.permissions.view_alerts && !v.permissions.view_follow_up {
-            let list = s
-                .services()
-                .case_alerts(s.actor(), reference, &route(req))
-                .await
-                .map_err(|e| s.page.service_error(e))?;
-            Some(
+    let alerts: Option<Vec<Value>> = if after_return
+        && v.permissions.view_alerts
+        && !v.permissions.view_follow_up
+    {
+        let list = s
+            .services()
+            .case_alerts(s.actor(), reference, &route(req))
+            .await
+            .map_err(|e| s.page.service_error(e))?;
+        Some(
                 list.iter()
                     .map(|a| {
                         json!({
@@ -339,14 +341,18 @@ async fn case_page(
                             "severity_value": a.severity.as_str(),
                             "status": t(&format!("alert-status-{}", a.status.as_str())),
                             "raised_on": a.raised_at.date_naive().to_string(),
-                            "details": a.details,
+                            "details": if a.automatic && a.details.is_some() {
+                            crate::routes::follow_up::automatic_alert_text(&s, a.rule.as_deref()).or_else(|| a.details.clone())
+                        } else {
+                            a.details.clone()
+                        },
                         })
                     })
                     .collect(),
             )
-        } else {
-            None
-        };
+    } else {
+        None
+    };
     let consents: Option<Vec<Value>> = v.consents.as_ref().map(|cs| {
         cs.iter()
             .map(|c| {

@@ -10,4 +10,5 @@ mod chart;
 mod pages;
 
 pub use api::{Doc, configure_api};
+pub(crate) use pages::automatic_alert_text;
 pub use pages::configure;

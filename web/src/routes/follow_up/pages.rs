@@ -68,6 +68,21 @@ async fn page(
     follow_up_page(&s, &req, &reference, None).await
 }
 
+/// What an automatic alert says, in the reader's language, from the rule that raised it
+/// (`low_score:economic`, `sharp_drop:composite`, `missed_visits`): the stored details are
+/// the core's English sentence, with the scores that are also in the table.
+pub(crate) fn automatic_alert_text(s: &Signed, rule: Option<&str>) -> Option<String> {
+    let (what, dimension) = rule?.split_once(':').unwrap_or((rule?, ""));
+    let dimension = match dimension {
+        "" => String::new(),
+        "composite" => s.page.t("score-composite").to_lowercase(),
+        d => s.page.t(&format!("dimension-{d}")).to_lowercase(),
+    };
+    let key = format!("alert-auto-{what}");
+    let text = s.page.t_args(&key, &[("dimension", json!(dimension))]);
+    (text != key).then_some(text)
+}
+
 fn score_text(v: Option<f64>) -> String {
     v.map_or_else(|| "–".to_owned(), |v| format!("{v:.2}"))
 }
@@ -226,7 +241,13 @@ async fn follow_up_page(
                 "open": a.status.as_str() == "open",
                 "acknowledged": a.status.as_str() == "acknowledged",
                 "closed": a.status.as_str() == "closed",
-                "automatic": a.automatic, "details": a.details, "action": a.action,
+                "automatic": a.automatic,
+                "details": if a.automatic {
+                    automatic_alert_text(s, a.rule.as_deref()).or_else(|| a.details.clone())
+                } else {
+                    a.details.clone()
+                },
+                "action": a.action,
                 "owner": a.owner, "raised_by": a.raised_by,
                 "raised_at": a.raised_at.date_naive().to_string(),
             })
@@ -406,16 +427,23 @@ fn answers_of(
         let Some(v) = form.opt(&format!("a-{}", i.id)) else {
             continue;
         };
+        // The form offers only the scale's answers; anything else was not typed on it,
+        // and is said in the reader's language rather than with the core's ids.
+        let outside = || Invalid::new("answers", "the answers must be within their scales");
         let a = match &i.scale {
-            Scale::Options { .. } => Answer::Choice { option: v },
-            Scale::Numeric { .. } => Answer::Number {
-                value: v.replace(',', ".").parse::<f64>().map_err(|_| {
-                    Invalid::new(
-                        "answers",
-                        format!("the answer to '{}' must be a number", i.id),
-                    )
-                })?,
-            },
+            Scale::Options { options } => {
+                if !options.iter().any(|o| o.id == v) {
+                    return Err(outside().into());
+                }
+                Answer::Choice { option: v }
+            }
+            Scale::Numeric { min, max, .. } => {
+                let value = v.replace(',', ".").parse::<f64>().map_err(|_| outside())?;
+                if !(value.is_finite() && (*min..=*max).contains(&value)) {
+                    return Err(outside().into());
+                }
+                Answer::Number { value }
+            }
         };
         out.insert(i.id.clone(), a);
     }
