@@ -757,6 +757,77 @@ mod tests {
         ));
     }
 
+    /// After return: the follow-up service (a reintegration hand-over opens `follow_up`)
+    /// reads and records the follow-up and sees no other section than those handed over;
+    /// the owner's advocate reads only what the alerts say; closing after follow-up is the
+    /// follow-up officer's too.
+    #[test]
+    fn the_follow_up_is_the_follow_up_services_and_the_destination_reads_its_alerts() {
+        let handed = Relation::SharedWith {
+            sections: Sections::of(&[Section::Summary, Section::Services, Section::FollowUp]),
+            advocate: false,
+            agency: false,
+        };
+        let view = |role, rel, s| may(role, rel, CaseAction::ViewSection(s));
+        assert!(view(Role::FollowUpOfficer, handed, Section::FollowUp));
+        assert!(view(Role::FollowUpOfficer, handed, Section::FollowUpAlerts));
+        assert!(may(Role::FollowUpOfficer, handed, CaseAction::EditFollowUp));
+        assert!(may(Role::FollowUpOfficer, handed, CaseAction::Close));
+        for s in [
+            Section::Person,
+            Section::Identification,
+            Section::Proceedings,
+            Section::Audit,
+        ] {
+            assert!(!view(Role::FollowUpOfficer, handed, s), "{s}");
+        }
+        // Not without the hand-over, and not another role of the same organisation.
+        assert!(!view(
+            Role::FollowUpOfficer,
+            Relation::shared(),
+            Section::FollowUp
+        ));
+        assert!(!may(
+            Role::FollowUpOfficer,
+            Relation::shared(),
+            CaseAction::EditFollowUp
+        ));
+        assert!(!may(Role::Advocate, handed, CaseAction::EditFollowUp));
+        assert!(!may(Role::ShelterCoordinator, handed, CaseAction::Close));
+        // The destination side: the alerts, not the follow-up; nothing to record.
+        assert!(view(
+            Role::Advocate,
+            Relation::Owner,
+            Section::FollowUpAlerts
+        ));
+        assert!(!view(Role::Advocate, Relation::Owner, Section::FollowUp));
+        assert!(!may(
+            Role::Advocate,
+            Relation::Owner,
+            CaseAction::EditFollowUp
+        ));
+        let cross = Relation::SharedWith {
+            sections: Sections::of(&[Section::Summary]),
+            advocate: true,
+            agency: false,
+        };
+        assert!(view(Role::Advocate, cross, Section::FollowUpAlerts));
+        assert!(!view(Role::Advocate, cross, Section::FollowUp));
+        // An origin-country service that owns the case follows it up itself.
+        assert!(view(
+            Role::FollowUpOfficer,
+            Relation::Owner,
+            Section::FollowUp
+        ));
+        assert!(may(
+            Role::FollowUpOfficer,
+            Relation::Owner,
+            CaseAction::EditFollowUp
+        ));
+        // The follow-up section is never opened by a share or referral form.
+        assert!(Sections::parse("follow_up").is_err());
+    }
+
     #[test]
     fn no_relation_means_nothing() {
         for r in Role::ALL {

@@ -768,6 +768,37 @@ mod tests {
         );
     }
 
+    /// The follow-up schedule comes from the port: the default jurisdiction's offsets
+    /// become visits at 1, 3, 6 and 12 months after the arrival (the French example's own
+    /// are shown over HTTP in tests/tests/follow_up.rs).
+    #[test]
+    fn the_follow_up_visits_come_from_the_jurisdictions_schedule() {
+        let person = PersonFacts {
+            child: false,
+            stateless: false,
+            nationality: Some("NG".into()),
+        };
+        let arrival = chrono::NaiveDate::from_ymd_opt(2026, 1, 15).unwrap();
+        let days = DefaultJurisdiction
+            .follow_up_schedule_days(&person)
+            .unwrap();
+        let visits = crate::follow_up::schedule(arrival, &days).unwrap();
+        let on = |m: u32, d: u32| chrono::NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+        assert_eq!(
+            visits,
+            vec![
+                on(2, 14),
+                on(4, 15),
+                on(7, 14),
+                chrono::NaiveDate::from_ymd_opt(2027, 1, 15).unwrap()
+            ]
+        );
+        // A jurisdiction that gives no visit is refused by the rule (the server then
+        // refuses the arrival, 503, rather than record it without a follow-up).
+        let none = Minimal.follow_up_schedule_days(&person).unwrap();
+        assert!(crate::follow_up::schedule(arrival, &none).is_err());
+    }
+
     #[test]
     fn the_optional_hooks_default_to_nothing_to_add() {
         let person = PersonFacts {

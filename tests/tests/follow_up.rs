@@ -489,6 +489,32 @@ async fn two_missed_visits_raise_an_alert_and_missed_visits_are_the_officers_dea
         categories(&mine),
         vec!["missed_visits_no_contact".to_owned()]
     );
+    // The origin organisation's administrator counts them among the organisation's
+    // overdue deadlines, and the home says how many.
+    app.user(t.w.origin, "admin@edo.test", "org_admin").await;
+    let admin = app.api_login("admin@edo.test").await;
+    let (st, d) = get(&admin, app.url("/api/v1/deadlines?overdue=true")).await;
+    assert_eq!(st, 200, "{d}");
+    assert_eq!(
+        d["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["kind"] == "follow_up_visit_missed")
+            .count(),
+        2,
+        "{d}"
+    );
+    let html = app.html_login("admin@edo.test").await;
+    let home = html
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("id=\"home-overdue-count\""), "{home}");
 
     // The schedule can be extended, from today on only.
     let (st, e) = send(

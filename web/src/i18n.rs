@@ -228,6 +228,7 @@ mod tests {
     /// Variables that hold words, never a count (a fund's name, a country, a date): a
     /// word after them agrees with nothing. Every other variable is taken for a count.
     const TEXT_VARS: &[&str] = &[
+        "dimension",
         "fund",
         "currency",
         "date",

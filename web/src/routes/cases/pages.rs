@@ -342,7 +342,7 @@ async fn case_page(
                             "status": t(&format!("alert-status-{}", a.status.as_str())),
                             "raised_on": a.raised_at.date_naive().to_string(),
                             "details": if a.automatic && a.details.is_some() {
-                            crate::routes::follow_up::automatic_alert_text(&s, a.rule.as_deref()).or_else(|| a.details.clone())
+                            crate::routes::follow_up::automatic_alert_text(s, a.rule.as_deref()).or_else(|| a.details.clone())
                         } else {
                             a.details.clone()
                         },

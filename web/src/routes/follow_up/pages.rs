@@ -213,7 +213,7 @@ async fn follow_up_page(
             label: t("score-composite"),
             points: v.assessments.iter().map(|a| a.scores.composite).collect(),
         });
-        Some(scores_svg(&t("follow-up-chart-title"), &dates, &series))
+        Some(scores_svg(&t("followup-chart-title"), &dates, &series))
     };
     let plan: Vec<Value> = v
         .plan
@@ -285,7 +285,7 @@ async fn follow_up_page(
                 .collect()
         })
         .unwrap_or_default();
-    let mut data = s.page.base("follow-up-title");
+    let mut data = s.page.base("followup-title");
     if let Some(o) = data.as_object_mut() {
         o.insert("reference".into(), json!(v.reference));
         o.insert("version".into(), json!(v.version));
