@@ -10,6 +10,7 @@ pub mod domain;
 pub mod follow_up;
 pub mod funding;
 pub mod identification;
+pub mod notify;
 pub mod ports;
 pub mod returns;
 pub mod service;

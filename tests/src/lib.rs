@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 
 pub mod journey;
+pub mod smtp;
 pub mod webdriver;
 pub mod words;
 
@@ -45,6 +46,8 @@ pub struct TestApp {
     pub data_dir: PathBuf,
     /// The plugin registry, when the test configured a plugin directory.
     pub plugins: Option<std::sync::Arc<passerelle::plugins::PluginAdapters>>,
+    /// This node's mail worker, when the test turned mail on.
+    pub mail_worker: Option<tokio::task::JoinHandle<()>>,
     _dir: tempdir::Dir,
 }
 
@@ -184,7 +187,28 @@ async fn spawn_app_as(
         settings,
         backend,
         plugins,
+        mail_worker: app.mail_worker,
         _dir: dir,
+    }
+}
+
+impl TestApp {
+    /// Another server node on the same database (and key), with its own mail worker: as a
+    /// deployment runs several stateless nodes on one PostgreSQL.
+    pub async fn another_node(
+        &self,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> (Services, Option<tokio::task::JoinHandle<()>>, u16) {
+        let mut settings = self.settings.clone();
+        tweak(&mut settings);
+        let services = passerelle::startup::build_services(&settings)
+            .await
+            .unwrap_or_else(|e| panic!("start-up: {e:#}"));
+        let app = Application::build(&settings, services.clone(), false)
+            .unwrap_or_else(|e| panic!("build: {e:#}"));
+        let port = app.port;
+        tokio::spawn(app.server);
+        (services, app.mail_worker, port)
     }
 }
 

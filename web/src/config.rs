@@ -15,6 +15,7 @@ pub struct Settings {
     pub ui: UiSettings,
     pub workflow: WorkflowSettings,
     pub plugins: PluginSettings,
+    pub mail: crate::mail::MailSettings,
 }
 
 /// `[plugins]`: which plugins, which countries and partners they serve, their bounds.

@@ -419,6 +419,8 @@ pub struct Page {
     /// A session cookie came with the request but opens no session any more (it expired,
     /// or the user signed out elsewhere).
     pub stale_session: bool,
+    /// The signed-in user's unread notifications (pages read by GET; 0 otherwise).
+    pub unread: u64,
 }
 
 impl Page {
@@ -488,6 +490,7 @@ impl Page {
             "here": percent_encode(&self.path),
             "demo": self.state.demo,
             "flash": self.flash_text(),
+            "unread": self.unread,
             "error": Value::Null,
             "form": Value::Null,
         })
@@ -830,9 +833,18 @@ impl FromRequest for Page {
                         path: path_and_query(&req),
                         flash,
                         stale_session: had_cookie,
+                        unread: 0,
                     };
                     return Err(p.service_error(e.0));
                 }
+            };
+            // The header's count of unread notifications, on pages (not on form posts,
+            // which answer with a redirect or the page again).
+            let unread = match &session {
+                Some(s) if req.method() == actix_web::http::Method::GET => {
+                    state.services.unread_count(&s.actor).await.unwrap_or(0)
+                }
+                _ => 0,
             };
             Ok(Page {
                 state,
@@ -841,6 +853,7 @@ impl FromRequest for Page {
                 session,
                 path: path_and_query(&req),
                 flash,
+                unread,
             })
         })
     }

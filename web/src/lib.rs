@@ -9,6 +9,7 @@ pub mod demo;
 pub mod forms;
 pub mod http;
 pub mod i18n;
+pub mod mail;
 pub mod plugins;
 pub mod render;
 pub mod routes;

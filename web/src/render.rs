@@ -57,6 +57,12 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/admin_plugins.hbs"),
     ),
     ("confirm", include_str!("../templates/confirm.hbs")),
+    (
+        "notifications",
+        include_str!("../templates/notifications.hbs"),
+    ),
+    ("mail_text", include_str!("../templates/mail_text.hbs")),
+    ("mail_html", include_str!("../templates/mail_html.hbs")),
 ];
 
 /// Room for a page's body (a caseload page of 50 rows is about 20 kB since its cells carry
@@ -254,6 +260,12 @@ impl Renderer {
             }
         }
         Ok(Self { hb })
+    }
+
+    /// Render a mail template (no layout): `mail_text` (plain text, nothing escaped) or
+    /// `mail_html`.
+    pub fn mail(&self, name: &str, data: serde_json::Value) -> Result<String, RenderError> {
+        self.hb.render(name, &data)
     }
 
     /// Render `name` with `data`, then wrap it in the layout. One context serves both, so

@@ -75,6 +75,8 @@ pub async fn build_services(settings: &Settings) -> anyhow::Result<Services> {
 pub struct Application {
     pub port: u16,
     pub server: Server,
+    /// This node's mail worker, when mail is on.
+    pub mail_worker: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -102,6 +104,13 @@ impl Application {
             demo,
             plugins,
         });
+        let mut mail = settings.mail.clone();
+        if demo && mail.transport == "off" {
+            // The demo's mail goes to files a newcomer can open.
+            mail.transport = "file".into();
+        }
+        let mail_worker =
+            crate::mail::spawn_worker(state.clone(), mail, &settings.server.data_dir)?;
         let limit = settings.server.max_body_bytes;
         let mut server = HttpServer::new(move || {
             App::new()
@@ -154,6 +163,7 @@ impl Application {
         Ok(Self {
             port,
             server: server.run(),
+            mail_worker,
         })
     }
 }

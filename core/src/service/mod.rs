@@ -10,6 +10,7 @@ pub mod demo;
 pub mod follow_up;
 pub mod funding;
 pub mod identification;
+pub mod notify;
 pub mod referrals;
 pub mod returns;
 pub mod trial;

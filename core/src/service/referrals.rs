@@ -14,7 +14,7 @@ use crate::ports::{PartnerOutcome, PartnerRequest};
 use crate::store::First;
 use crate::store::begin_write;
 use crate::store::entity::{
-    case, case_service, consent, organisation, person, placement, referral,
+    case, case_service, consent, organisation, person, placement, referral, user,
 };
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::ExprTrait;
@@ -347,6 +347,33 @@ impl Services {
         }
         .insert(&txn)
         .await?;
+        // The receiving organisation's caseworkers and administrator are told, in the
+        // same transaction (the referral and its notice commit together).
+        let to_tell = self
+            .users_with_roles(
+                &txn,
+                to.id,
+                &[
+                    Role::Advocate,
+                    Role::ShelterCoordinator,
+                    Role::ReturnOfficer,
+                    Role::FollowUpOfficer,
+                    Role::OrgAdmin,
+                ],
+            )
+            .await?;
+        self.notify_in(
+            &txn,
+            &to_tell,
+            &crate::service::notify::Event {
+                kind: crate::notify::NotificationKind::ReferralReceived,
+                reference: Some(&c.reference),
+                from_org_id: c.owner_org_id,
+                link: "/referrals#inbox".into(),
+            },
+            None,
+        )
+        .await?;
         commit_audited(
             txn,
             NewEntry::by(
@@ -459,6 +486,21 @@ impl Services {
         a.answered_by = Set(Some(actor.user_id));
         a.answered_at = Set(Some(Utc::now()));
         let m = a.update(&txn).await?;
+        // The referring user hears the answer.
+        if let Some(u) = user::Entity::find_by_id(m.created_by).first(&txn).await? {
+            self.notify_in(
+                &txn,
+                &[u],
+                &crate::service::notify::Event {
+                    kind: crate::notify::NotificationKind::ReferralAnswered,
+                    reference: Some(&c.reference),
+                    from_org_id: m.to_org_id,
+                    link: format!("/cases/{}/care", c.reference),
+                },
+                None,
+            )
+            .await?;
+        }
         commit_audited(
             txn,
             NewEntry::by(

@@ -26,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(crate::routes::trial::configure_api)
             .configure(crate::routes::returns::configure_api)
             .configure(crate::routes::follow_up::configure_api)
+            .configure(crate::routes::notifications::configure_api)
             .configure(crate::routes::admin::configure_api)
             .configure(crate::routes::funding::configure_api)
             .default_service(web::to(|| async {
@@ -77,6 +78,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::routes::trial::Doc::openapi());
     doc.merge(crate::routes::returns::Doc::openapi());
     doc.merge(crate::routes::follow_up::Doc::openapi());
+    doc.merge(crate::routes::notifications::Doc::openapi());
     doc.merge(crate::routes::admin::Doc::openapi());
     doc.merge(crate::routes::funding::Doc::openapi());
     doc

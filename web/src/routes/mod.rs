@@ -9,6 +9,7 @@ pub mod follow_up;
 pub mod funding;
 pub mod home;
 pub mod identification;
+pub mod notifications;
 pub mod returns;
 pub mod session;
 pub mod trial;
@@ -41,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     trial::configure(cfg);
     returns::configure(cfg);
     follow_up::configure(cfg);
+    notifications::configure(cfg);
     funding::configure(cfg);
     admin::configure(cfg);
 }

@@ -70,6 +70,49 @@ fn sort_alerts(rows: &mut [follow_up_alert::Model]) {
 }
 
 impl Services {
+    /// Tell both sides of a new alert, in its transaction: the follow-up organisation's
+    /// officers, and the destination advocate while the hand-over's consent is in force
+    /// (the mail says only that there is an alert on the case).
+    async fn tell_alert(
+        &self,
+        txn: &DatabaseTransaction,
+        c: &case::Model,
+        org_id: i64,
+    ) -> Result<()> {
+        use crate::notify::NotificationKind;
+        use crate::service::notify::Event;
+        let officers = self
+            .users_with_roles(txn, org_id, &[Role::FollowUpOfficer])
+            .await?;
+        let event = |link: String| Event {
+            kind: NotificationKind::AlertRaised,
+            reference: Some(&c.reference),
+            from_org_id: org_id,
+            link,
+        };
+        self.notify_in(
+            txn,
+            &officers,
+            &event(format!("/cases/{}/follow-up#alerts", c.reference)),
+            None,
+        )
+        .await?;
+        if let Some(adv) = c.advocate_user_id
+            && let Some(h) = self.handover_of(txn, c.id).await?
+            && h.consent.withdrawn_at.is_none()
+            && let Some(u) = user::Entity::find_by_id(adv).first(txn).await?
+        {
+            self.notify_in(
+                txn,
+                &[u],
+                &event(format!("/cases/{}#alerts", c.reference)),
+                None,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     pub(crate) async fn alert_views<C: ConnectionTrait>(
         &self,
         db: &C,
@@ -170,6 +213,7 @@ impl Services {
         }
         .insert(txn)
         .await?;
+        self.tell_alert(txn, c, org_id).await?;
         Ok(true)
     }
 
@@ -247,6 +291,7 @@ impl Services {
         }
         .insert(&txn)
         .await?;
+        self.tell_alert(&txn, &c, h.org_id).await?;
         commit_audited(
             txn,
             NewEntry::by(

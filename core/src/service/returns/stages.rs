@@ -365,6 +365,21 @@ impl Services {
                     am.handover_referral_id = Set(Some(m.id));
                     self.plan_visits(&txn, l.c.id, org_id, on, &schedule, actor.user_id)
                         .await?;
+                    let officers = self
+                        .users_with_roles(&txn, org_id, &[crate::domain::Role::FollowUpOfficer])
+                        .await?;
+                    self.notify_in(
+                        &txn,
+                        &officers,
+                        &crate::service::notify::Event {
+                            kind: crate::notify::NotificationKind::HandoverReceived,
+                            reference: Some(&l.c.reference),
+                            from_org_id: l.c.owner_org_id,
+                            link: format!("/cases/{}/follow-up", l.c.reference),
+                        },
+                        None,
+                    )
+                    .await?;
                 }
             }
             ReturnStage::Cancelled => {

@@ -20,6 +20,7 @@ pub mod interview;
 pub mod itinerary_leg;
 pub mod login_throttle;
 pub mod measure_request;
+pub mod notification;
 pub mod organisation;
 pub mod person;
 pub mod placement;

@@ -11,6 +11,10 @@ pub struct Model {
     pub role: String,
     pub password_hash: String,
     pub active: bool,
+    /// The language of the user's mail (en, fr).
+    pub lang: String,
+    /// Since when mail to this address keeps failing (shown to the administrator).
+    pub mail_failing_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
 }
 

@@ -198,6 +198,14 @@ async fn switch_language(page: Page, code: web::Path<String>, q: web::Query<Next
             page.t("error-unknown-language"),
         ));
     }
+    // A signed-in user's mail follows the language they chose.
+    if let Some(session) = &page.session {
+        let _ = page
+            .state
+            .services
+            .set_mail_language(session.actor.user_id, &code)
+            .await;
+    }
     let mut resp = see_other(&local_path(q.next.as_deref()));
     let c = Cookie::build(LANG_COOKIE, code)
         .path("/")

@@ -1,0 +1,482 @@
+//! Notifications (issue 13): written by the use cases in the transaction of their change
+//! (`notify_in`), made by the scheduler for deadlines that come near (`schedule_reminders`,
+//! each reminder once across nodes by its unique `dedup_key`), claimed by the delivery
+//! workers of every node (`claim_due`: a lease, and `FOR UPDATE SKIP LOCKED` on
+//! PostgreSQL; the single writer on SQLite), marked sent or failed (`mark_sent`,
+//! `mark_failed`: exponential backoff, then the address is marked failing for the
+//! administrator). A crash between sending and marking leaves the lease to expire: the
+//! message is sent again with the same `Message-ID`, never lost. In-app: the caller's
+//! list, its unread count, marking read.
+
+use super::{Actor, Result, ServiceError, Services, page_of};
+use crate::crypto::random_token;
+use crate::domain::{Paging, Role};
+use crate::notify::{AfterFailure, NotificationKind, RetryPolicy};
+use crate::store::{First, begin_write};
+use crate::store::entity::{notification, organisation, user};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Statement,
+};
+
+/// A reminder to make: its dedup base, recipients, case (id, reference), organisation,
+/// link.
+type Reminder = (String, Vec<i64>, Option<(i64, String)>, i64, String);
+
+/// Deadlines (and visits) due within this many days are reminded.
+pub const REMIND_DAYS: i64 = 3;
+
+/// A notification as the in-app list shows it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct NotificationView {
+    pub id: String,
+    pub kind: NotificationKind,
+    pub reference: Option<String>,
+    pub from_org: String,
+    pub link: String,
+    pub created_at: DateTime<Utc>,
+    pub read: bool,
+}
+
+page_of!(
+    /// A page of the caller's notifications, newest first.
+    NotificationPage,
+    NotificationView
+);
+
+/// A message claimed for delivery by one node.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: String,
+    pub email: String,
+    pub lang: String,
+    pub kind: NotificationKind,
+    pub reference: Option<String>,
+    pub from_org: String,
+    pub link: String,
+    pub attempts: i32,
+}
+
+/// What a use case tells: the kind, the case (its reference), the organisation it comes
+/// from, the page to open.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    pub kind: NotificationKind,
+    pub reference: Option<&'a str>,
+    pub from_org_id: i64,
+    pub link: String,
+}
+
+impl Services {
+    /// Write one notification per recipient, in the caller's transaction (the change and
+    /// its notifications commit together, or neither does). Inactive users are skipped.
+    pub(crate) async fn notify_in(
+        &self,
+        txn: &DatabaseTransaction,
+        recipients: &[user::Model],
+        event: &Event<'_>,
+        dedup: Option<&str>,
+    ) -> Result<usize> {
+        if !crate::notify::safe_path(&event.link) {
+            return Err(ServiceError::Unexpected(anyhow::anyhow!(
+                "a notification link must be a path of this deployment"
+            )));
+        }
+        let from_org = organisation::Entity::find_by_id(event.from_org_id)
+            .first(txn)
+            .await?
+            .map(|o| o.name)
+            .unwrap_or_default();
+        let now = Utc::now();
+        let mut n = 0;
+        for u in recipients.iter().filter(|u| u.active) {
+            let m = notification::ActiveModel {
+                id: Set(random_token(16)?),
+                user_id: Set(u.id),
+                org_id: Set(u.org_id),
+                kind: Set(event.kind.as_str().into()),
+                case_ref: Set(event.reference.map(str::to_owned)),
+                from_org: Set(from_org.chars().take(200).collect()),
+                link: Set(event.link.clone()),
+                lang: Set(u.lang.clone()),
+                email: Set(u.email.clone()),
+                delivery: Set("immediately".into()),
+                mail_status: Set("pending".into()),
+                attempts: Set(0),
+                next_attempt_at: Set(now),
+                lease_owner: Set(None),
+                lease_until: Set(None),
+                sent_at: Set(None),
+                last_error: Set(None),
+                read_at: Set(None),
+                dedup_key: Set(dedup.map(|d| format!("{d}|{}", u.id))),
+                created_at: Set(now),
+            };
+            let r = notification::Entity::insert(m)
+                .on_conflict(
+                    OnConflict::column(notification::Column::DedupKey)
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_without_returning(txn)
+                .await?;
+            n += r as usize;
+        }
+        Ok(n)
+    }
+
+    /// The active users of an organisation with one of these roles.
+    pub(crate) async fn users_with_roles<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        org_id: i64,
+        roles: &[Role],
+    ) -> Result<Vec<user::Model>> {
+        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        Ok(user::Entity::find()
+            .filter(user::Column::OrgId.eq(org_id))
+            .filter(user::Column::Active.eq(true))
+            .filter(user::Column::Role.is_in(names))
+            .all(db)
+            .await?)
+    }
+
+    /// Claim up to `limit` due messages for this node, for `lease` (another node takes
+    /// over a message whose lease expired: sent again with the same `Message-ID`).
+    pub async fn claim_due(&self, node: &str, lease: Duration, limit: u32) -> Result<Vec<Claimed>> {
+        let now = Utc::now();
+        let txn = begin_write(&self.db).await?;
+        let backend = txn.get_database_backend();
+        // The limit is a literal integer (never a bound parameter: see store::First).
+        let lock = if backend == DbBackend::Postgres {
+            " FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
+        let (p1, p2) = if backend == DbBackend::Postgres {
+            ("$1", "$2")
+        } else {
+            ("?", "?")
+        };
+        let sql = format!(
+            "SELECT id FROM notifications WHERE mail_status = 'pending' AND next_attempt_at <= {p1} \
+             AND (lease_until IS NULL OR lease_until < {p2}) ORDER BY next_attempt_at LIMIT {limit}{lock}"
+        );
+        let rows = txn
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [now.into(), now.into()],
+            ))
+            .await?;
+        let ids: Vec<String> = rows
+            .iter()
+            .filter_map(|r| r.try_get::<String>("", "id").ok())
+            .collect();
+        if ids.is_empty() {
+            txn.commit().await?;
+            return Ok(vec![]);
+        }
+        notification::Entity::update_many()
+            .col_expr(notification::Column::LeaseOwner, Expr::value(node))
+            .col_expr(notification::Column::LeaseUntil, Expr::value(now + lease))
+            .filter(notification::Column::Id.is_in(ids.clone()))
+            .exec(&txn)
+            .await?;
+        let claimed = notification::Entity::find()
+            .filter(notification::Column::Id.is_in(ids))
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        claimed
+            .into_iter()
+            .map(|m| {
+                Ok(Claimed {
+                    kind: NotificationKind::parse(&m.kind)?,
+                    id: m.id,
+                    email: m.email,
+                    lang: m.lang,
+                    reference: m.case_ref,
+                    from_org: m.from_org,
+                    link: m.link,
+                    attempts: m.attempts,
+                })
+            })
+            .collect()
+    }
+
+    /// The message was handed to the mail server. Only the node that holds the lease
+    /// marks it; false when the lease was lost meanwhile (another node may send it again,
+    /// with the same `Message-ID`).
+    pub async fn mark_sent(&self, id: &str, node: &str) -> Result<bool> {
+        let r = notification::Entity::update_many()
+            .col_expr(notification::Column::MailStatus, Expr::value("sent"))
+            .col_expr(notification::Column::SentAt, Expr::value(Some(Utc::now())))
+            .col_expr(
+                notification::Column::Attempts,
+                Expr::col(notification::Column::Attempts).add(1),
+            )
+            .col_expr(
+                notification::Column::LeaseOwner,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                notification::Column::LeaseUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(notification::Column::Id.eq(id))
+            .filter(notification::Column::LeaseOwner.eq(node))
+            .filter(notification::Column::MailStatus.eq("pending"))
+            .exec(&self.db)
+            .await?;
+        Ok(r.rows_affected == 1)
+    }
+
+    /// The attempt failed: retry later with backoff, or give up and mark the address as
+    /// failing (the organisation administrator sees it). `error` is the mail server's
+    /// answer (no personal data: it names the address at most).
+    pub async fn mark_failed(
+        &self,
+        id: &str,
+        node: &str,
+        error: &str,
+        permanent: bool,
+        policy: RetryPolicy,
+    ) -> Result<()> {
+        let txn = begin_write(&self.db).await?;
+        let Some(m) = notification::Entity::find_by_id(id.to_owned())
+            .first(&txn)
+            .await?
+        else {
+            return Ok(());
+        };
+        if m.lease_owner.as_deref() != Some(node) || m.mail_status != "pending" {
+            return Ok(());
+        }
+        let attempts = m.attempts + 1;
+        let now = Utc::now();
+        let error: String = error.chars().take(300).collect();
+        let mut q = notification::Entity::update_many()
+            .col_expr(notification::Column::Attempts, Expr::value(attempts))
+            .col_expr(notification::Column::LastError, Expr::value(Some(error)))
+            .col_expr(
+                notification::Column::LeaseOwner,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                notification::Column::LeaseUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            );
+        match policy.after_failure(u32::try_from(attempts).unwrap_or(u32::MAX), permanent, now) {
+            AfterFailure::RetryAt(t) => {
+                q = q.col_expr(notification::Column::NextAttemptAt, Expr::value(t));
+            }
+            AfterFailure::GiveUp => {
+                q = q.col_expr(notification::Column::MailStatus, Expr::value("failed"));
+                user::Entity::update_many()
+                    .col_expr(user::Column::MailFailingAt, Expr::value(Some(now)))
+                    .filter(user::Column::Id.eq(m.user_id))
+                    .filter(user::Column::MailFailingAt.is_null())
+                    .exec(&txn)
+                    .await?;
+            }
+        }
+        q.filter(notification::Column::Id.eq(id)).exec(&txn).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// The caller's notifications, newest first, and how many are unread.
+    pub async fn my_notifications(
+        &self,
+        actor: &Actor,
+        paging: Paging,
+    ) -> Result<(NotificationPage, u64)> {
+        let rows = notification::Entity::find()
+            .filter(notification::Column::UserId.eq(actor.user_id))
+            .order_by_desc(notification::Column::CreatedAt)
+            .all(&self.db)
+            .await?;
+        let unread = rows.iter().filter(|r| r.read_at.is_none()).count() as u64;
+        let all = rows
+            .into_iter()
+            .map(|r| {
+                Ok(NotificationView {
+                    kind: NotificationKind::parse(&r.kind)?,
+                    read: r.read_at.is_some(),
+                    id: r.id,
+                    reference: r.case_ref,
+                    from_org: r.from_org,
+                    link: r.link,
+                    created_at: r.created_at,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((NotificationPage::of(all, paging), unread))
+    }
+
+    /// How many of the caller's notifications are unread (the page header's count).
+    pub async fn unread_count(&self, actor: &Actor) -> Result<u64> {
+        Ok(notification::Entity::find()
+            .filter(notification::Column::UserId.eq(actor.user_id))
+            .filter(notification::Column::ReadAt.is_null())
+            .count(&self.db)
+            .await?)
+    }
+
+    /// Mark one of the caller's notifications read (opened); its link.
+    pub async fn open_notification(&self, actor: &Actor, id: &str) -> Result<String> {
+        let m = notification::Entity::find_by_id(id.to_owned())
+            .first(&self.db)
+            .await?
+            .filter(|m| m.user_id == actor.user_id)
+            .ok_or(ServiceError::NotFound("notification"))?;
+        if m.read_at.is_none() {
+            notification::Entity::update_many()
+                .col_expr(notification::Column::ReadAt, Expr::value(Some(Utc::now())))
+                .filter(notification::Column::Id.eq(id))
+                .exec(&self.db)
+                .await?;
+        }
+        Ok(m.link)
+    }
+
+    /// The users of the administrator's organisation whose mail keeps failing.
+    pub async fn failing_addresses(&self, actor: &Actor) -> Result<Vec<(String, DateTime<Utc>)>> {
+        if actor.role != Role::OrgAdmin {
+            return Err(ServiceError::Forbidden(
+                "only the organisation administrator sees failing addresses".into(),
+            ));
+        }
+        Ok(user::Entity::find()
+            .filter(user::Column::OrgId.eq(actor.org_id))
+            .filter(user::Column::MailFailingAt.is_not_null())
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .filter_map(|u| u.mail_failing_at.map(|t| (u.email, t)))
+            .collect())
+    }
+
+    /// The scheduler (run by every node's worker, each reminder created once across nodes
+    /// by its unique `dedup_key`): a stored deadline of an open case due within
+    /// [`REMIND_DAYS`] or overdue reminds the case's advocate; a planned follow-up visit
+    /// due within those days reminds the follow-up officers of its organisation. The
+    /// number of reminders created.
+    pub async fn schedule_reminders(&self, now: DateTime<Utc>) -> Result<usize> {
+        use crate::store::entity::{case, deadline, follow_up_visit};
+        use std::collections::{HashMap, HashSet};
+        let soon = now.date_naive() + Duration::days(REMIND_DAYS);
+        let known: HashSet<String> = notification::Entity::find()
+            .filter(notification::Column::DedupKey.is_not_null())
+            .filter(notification::Column::Kind.eq(NotificationKind::DeadlineDue.as_str()))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .filter_map(|n| n.dedup_key)
+            .collect();
+        let open_cases: HashMap<i64, case::Model> = case::Entity::find()
+            .filter(case::Column::ClosedAt.is_null())
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let mut todo: Vec<Reminder> = Vec::new();
+        for d in deadline::Entity::find()
+            .filter(deadline::Column::ClosedAt.is_null())
+            .filter(deadline::Column::DueOn.lte(soon))
+            .all(&self.db)
+            .await?
+        {
+            let Some(c) = open_cases.get(&d.case_id) else {
+                continue;
+            };
+            let Some(adv) = c.advocate_user_id else {
+                continue;
+            };
+            let stage = crate::domain::Stage::parse(&c.stage)?;
+            if !crate::deadlines::applies(&d.kind, stage) {
+                continue;
+            }
+            let key = format!("deadline:{}:{}", d.id, d.due_on);
+            if known.contains(&format!("{key}|{adv}")) {
+                continue;
+            }
+            let page = crate::deadlines::page_of(&d.kind);
+            todo.push((
+                key,
+                vec![adv],
+                Some((c.id, c.reference.clone())),
+                c.owner_org_id,
+                format!("/cases/{}/{page}", c.reference),
+            ));
+        }
+        for v in follow_up_visit::Entity::find()
+            .filter(follow_up_visit::Column::Status.eq("planned"))
+            .filter(follow_up_visit::Column::DueOn.lte(soon))
+            .all(&self.db)
+            .await?
+        {
+            let Some(c) = open_cases.get(&v.case_id) else {
+                continue;
+            };
+            let key = format!("visit:{}:{}", v.id, v.due_on);
+            let officers = self
+                .users_with_roles(&self.db, v.org_id, &[Role::FollowUpOfficer])
+                .await?;
+            let ids: Vec<i64> = officers
+                .iter()
+                .map(|u| u.id)
+                .filter(|id| !known.contains(&format!("{key}|{id}")))
+                .collect();
+            if !ids.is_empty() {
+                todo.push((
+                    key,
+                    ids,
+                    Some((c.id, c.reference.clone())),
+                    v.org_id,
+                    format!("/cases/{}/follow-up", c.reference),
+                ));
+            }
+        }
+        if todo.is_empty() {
+            return Ok(0);
+        }
+        let mut made = 0;
+        // In batches: one transaction per 500 reminders keeps a run short on SQLite.
+        for chunk in todo.chunks(500) {
+            let txn = begin_write(&self.db).await?;
+            for (key, users, case, org, link) in chunk {
+                let recipients = user::Entity::find()
+                    .filter(user::Column::Id.is_in(users.clone()))
+                    .all(&txn)
+                    .await?;
+                let event = Event {
+                    kind: NotificationKind::DeadlineDue,
+                    reference: case.as_ref().map(|(_, r)| r.as_str()),
+                    from_org_id: *org,
+                    link: link.clone(),
+                };
+                made += self.notify_in(&txn, &recipients, &event, Some(key)).await?;
+            }
+            txn.commit().await?;
+        }
+        Ok(made)
+    }
+
+    /// The language of the caller's mail.
+    pub async fn set_mail_language(&self, user_id: i64, lang: &str) -> Result<()> {
+        user::Entity::update_many()
+            .col_expr(
+                user::Column::Lang,
+                Expr::value(lang.chars().take(8).collect::<String>()),
+            )
+            .filter(user::Column::Id.eq(user_id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,451 @@
+//! Notifications (issue 13) against a real SMTP server (aiosmtpd, started by the tests):
+//! the referral, alert and deadline mails reach the right people in their language, with
+//! the link and a stable `Message-ID`, and name no one; a refusing server gets the mail
+//! later and an always-refusing one marks it failed for the administrator; two nodes on
+//! one PostgreSQL send each of 500 messages once, and a node that dies loses none.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use passerelle_core::store::First;
+use passerelle_core::store::entity::notification;
+use passerelle_tests::journey::{arrived, consent};
+use passerelle_tests::smtp::{Mail, SmtpServer};
+use passerelle_tests::{
+    get_json as get, in_days, postgres_admin_url, postgres_for_pg_only_tests, send_json as send,
+    spawn_app_on, spawn_app_with,
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+};
+use serde_json::json;
+use std::collections::HashSet;
+
+fn to(mails: &[Mail], who: &str) -> Vec<Mail> {
+    mails
+        .iter()
+        .filter(|m| m.envelope_to == who)
+        .cloned()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn referral_alert_and_deadline_mails_reach_the_right_people_in_their_language_and_name_no_one()
+ {
+    let Some(smtp) = SmtpServer::start(&[]) else {
+        return;
+    };
+    let app = spawn_app_with(postgres_admin_url(), |s| {
+        smtp.configure(s);
+        s.mail.schedule_secs = 1;
+    })
+    .await;
+    let w = app.world().await;
+    app.user(w.shelter, "coord@shelter.test", "shelter_coordinator")
+        .await;
+    app.user(w.ngo, "officer@ngo.test", "return_officer").await;
+    app.user(w.origin, "followup@edo.test", "follow_up_officer")
+        .await;
+    let adv = app.api_login("advocate@ngo.test").await;
+    let officer = app.api_login("officer@ngo.test").await;
+    // The shelter's coordinator reads French: the language switch, signed in.
+    let coord_html = app.html_login("coord@shelter.test").await;
+    let r = coord_html
+        .get(app.url("/lang/fr?next=/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+
+    // A referral to the shelter.
+    let reference = app.create_case(&adv, "Joy Okonkwo-Referred").await;
+    let k = consent(&app, &adv, &reference, "shelter").await;
+    let (st, v) = send(&adv, "POST", app.url(&format!("/api/v1/cases/{reference}/referrals")),
+        json!({"to_org_id": w.shelter, "service": "shelter", "consent_id": k, "sections": ["person"]})).await;
+    assert_eq!(st, 201, "{v}");
+    let mails = smtp.wait_for(1, 20).await;
+    let got = to(&mails, "coord@shelter.test");
+    assert_eq!(got.len(), 1, "{mails:?}");
+    let m = &got[0];
+    // In French ("Orientation reçue", its non-ASCII word encoded as RFC 2047 asks).
+    let subject = m.header("Subject").unwrap();
+    assert!(
+        subject.starts_with("[Passerelle] Orientation ") && subject.contains(&reference),
+        "{subject}"
+    );
+    let text = m.decoded();
+    assert!(text.contains(&reference), "{text}");
+    assert!(
+        text.contains("https://passerelle.test/referrals#inbox"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Passage"),
+        "the organisation is named: {text}"
+    );
+    let id = m.header("Message-ID").unwrap();
+    assert!(
+        id.starts_with('<') && id.ends_with("@passerelle.example>"),
+        "{id}"
+    );
+    // The row says sent, with that id.
+    let sent = notification::Entity::find()
+        .filter(notification::Column::MailStatus.eq("sent"))
+        .all(&app.services.db)
+        .await
+        .unwrap();
+    assert!(
+        sent.iter()
+            .any(|n| id == format!("<{}@passerelle.example>", n.id))
+    );
+
+    // An alert after return reaches the follow-up officer and the destination advocate.
+    let (ret_ref, _) = arrived(
+        &app,
+        &adv,
+        &officer,
+        w.origin,
+        "Grace Alerted-Person",
+        &["services"],
+        json!({}),
+    )
+    .await;
+    let follow = app.api_login("followup@edo.test").await;
+    let (st, a) = send(&follow, "POST", app.url(&format!("/api/v1/cases/{ret_ref}/follow-up/alerts")),
+        json!({"category": "trafficker_or_recruiter_contact", "severity": "high", "details": "the recruiter waited outside her mother's house in Benin City"})).await;
+    assert_eq!(st, 201, "{a}");
+    // A stored deadline due in two days: the recovery period of a decision 28 days ago.
+    let (st, d) = send(&adv, "POST", app.url(&format!("/api/v1/cases/{reference}/determinations/trafficking")),
+        json!({"status": "presumed", "deciding_body": "police", "decided_on": in_days(-28).to_string(), "basis": "interview in Lyon"})).await;
+    assert_eq!(st, 201, "{d}");
+
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mails = loop {
+        let m = smtp.mails();
+        let alerts = m
+            .iter()
+            .filter(|x| {
+                x.header("Subject")
+                    .is_some_and(|s| s.contains("Alert after return"))
+            })
+            .count();
+        let deadlines = m
+            .iter()
+            .filter(|x| x.header("Subject").is_some_and(|s| s.contains("Deadline")))
+            .count();
+        if (alerts >= 2 && deadlines >= 1) || std::time::Instant::now() > end {
+            break m;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let alert_to: Vec<&str> = mails
+        .iter()
+        .filter(|x| {
+            x.header("Subject")
+                .is_some_and(|s| s.contains("Alert after return"))
+        })
+        .map(|x| x.envelope_to.as_str())
+        .collect();
+    assert!(
+        alert_to.contains(&"followup@edo.test") && alert_to.contains(&"advocate@ngo.test"),
+        "{alert_to:?}"
+    );
+    let deadline = mails
+        .iter()
+        .find(|x| x.header("Subject").is_some_and(|s| s.contains("Deadline")))
+        .unwrap_or_else(|| panic!("no deadline reminder: {mails:?}"));
+    assert_eq!(deadline.envelope_to, "advocate@ngo.test");
+    assert!(deadline.decoded().contains(&format!(
+        "https://passerelle.test/cases/{reference}/identification"
+    )));
+    // The scheduler made it once, however often it ran.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let reminders = notification::Entity::find()
+        .filter(notification::Column::Kind.eq("deadline_due"))
+        .count(&app.services.db)
+        .await
+        .unwrap();
+    assert_eq!(reminders, 1);
+
+    // No mail names anyone or says anything of the person.
+    let all = smtp.mails();
+    assert!(all.len() >= 4);
+    for m in &all {
+        let t = m.decoded();
+        for secret in [
+            "Joy",
+            "Okonkwo",
+            "Grace",
+            "Alerted",
+            "1994-03-02",
+            "+33 6 00",
+            "met at the station",
+            "safe bed",
+            "recruiter",
+            "Benin City",
+            "Lyon",
+        ] {
+            assert!(!t.contains(secret), "{secret} in a mail: {t}");
+        }
+    }
+    // In the app: the coordinator's list and its unread count, read once opened.
+    let coord = app.api_login("coord@shelter.test").await;
+    let (st, list) = get(&coord, app.url("/api/v1/notifications")).await;
+    assert_eq!(st, 200, "{list}");
+    assert_eq!(
+        (list["unread"].as_u64(), list["items"][0]["kind"].as_str()),
+        (Some(1), Some("referral_received"))
+    );
+    let page = coord_html
+        .get(app.url("/cases"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("id=\"unread-count\">1<"),
+        "the header counts it"
+    );
+    let nid = list["items"][0]["id"].as_str().unwrap();
+    let r = coord_html
+        .get(app.url(&format!("/notifications/{nid}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            r.status().as_u16(),
+            r.headers()["location"].to_str().unwrap()
+        ),
+        (303, "/referrals#inbox")
+    );
+    let (_, list) = get(&coord, app.url("/api/v1/notifications")).await;
+    assert_eq!(list["unread"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusing_server_gets_the_mail_later_and_a_refused_address_is_marked_for_the_administrator()
+ {
+    // The first two recipients are refused for now (451); one address for good (550).
+    let Some(smtp) = SmtpServer::start(&[
+        "--refuse-first",
+        "2",
+        "--always-refuse",
+        "gone@shelter.test",
+    ]) else {
+        return;
+    };
+    let app = spawn_app_with(postgres_admin_url(), |s| smtp.configure(s)).await;
+    let w = app.world().await;
+    app.user(w.shelter, "coord@shelter.test", "shelter_coordinator")
+        .await;
+    app.user(w.shelter, "gone@shelter.test", "shelter_coordinator")
+        .await;
+    app.user(w.shelter, "admin@shelter.test", "org_admin").await;
+    let adv = app.api_login("advocate@ngo.test").await;
+    let reference = app.create_case(&adv, "Retry Person").await;
+    let k = consent(&app, &adv, &reference, "shelter").await;
+    let (st, v) = send(&adv, "POST", app.url(&format!("/api/v1/cases/{reference}/referrals")),
+        json!({"to_org_id": w.shelter, "service": "shelter", "consent_id": k, "sections": ["person"]})).await;
+    assert_eq!(st, 201, "{v}");
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let rows = notification::Entity::find()
+            .all(&app.services.db)
+            .await
+            .unwrap();
+        let settled = rows.iter().filter(|n| n.mail_status != "pending").count();
+        if settled == rows.len() || std::time::Instant::now() > end {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let rows = notification::Entity::find()
+        .all(&app.services.db)
+        .await
+        .unwrap();
+    let by = |e: &str| rows.iter().find(|n| n.email == e).unwrap().clone();
+    let good = by("coord@shelter.test");
+    assert_eq!(good.mail_status, "sent");
+    let gone = by("gone@shelter.test");
+    assert_eq!(
+        (gone.mail_status.as_str(), gone.attempts),
+        ("failed", 1),
+        "a permanent refusal is not retried"
+    );
+    assert!(gone.last_error.unwrap_or_default().contains("550"));
+    // Someone was refused for now first and got it later.
+    assert!(
+        rows.iter()
+            .any(|n| n.mail_status == "sent" && n.attempts > 1),
+        "{rows:?}"
+    );
+    assert_eq!(to(&smtp.mails(), "coord@shelter.test").len(), 1);
+    // The shelter's administrator sees the failing address.
+    let admin = app.html_login("admin@shelter.test").await;
+    let page = admin
+        .get(app.url("/notifications"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("id=\"failing-addresses\"") && page.contains("gone@shelter.test"),
+        "{page}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_refused_for_now_every_time_is_marked_failed_after_the_maximum() {
+    let Some(smtp) = SmtpServer::start(&["--refuse-first", "1000"]) else {
+        return;
+    };
+    let app = spawn_app_with(postgres_admin_url(), |s| {
+        smtp.configure(s);
+        s.mail.max_attempts = 3;
+    })
+    .await;
+    let w = app.world().await;
+    app.user(w.shelter, "coord@shelter.test", "shelter_coordinator")
+        .await;
+    let adv = app.api_login("advocate@ngo.test").await;
+    let reference = app.create_case(&adv, "Never Delivered").await;
+    let k = consent(&app, &adv, &reference, "shelter").await;
+    let (st, v) = send(&adv, "POST", app.url(&format!("/api/v1/cases/{reference}/referrals")),
+        json!({"to_org_id": w.shelter, "service": "shelter", "consent_id": k, "sections": ["person"]})).await;
+    assert_eq!(st, 201, "{v}");
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let n = loop {
+        let n = notification::Entity::find()
+            .first(&app.services.db)
+            .await
+            .unwrap()
+            .unwrap();
+        if n.mail_status != "pending" || std::time::Instant::now() > end {
+            break n;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!((n.mail_status.as_str(), n.attempts), ("failed", 3), "{n:?}");
+    assert!(smtp.mails().is_empty());
+}
+
+/// `n` due notifications for `user`, numbered from `from` (their ids are `Message-ID`s).
+async fn due(app: &passerelle_tests::TestApp, user: i64, org: i64, from: u64, n: u64) {
+    let now = chrono::Utc::now();
+    for i in from..from + n {
+        notification::ActiveModel {
+            id: Set(format!("{:032x}", 0xabc0_0000_u64 + i)),
+            user_id: Set(user),
+            org_id: Set(org),
+            kind: Set("deadline_due".into()),
+            case_ref: Set(Some(format!("PSG-2026-{:04}", i + 1))),
+            from_org: Set("Passage".into()),
+            link: Set("/deadlines".into()),
+            lang: Set("en".into()),
+            email: Set("advocate@ngo.test".into()),
+            delivery: Set("immediately".into()),
+            mail_status: Set("pending".into()),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            lease_owner: Set(None),
+            lease_until: Set(None),
+            sent_at: Set(None),
+            last_error: Set(None),
+            read_at: Set(None),
+            dedup_key: Set(None),
+            created_at: Set(now),
+        }
+        .insert(&app.services.db)
+        .await
+        .unwrap();
+    }
+}
+
+fn message_ids(mails: &[Mail]) -> HashSet<String> {
+    mails
+        .iter()
+        .filter_map(|m| m.header("Message-ID"))
+        .collect()
+}
+
+/// Wait until `n` distinct messages arrived (at most two minutes); all the mails.
+async fn until_distinct(smtp: &SmtpServer, n: usize) -> Vec<Mail> {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut mails = smtp.mails();
+    while message_ids(&mails).len() < n && std::time::Instant::now() < end {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        mails = smtp.mails();
+    }
+    mails
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_one_postgresql_send_each_of_500_messages_once_and_a_dying_node_loses_none() {
+    // Always on PostgreSQL (the claims use FOR UPDATE SKIP LOCKED there), whichever
+    // backend the rest of the suite runs on.
+    let pg = postgres_for_pg_only_tests();
+    let Some(smtp) = SmtpServer::start(&[]) else {
+        return;
+    };
+    let app = spawn_app_on(Some(pg)).await;
+    let w = app.world().await;
+    let advocate = passerelle_core::store::entity::user::Entity::find()
+        .filter(passerelle_core::store::entity::user::Column::Email.eq("advocate@ngo.test"))
+        .first(&app.services.db)
+        .await
+        .unwrap()
+        .unwrap();
+    due(&app, advocate.id, w.ngo, 0, 500).await;
+    let tweak = |s: &mut passerelle::config::Settings| {
+        smtp.configure(s);
+        s.mail.batch = 10;
+        s.mail.lease_secs = 3;
+    };
+    // Two nodes (the test app sends nothing: its mail is off).
+    let started = std::time::Instant::now();
+    let (_, a_worker, _) = app.another_node(tweak).await;
+    let (_, b_worker, _) = app.another_node(tweak).await;
+    let mails = until_distinct(&smtp, 500).await;
+    let took = started.elapsed();
+    assert_eq!(message_ids(&mails).len(), 500, "every message arrived");
+    // Give a duplicate time to show.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 500, "each message was sent once");
+    eprintln!("two nodes: 500 messages in {:.1} s", took.as_secs_f64());
+
+    // 200 more; node A dies while they go out. Its claimed messages, sent or not, wait for
+    // their lease to expire, then node B sends them: none is lost. Those node A had sent
+    // but not yet marked come again, with the same Message-ID, so that they are known as
+    // duplicates.
+    due(&app, advocate.id, w.ngo, 500, 200).await;
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while smtp.mails().len() < 540 && std::time::Instant::now() < end {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    a_worker.unwrap().abort();
+    let mails = until_distinct(&smtp, 700).await;
+    assert_eq!(message_ids(&mails).len(), 700, "no message was lost");
+    assert!(mails.len() - 700 <= 10, "{} sent twice", mails.len() - 700);
+    eprintln!(
+        "after node A died: {} sent again with their Message-ID",
+        mails.len() - 700
+    );
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let left = notification::Entity::find()
+            .filter(notification::Column::MailStatus.ne("sent"))
+            .count(&app.services.db)
+            .await
+            .unwrap();
+        if left == 0 || std::time::Instant::now() > end {
+            assert_eq!(left, 0, "every row is marked sent");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    b_worker.unwrap().abort();
+}
