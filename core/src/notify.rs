@@ -24,10 +24,16 @@ str_enum!(
         AlertRaised => "alert_raised",
         DeadlineDue => "deadline_due",
         AccountCreated => "account_created",
+        Digest => "digest",
     }
 );
 
 impl NotificationKind {
+    /// The kinds a person chooses a delivery for (a digest is how others are delivered).
+    pub fn choosable(self) -> bool {
+        self != NotificationKind::Digest
+    }
+
     /// Alerts and overdue legal deadlines cannot be turned off: they are how a person in
     /// danger, or a right about to lapse, reaches someone.
     pub fn mandatory(self) -> bool {

@@ -16,6 +16,7 @@ mod m20261202_000010_open_caseload_indexes;
 mod m20261202_000011_fund_entry_indexes;
 mod m20261203_000012_follow_up;
 mod m20261203_000013_notifications;
+mod m20261203_000014_notification_prefs;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000011_fund_entry_indexes::Migration),
             Box::new(m20261203_000012_follow_up::Migration),
             Box::new(m20261203_000013_notifications::Migration),
+            Box::new(m20261203_000014_notification_prefs::Migration),
         ]
     }
 }

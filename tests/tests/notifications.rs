@@ -357,6 +357,7 @@ async fn due(app: &passerelle_tests::TestApp, user: i64, org: i64, from: u64, n:
             read_at: Set(None),
             dedup_key: Set(None),
             created_at: Set(now),
+            digest_id: Set(None),
         }
         .insert(&app.services.db)
         .await
@@ -448,4 +449,115 @@ async fn two_nodes_on_one_postgresql_send_each_of_500_messages_once_and_a_dying_
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     b_worker.unwrap().abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daily_digest_gathers_several_events_in_one_mail_and_off_sends_none() {
+    let Some(smtp) = SmtpServer::start(&[]) else {
+        return;
+    };
+    let app = spawn_app_with(postgres_admin_url(), |s| {
+        smtp.configure(s);
+        s.mail.schedule_secs = 1;
+        s.mail.digest_secs = 3;
+    })
+    .await;
+    let w = app.world().await;
+    app.user(w.shelter, "digest@shelter.test", "shelter_coordinator")
+        .await;
+    app.user(w.shelter, "quiet@shelter.test", "shelter_coordinator")
+        .await;
+    app.user(w.shelter, "admin@shelter.test", "org_admin").await;
+    let admin = app.api_login("admin@shelter.test").await;
+    let digest = app.api_login("digest@shelter.test").await;
+    let quiet = app.api_login("quiet@shelter.test").await;
+    // The organisation's default: referrals not by mail; one coordinator asks for a digest.
+    let (st, v) = send(
+        &admin,
+        "PUT",
+        app.url("/api/v1/notifications/preferences/organisation"),
+        json!({"kind": "referral_received", "delivery": "off"}),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    let (st, v) = send(
+        &digest,
+        "PUT",
+        app.url("/api/v1/notifications/preferences"),
+        json!({"kind": "referral_received", "delivery": "daily_digest"}),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    let mine = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == "referral_received")
+        .cloned()
+        .unwrap();
+    assert_eq!(mine["delivery"], "daily_digest");
+    // Alerts and overdue deadlines cannot be turned off, by a person or by default.
+    for (c, url) in [
+        (&quiet, "/api/v1/notifications/preferences"),
+        (&admin, "/api/v1/notifications/preferences/organisation"),
+    ] {
+        for kind in ["alert_raised", "deadline_due"] {
+            let (st, e) = send(
+                c,
+                "PUT",
+                app.url(url),
+                json!({"kind": kind, "delivery": "off"}),
+            )
+            .await;
+            assert_eq!(
+                (st, e["field"].as_str()),
+                (422, Some("delivery")),
+                "{kind}: {e}"
+            );
+        }
+    }
+    // Only the administrator sets the defaults.
+    let (st, _) = send(
+        &quiet,
+        "PUT",
+        app.url("/api/v1/notifications/preferences/organisation"),
+        json!({"kind": "referral_received", "delivery": "immediately"}),
+    )
+    .await;
+    assert_eq!(st, 403);
+
+    let adv = app.api_login("advocate@ngo.test").await;
+    let mut refs = Vec::new();
+    for name in ["Digest One", "Digest Two"] {
+        let reference = app.create_case(&adv, name).await;
+        let k = consent(&app, &adv, &reference, "shelter").await;
+        let (st, v) = send(&adv, "POST", app.url(&format!("/api/v1/cases/{reference}/referrals")),
+            json!({"to_org_id": w.shelter, "service": "shelter", "consent_id": k, "sections": ["person"]})).await;
+        assert_eq!(st, 201, "{v}");
+        refs.push(reference);
+    }
+    // Nothing at once; then one digest naming both.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(
+        to(&smtp.mails(), "digest@shelter.test").is_empty(),
+        "a digest waits"
+    );
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while to(&smtp.mails(), "digest@shelter.test").is_empty() && std::time::Instant::now() < end {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let got = to(&smtp.mails(), "digest@shelter.test");
+    assert_eq!(got.len(), 1, "one digest: {got:?}");
+    let text = got[0].decoded();
+    assert!(got[0].header("Subject").unwrap().contains("digest"));
+    for r in &refs {
+        assert!(text.contains(r.as_str()), "{r} in the digest: {text}");
+    }
+    assert!(text.contains("2 events"), "{text}");
+    // Off: no mail, still in the app.
+    assert!(to(&smtp.mails(), "quiet@shelter.test").is_empty());
+    let (_, list) = get(&quiet, app.url("/api/v1/notifications")).await;
+    assert_eq!(list["total"], 2, "{list}");
+    assert!(to(&smtp.mails(), "admin@shelter.test").is_empty());
 }

@@ -1494,3 +1494,20 @@ mail-open = Open the page (sign-in required)
 mail-footer = This message names no one on purpose: what happened is on the page, for those who may see it.
 route-notifications = notifications
 route-notifications-one = a notification
+notification-kind-digest = Digest
+mail-subject-digest = [Passerelle] Your daily digest
+mail-body-digest = { $n ->
+    [one] One event on the cases you work on:
+   *[other] { $n } events on the cases you work on:
+}
+delivery-immediately = by mail at once
+delivery-daily_digest = in a daily digest
+delivery-off = not by mail (in the app only)
+delivery-default = default
+notifications-preferences = How you are told by mail
+notifications-preferences-org = The organisation's defaults
+notifications-mandatory = cannot be turned off
+flash-preferences-saved = Preferences saved.
+route-notifications-preferences = notification preferences
+route-notifications-preferences-organisation = the organisation's notification defaults
+route-notifications-one-read = a notification marked read

@@ -1622,3 +1622,20 @@ mail-open = Ouvrir la page (connexion requise)
 mail-footer = Ce message ne nomme personne, à dessein : ce qui s’est passé est sur la page, pour qui peut la voir.
 route-notifications = notifications
 route-notifications-one = une notification
+notification-kind-digest = Récapitulatif
+mail-subject-digest = [Passerelle] Votre récapitulatif du jour
+mail-body-digest = { $n ->
+    [one] Un événement sur les dossiers que vous suivez :
+   *[other] { $n } événements sur les dossiers que vous suivez :
+}
+delivery-immediately = par courriel tout de suite
+delivery-daily_digest = dans un récapitulatif quotidien
+delivery-off = pas par courriel (dans l’application seulement)
+delivery-default = par défaut
+notifications-preferences = Comment vous êtes prévenu par courriel
+notifications-preferences-org = Les réglages par défaut de l’organisation
+notifications-mandatory = ne peut pas être désactivé
+flash-preferences-saved = Préférences enregistrées.
+route-notifications-preferences = préférences de notification
+route-notifications-preferences-organisation = réglages de notification par défaut de l’organisation
+route-notifications-one-read = une notification marquée lue

@@ -49,6 +49,8 @@ pub struct MailSettings {
     pub max_retry_secs: i64,
     /// How often the scheduler turns near deadlines into reminders, in seconds.
     pub schedule_secs: u64,
+    /// A daily digest gathers what waited this long (seconds; a day).
+    pub digest_secs: i64,
 }
 
 impl MailSettings {
@@ -163,6 +165,7 @@ pub fn render(
     let mut args = fluent_bundle::FluentArgs::new();
     args.set("reference", facts.reference.clone().unwrap_or_default());
     args.set("org", facts.organisation.clone());
+    args.set("n", c.items.len());
     let subject = i18n.t(
         lang,
         &format!("mail-subject-{}", facts.kind.as_str()),
@@ -173,8 +176,19 @@ pub fn render(
         &format!("mail-body-{}", facts.kind.as_str()),
         Some(&args),
     );
+    let items: Vec<serde_json::Value> = c
+        .items
+        .iter()
+        .map(|(k, r)| {
+            json!({
+                "kind": i18n.t(lang, &format!("notification-kind-{}", k.as_str()), None),
+                "reference": r,
+            })
+        })
+        .collect();
     let data = json!({
         "lang": lang,
+        "items": items,
         "subject": subject,
         "body": body,
         "reference": facts.reference,
@@ -270,8 +284,13 @@ pub fn spawn_worker(
         loop {
             if last_schedule.is_none_or(|t| t.elapsed() >= every) {
                 last_schedule = Some(std::time::Instant::now());
-                if let Err(e) = state.services.schedule_reminders(chrono::Utc::now()).await {
+                let now = chrono::Utc::now();
+                if let Err(e) = state.services.schedule_reminders(now).await {
                     tracing::warn!(error = %e, "reminders not scheduled");
+                }
+                let interval = chrono::Duration::seconds(settings.digest_secs.max(1));
+                if let Err(e) = state.services.make_digests(now, interval).await {
+                    tracing::warn!(error = %e, "digests not made");
                 }
             }
             let (services, i18n, renderer) = (&state.services, &state.i18n, &state.render);

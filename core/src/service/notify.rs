@@ -11,14 +11,14 @@
 use super::{Actor, Result, ServiceError, Services, page_of};
 use crate::crypto::random_token;
 use crate::domain::{Paging, Role};
-use crate::notify::{AfterFailure, NotificationKind, RetryPolicy};
+use crate::notify::{AfterFailure, Delivery, NotificationKind, RetryPolicy};
+use crate::store::entity::{notification, notification_pref, organisation, user};
 use crate::store::{First, begin_write};
-use crate::store::entity::{notification, organisation, user};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Statement,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Statement,
 };
 
 /// A reminder to make: its dedup base, recipients, case (id, reference), organisation,
@@ -46,6 +46,26 @@ page_of!(
     NotificationView
 );
 
+/// How one kind is delivered to the caller (or by default in their organisation).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Preference {
+    pub kind: NotificationKind,
+    /// immediately, daily_digest or off; none: the default (the organisation's, else
+    /// immediately).
+    pub delivery: Option<Delivery>,
+    /// Alerts and overdue deadlines cannot be turned off.
+    pub mandatory: bool,
+}
+
+/// A choice of delivery for one kind.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct PreferenceInput {
+    pub kind: String,
+    /// immediately, daily_digest or off; empty or absent: back to the default.
+    #[serde(default)]
+    pub delivery: Option<String>,
+}
+
 /// A message claimed for delivery by one node.
 #[derive(Debug, Clone)]
 pub struct Claimed {
@@ -57,6 +77,8 @@ pub struct Claimed {
     pub from_org: String,
     pub link: String,
     pub attempts: i32,
+    /// For a digest: the events it gathers (kind, case reference), oldest first.
+    pub items: Vec<(NotificationKind, Option<String>)>,
 }
 
 /// What a use case tells: the kind, the case (its reference), the organisation it comes
@@ -92,6 +114,15 @@ impl Services {
         let now = Utc::now();
         let mut n = 0;
         for u in recipients.iter().filter(|u| u.active) {
+            let delivery = crate::notify::effective_delivery(
+                event.kind,
+                self.delivery_of(txn, u, event.kind).await?,
+            );
+            let mail_status = match delivery {
+                Delivery::Immediately => "pending",
+                Delivery::DailyDigest => "digest",
+                Delivery::Off => "none",
+            };
             let m = notification::ActiveModel {
                 id: Set(random_token(16)?),
                 user_id: Set(u.id),
@@ -102,8 +133,8 @@ impl Services {
                 link: Set(event.link.clone()),
                 lang: Set(u.lang.clone()),
                 email: Set(u.email.clone()),
-                delivery: Set("immediately".into()),
-                mail_status: Set("pending".into()),
+                delivery: Set(delivery.as_str().into()),
+                mail_status: Set(mail_status.into()),
                 attempts: Set(0),
                 next_attempt_at: Set(now),
                 lease_owner: Set(None),
@@ -113,6 +144,7 @@ impl Services {
                 read_at: Set(None),
                 dedup_key: Set(dedup.map(|d| format!("{d}|{}", u.id))),
                 created_at: Set(now),
+                digest_id: Set(None),
             };
             let r = notification::Entity::insert(m)
                 .on_conflict(
@@ -189,11 +221,31 @@ impl Services {
             .filter(notification::Column::Id.is_in(ids))
             .all(&txn)
             .await?;
+        let digests: Vec<String> = claimed
+            .iter()
+            .filter(|m| m.kind == NotificationKind::Digest.as_str())
+            .map(|m| m.id.clone())
+            .collect();
+        let gathered = if digests.is_empty() {
+            vec![]
+        } else {
+            notification::Entity::find()
+                .filter(notification::Column::DigestId.is_in(digests))
+                .order_by_asc(notification::Column::CreatedAt)
+                .all(&txn)
+                .await?
+        };
         txn.commit().await?;
         claimed
             .into_iter()
             .map(|m| {
+                let items = gathered
+                    .iter()
+                    .filter(|g| g.digest_id.as_deref() == Some(m.id.as_str()))
+                    .map(|g| Ok((NotificationKind::parse(&g.kind)?, g.case_ref.clone())))
+                    .collect::<Result<Vec<_>>>()?;
                 Ok(Claimed {
+                    items,
                     kind: NotificationKind::parse(&m.kind)?,
                     id: m.id,
                     email: m.email,
@@ -463,6 +515,201 @@ impl Services {
                 made += self.notify_in(&txn, &recipients, &event, Some(key)).await?;
             }
             txn.commit().await?;
+        }
+        Ok(made)
+    }
+
+    /// How this user gets this kind by mail: their own choice, else their organisation's
+    /// default, else immediately.
+    pub(crate) async fn delivery_of<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        u: &user::Model,
+        kind: NotificationKind,
+    ) -> Result<Delivery> {
+        let prefs = notification_pref::Entity::find()
+            .filter(notification_pref::Column::Kind.eq(kind.as_str()))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(
+                        sea_orm::Condition::all()
+                            .add(notification_pref::Column::Scope.eq("user"))
+                            .add(notification_pref::Column::ScopeId.eq(u.id)),
+                    )
+                    .add(
+                        sea_orm::Condition::all()
+                            .add(notification_pref::Column::Scope.eq("org"))
+                            .add(notification_pref::Column::ScopeId.eq(u.org_id)),
+                    ),
+            )
+            .all(db)
+            .await?;
+        let of = |scope: &str| prefs.iter().find(|p| p.scope == scope);
+        Ok(match of("user").or_else(|| of("org")) {
+            Some(p) => Delivery::parse(&p.delivery)?,
+            None => Delivery::Immediately,
+        })
+    }
+
+    /// The caller's deliveries (or, with `organisation`, their organisation's defaults,
+    /// for its administrator), per kind: what is chosen and whether it can be turned off.
+    pub async fn preferences(&self, actor: &Actor, organisation: bool) -> Result<Vec<Preference>> {
+        let (scope, id) = self.pref_scope(actor, organisation)?;
+        let rows = notification_pref::Entity::find()
+            .filter(notification_pref::Column::Scope.eq(scope))
+            .filter(notification_pref::Column::ScopeId.eq(id))
+            .all(&self.db)
+            .await?;
+        NotificationKind::ALL
+            .iter()
+            .filter(|k| k.choosable())
+            .map(|k| {
+                let chosen = match rows.iter().find(|r| r.kind == k.as_str()) {
+                    Some(r) => Some(Delivery::parse(&r.delivery)?),
+                    None => None,
+                };
+                Ok(Preference {
+                    kind: *k,
+                    delivery: chosen,
+                    mandatory: k.mandatory(),
+                })
+            })
+            .collect()
+    }
+
+    fn pref_scope(&self, actor: &Actor, organisation: bool) -> Result<(&'static str, i64)> {
+        if !organisation {
+            return Ok(("user", actor.user_id));
+        }
+        if actor.role != Role::OrgAdmin {
+            return Err(ServiceError::Forbidden(
+                "only the organisation administrator sets the organisation's defaults".into(),
+            ));
+        }
+        Ok(("org", actor.org_id))
+    }
+
+    /// Choose how a kind is delivered (empty: back to the default). "Off" is refused for
+    /// the kinds that cannot be turned off.
+    pub async fn set_preference(
+        &self,
+        actor: &Actor,
+        organisation: bool,
+        input: &PreferenceInput,
+    ) -> Result<()> {
+        let (scope, id) = self.pref_scope(actor, organisation)?;
+        let kind = NotificationKind::parse(input.kind.trim())?;
+        if !kind.choosable() {
+            return Err(crate::domain::Invalid::new(
+                "kind",
+                "a digest is not chosen: it is how the others arrive",
+            )
+            .into());
+        }
+        let txn = begin_write(&self.db).await?;
+        notification_pref::Entity::delete_many()
+            .filter(notification_pref::Column::Scope.eq(scope))
+            .filter(notification_pref::Column::ScopeId.eq(id))
+            .filter(notification_pref::Column::Kind.eq(kind.as_str()))
+            .exec(&txn)
+            .await?;
+        match input.delivery.as_deref().map(str::trim) {
+            None | Some("") => {}
+            Some(d) => {
+                let delivery = Delivery::parse(d)?;
+                if delivery == Delivery::Off && kind.mandatory() {
+                    return Err(crate::domain::Invalid::new(
+                        "delivery",
+                        "alerts and overdue deadlines cannot be turned off",
+                    )
+                    .into());
+                }
+                notification_pref::ActiveModel {
+                    scope: Set(scope.into()),
+                    scope_id: Set(id),
+                    kind: Set(kind.as_str().into()),
+                    delivery: Set(delivery.as_str().into()),
+                    updated_at: Set(Utc::now()),
+                }
+                .insert(&txn)
+                .await?;
+            }
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Gather each user's waiting digest notifications into one digest, at most once per
+    /// `interval` per user (created once across nodes by its dedup key). The number made.
+    pub async fn make_digests(&self, now: DateTime<Utc>, interval: Duration) -> Result<usize> {
+        use std::collections::BTreeMap;
+        let waiting = notification::Entity::find()
+            .filter(notification::Column::MailStatus.eq("digest"))
+            .order_by_asc(notification::Column::CreatedAt)
+            .all(&self.db)
+            .await?;
+        if waiting.is_empty() {
+            return Ok(0);
+        }
+        let secs = std::cmp::max(interval.num_seconds(), 1);
+        let slot = now.timestamp().div_euclid(secs);
+        let mut by_user: BTreeMap<i64, Vec<&notification::Model>> = BTreeMap::new();
+        for w in &waiting {
+            by_user.entry(w.user_id).or_default().push(w);
+        }
+        let mut made = 0;
+        for (user_id, rows) in by_user {
+            // The first waiting one must have waited a whole interval.
+            if rows.first().is_some_and(|r| now - r.created_at < interval) {
+                continue;
+            }
+            let Some(first) = rows.first() else { continue };
+            let txn = begin_write(&self.db).await?;
+            let id = random_token(16)?;
+            let r = notification::Entity::insert(notification::ActiveModel {
+                id: Set(id.clone()),
+                user_id: Set(user_id),
+                org_id: Set(first.org_id),
+                kind: Set(NotificationKind::Digest.as_str().into()),
+                case_ref: Set(None),
+                from_org: Set(String::new()),
+                link: Set("/notifications".into()),
+                lang: Set(first.lang.clone()),
+                email: Set(first.email.clone()),
+                delivery: Set(Delivery::Immediately.as_str().into()),
+                mail_status: Set("pending".into()),
+                attempts: Set(0),
+                next_attempt_at: Set(now),
+                lease_owner: Set(None),
+                lease_until: Set(None),
+                sent_at: Set(None),
+                last_error: Set(None),
+                // Read in the app through the notifications it gathers.
+                read_at: Set(Some(now)),
+                dedup_key: Set(Some(format!("digest:{user_id}:{slot}"))),
+                created_at: Set(now),
+                digest_id: Set(None),
+            })
+            .on_conflict(
+                OnConflict::column(notification::Column::DedupKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+            if r == 0 {
+                continue;
+            }
+            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+            notification::Entity::update_many()
+                .col_expr(notification::Column::MailStatus, Expr::value("digested"))
+                .col_expr(notification::Column::DigestId, Expr::value(Some(id)))
+                .filter(notification::Column::Id.is_in(ids))
+                .filter(notification::Column::MailStatus.eq("digest"))
+                .exec(&txn)
+                .await?;
+            txn.commit().await?;
+            made += 1;
         }
         Ok(made)
     }

@@ -21,6 +21,7 @@ pub mod itinerary_leg;
 pub mod login_throttle;
 pub mod measure_request;
 pub mod notification;
+pub mod notification_pref;
 pub mod organisation;
 pub mod person;
 pub mod placement;

@@ -30,6 +30,8 @@ pub struct Model {
     /// For the scheduler's reminders: unique, so that several nodes create each once.
     pub dedup_key: Option<String>,
     pub created_at: DateTimeUtc,
+    /// The digest that gathered this notification (mail status `digested`).
+    pub digest_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
