@@ -25,13 +25,19 @@ str_enum!(
         DeadlineDue => "deadline_due",
         AccountCreated => "account_created",
         Digest => "digest",
+        PasswordReset => "password_reset",
     }
 );
 
 impl NotificationKind {
     /// The kinds a person chooses a delivery for (a digest is how others are delivered).
     pub fn choosable(self) -> bool {
-        self != NotificationKind::Digest
+        !matches!(
+            self,
+            NotificationKind::Digest
+                | NotificationKind::PasswordReset
+                | NotificationKind::AccountCreated
+        )
     }
 
     /// Alerts and overdue legal deadlines cannot be turned off: they are how a person in
@@ -39,7 +45,10 @@ impl NotificationKind {
     pub fn mandatory(self) -> bool {
         matches!(
             self,
-            NotificationKind::AlertRaised | NotificationKind::DeadlineDue
+            NotificationKind::AlertRaised
+                | NotificationKind::DeadlineDue
+                | NotificationKind::AccountCreated
+                | NotificationKind::PasswordReset
         )
     }
 }

@@ -17,6 +17,7 @@ mod m20261202_000011_fund_entry_indexes;
 mod m20261203_000012_follow_up;
 mod m20261203_000013_notifications;
 mod m20261203_000014_notification_prefs;
+mod m20261203_000015_signin_links;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000012_follow_up::Migration),
             Box::new(m20261203_000013_notifications::Migration),
             Box::new(m20261203_000014_notification_prefs::Migration),
+            Box::new(m20261203_000015_signin_links::Migration),
         ]
     }
 }

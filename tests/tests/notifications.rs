@@ -358,6 +358,7 @@ async fn due(app: &passerelle_tests::TestApp, user: i64, org: i64, from: u64, n:
             dedup_key: Set(None),
             created_at: Set(now),
             digest_id: Set(None),
+            secret_enc: Set(None),
         }
         .insert(&app.services.db)
         .await
@@ -560,4 +561,165 @@ async fn a_daily_digest_gathers_several_events_in_one_mail_and_off_sends_none() 
     let (_, list) = get(&quiet, app.url("/api/v1/notifications")).await;
     assert_eq!(list["total"], 2, "{list}");
     assert!(to(&smtp.mails(), "admin@shelter.test").is_empty());
+}
+
+/// The sign-in link of a mail (its path), from its plain text.
+fn signin_path(m: &Mail) -> String {
+    let t = m.decoded();
+    let i = t
+        .find("https://passerelle.test/signin/")
+        .expect("a sign-in link");
+    let rest = &t[i + "https://passerelle.test".len()..];
+    rest.chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '/')
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invitations_and_resets_send_single_use_links_that_expire_and_tell_no_one_who_has_an_account()
+ {
+    let Some(smtp) = SmtpServer::start(&[]) else {
+        return;
+    };
+    let app = spawn_app_with(postgres_admin_url(), |s| smtp.configure(s)).await;
+    let w = app.world().await;
+    app.user(w.ngo, "admin@ngo.test", "org_admin").await;
+    let admin = app.api_login("admin@ngo.test").await;
+    // An invitation: an account without a password, and a link by mail.
+    let (st, u) = send(&admin, "POST", app.url("/api/v1/users"),
+        json!({"org_id": w.ngo, "email": "new@ngo.test", "display_name": "New Colleague", "role": "advocate"})).await;
+    assert_eq!(st, 201, "{u}");
+    let mails = smtp.wait_for(1, 20).await;
+    let invite = to(&mails, "new@ngo.test");
+    assert_eq!(invite.len(), 1, "{mails:?}");
+    let path = signin_path(&invite[0]);
+    let token = path.trim_start_matches("/signin/").to_owned();
+    assert_eq!(token.len(), 64, "{path}");
+    // The token is nowhere in the database in clear (hashed; the mail's link encrypted).
+    assert!(!passerelle_tests::contains(
+        &app.raw_database_bytes().await,
+        &token
+    ));
+
+    let c = passerelle_tests::client();
+    let page = c
+        .get(app.url(&path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("new@ngo.test") && page.contains("id=\"signin-link-form\""),
+        "{page}"
+    );
+    let csrf = passerelle_tests::hidden_csrf(&page);
+    let r = c
+        .post(app.url(&path))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("password", "a fine new password"),
+            ("confirm", "a fine new password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            r.status().as_u16(),
+            r.headers()["location"].to_str().unwrap()
+        ),
+        (303, "/login")
+    );
+    let (st, _) = send(
+        &passerelle_tests::client(),
+        "POST",
+        app.url("/api/v1/auth/login"),
+        json!({"email": "new@ngo.test", "password": "a fine new password"}),
+    )
+    .await;
+    assert_eq!(st, 200, "the new password signs in");
+    // Used once: refused with a clear page.
+    let r = c
+        .get(app.url(&path))
+        .header("Accept-Language", "fr")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 410);
+    assert!(r.text().await.unwrap().contains("Ce lien a déjà servi"));
+
+    // "Forgot password": the same answer for an address with an account and one without.
+    let anon = passerelle_tests::client();
+    let (s1, b1) = send(
+        &anon,
+        "POST",
+        app.url("/api/v1/auth/forgot"),
+        json!({"email": "new@ngo.test"}),
+    )
+    .await;
+    let (s2, b2) = send(
+        &anon,
+        "POST",
+        app.url("/api/v1/auth/forgot"),
+        json!({"email": "nobody@ngo.test"}),
+    )
+    .await;
+    assert_eq!((s1, &b1), (s2, &b2));
+    assert_eq!(s1, 202);
+    // The page too.
+    let answer = |email: &'static str| {
+        let anon = anon.clone();
+        let url = app.url("/forgot");
+        async move {
+            let form = anon.get(&url).send().await.unwrap().text().await.unwrap();
+            let csrf = passerelle_tests::hidden_csrf(&form);
+            let r = anon
+                .post(&url)
+                .form(&[("_csrf", csrf.as_str()), ("email", email)])
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (p1, t1) = answer("new@ngo.test").await;
+    let (p2, t2) = answer("nobody@ngo.test").await;
+    assert_eq!(p1, p2);
+    let sent = |t: &str| t.contains("id=\"forgot-sent\"");
+    assert!(sent(&t1) && sent(&t2));
+    let resets = smtp.wait_for(3, 20).await;
+    let resets = to(&resets, "new@ngo.test");
+    assert_eq!(resets.len(), 3, "the invitation and two resets: {resets:?}");
+    assert!(to(&smtp.mails(), "nobody@ngo.test").is_empty());
+    // Rate-limited: a fourth and fifth request in the window make no link.
+    for _ in 0..2 {
+        let (st, _) = send(
+            &anon,
+            "POST",
+            app.url("/api/v1/auth/forgot"),
+            json!({"email": "new@ngo.test"}),
+        )
+        .await;
+        assert_eq!(st, 202);
+    }
+    let links = passerelle_core::store::entity::signin_token::Entity::find()
+        .all(&app.services.db)
+        .await
+        .unwrap();
+    assert_eq!(links.len(), 4, "one invitation and three resets, no more");
+    // An expired link is refused with a clear page.
+    let last = signin_path(resets.last().unwrap());
+    passerelle_core::store::entity::signin_token::Entity::update_many()
+        .col_expr(
+            passerelle_core::store::entity::signin_token::Column::ExpiresAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::minutes(1)),
+        )
+        .exec(&app.services.db)
+        .await
+        .unwrap();
+    let r = anon.get(app.url(&last)).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 410);
+    assert!(r.text().await.unwrap().contains("This link has expired"));
 }

@@ -61,6 +61,8 @@ const TEMPLATES: &[(&str, &str)] = &[
         "notifications",
         include_str!("../templates/notifications.hbs"),
     ),
+    ("forgot", include_str!("../templates/forgot.hbs")),
+    ("signin_link", include_str!("../templates/signin_link.hbs")),
     ("mail_text", include_str!("../templates/mail_text.hbs")),
     ("mail_html", include_str!("../templates/mail_html.hbs")),
 ];

@@ -132,7 +132,16 @@ impl Services {
         }
         let email = Email::parse(new.email)?;
         let display_name = domain::parse_line("display_name", new.display_name, 200)?;
-        let password = NewPassword::parse(new.password)?;
+        // No password: an invitation. The account gets a random password nobody knows and
+        // a sign-in link by e-mail to choose one (30 minutes, single use).
+        let invite = new.password.is_empty();
+        let random;
+        let password = NewPassword::parse(if invite {
+            random = crate::crypto::random_token(32)?;
+            &random
+        } else {
+            new.password
+        })?;
         let org = organisation::Entity::find_by_id(new.org_id)
             .first(&self.db)
             .await?
@@ -164,6 +173,9 @@ impl Services {
         }
         .insert(&txn)
         .await?;
+        if invite {
+            self.send_signin_link(&txn, &u, "invitation").await?;
+        }
         txn.commit().await?;
         Ok(UserView {
             id: u.id,

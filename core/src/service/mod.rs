@@ -13,6 +13,7 @@ pub mod identification;
 pub mod notify;
 pub mod referrals;
 pub mod returns;
+pub mod signin;
 pub mod trial;
 
 use crate::crypto::{CryptoError, KeyRing};

@@ -145,6 +145,7 @@ impl Services {
                 dedup_key: Set(dedup.map(|d| format!("{d}|{}", u.id))),
                 created_at: Set(now),
                 digest_id: Set(None),
+                secret_enc: Set(None),
             };
             let r = notification::Entity::insert(m)
                 .on_conflict(
@@ -244,6 +245,12 @@ impl Services {
                     .filter(|g| g.digest_id.as_deref() == Some(m.id.as_str()))
                     .map(|g| Ok((NotificationKind::parse(&g.kind)?, g.case_ref.clone())))
                     .collect::<Result<Vec<_>>>()?;
+                let link = match &m.secret_enc {
+                    Some(b) => self
+                        .keys
+                        .decrypt_string(super::at("notifications", "secret", &m.id), b)?,
+                    None => m.link.clone(),
+                };
                 Ok(Claimed {
                     items,
                     kind: NotificationKind::parse(&m.kind)?,
@@ -252,7 +259,7 @@ impl Services {
                     lang: m.lang,
                     reference: m.case_ref,
                     from_org: m.from_org,
-                    link: m.link,
+                    link,
                     attempts: m.attempts,
                 })
             })
@@ -689,6 +696,7 @@ impl Services {
                 dedup_key: Set(Some(format!("digest:{user_id}:{slot}"))),
                 created_at: Set(now),
                 digest_id: Set(None),
+                secret_enc: Set(None),
             })
             .on_conflict(
                 OnConflict::column(notification::Column::DedupKey)

@@ -38,6 +38,7 @@ pub mod return_stage;
 pub mod risk_assessment;
 pub mod session;
 pub mod share;
+pub mod signin_token;
 pub mod smuggling_decision;
 pub mod trafficking_decision;
 pub mod travel_document;

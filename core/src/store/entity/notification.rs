@@ -32,6 +32,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// The digest that gathered this notification (mail status `digested`).
     pub digest_id: Option<String>,
+    /// A sign-in link's path with its token (encrypted): invitations and resets only.
+    pub secret_enc: Option<Vec<u8>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -149,10 +149,13 @@ pub struct NewUserBody {
     email: String,
     display_name: String,
     role: String,
+    /// Empty or absent: an invitation, a link by e-mail to choose the password (valid 30
+    /// minutes, single use).
+    #[serde(default)]
     password: String,
 }
 
-/// Create a user.
+/// Create a user (with a password, or invited by e-mail without one).
 #[utoipa::path(post, path = "/api/v1/users", request_body = NewUserBody,
     responses((status = 201, body = UserView)))]
 async fn create_user(a: ApiAuth, body: web::Json<NewUserBody>) -> Result<HttpResponse, ApiError> {

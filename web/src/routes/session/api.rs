@@ -9,13 +9,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 #[derive(OpenApi)]
-#[openapi(paths(login, logout, me), components(schemas(LoginBody, MeBody)))]
+#[openapi(
+    paths(login, logout, me, forgot),
+    components(schemas(LoginBody, MeBody, ForgotBody, ForgotAnswer))
+)]
 pub struct Doc;
 
 pub fn configure_api(cfg: &mut web::ServiceConfig) {
     cfg.route("/auth/login", web::post().to(login))
         .route("/auth/logout", web::post().to(logout))
-        .route("/me", web::get().to(me));
+        .route("/me", web::get().to(me))
+        .route("/auth/forgot", web::post().to(forgot));
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -94,4 +98,32 @@ async fn logout(a: ApiAuth) -> Result<HttpResponse, ApiError> {
 #[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = MeBody)))]
 async fn me(a: ApiAuth) -> HttpResponse {
     ok(StatusCode::OK, &me_body(a.actor()))
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct ForgotBody {
+    pub email: String,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ForgotAnswer {
+    pub message: String,
+}
+
+/// Ask for a link to choose a new password. The answer is the same whether the address
+/// has an account or not; the link (valid 30 minutes, single use) is sent by e-mail.
+#[utoipa::path(post, path = "/api/v1/auth/forgot", request_body = ForgotBody,
+    responses((status = 202, body = ForgotAnswer)))]
+pub async fn forgot(
+    state: web::Data<crate::http::AppState>,
+    body: web::Json<ForgotBody>,
+) -> Result<HttpResponse, crate::http::ApiError> {
+    state.services.request_password_reset(&body.email).await?;
+    Ok(HttpResponse::Accepted()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(ForgotAnswer {
+            message:
+                "if an account has this address, a link to choose a new password was sent to it"
+                    .into(),
+        }))
 }

@@ -15,7 +15,160 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/login", web::get().to(login_page))
         .route("/login", web::post().to(login))
         .route("/logout", web::post().to(logout))
-        .route("/lang/{code}", web::get().to(switch_language));
+        .route("/lang/{code}", web::get().to(switch_language))
+        .route("/forgot", web::get().to(forgot_page))
+        .route("/forgot", web::post().to(forgot))
+        .route("/signin/{token}", web::get().to(link_page))
+        .route("/signin/{token}", web::post().to(use_link));
+}
+
+/// A signed-out form's page, with the double-submit token of the sign-in form.
+fn signed_out_form(
+    page: &Page,
+    status: StatusCode,
+    template: &str,
+    title: &str,
+    extra: serde_json::Value,
+) -> HttpResponse {
+    let token = random_token(32).unwrap_or_default();
+    let mut data = page.base(title);
+    if let (Some(o), Some(e)) = (data.as_object_mut(), extra.as_object()) {
+        o.insert("login_csrf".into(), token.clone().into());
+        o.extend(e.clone());
+    }
+    let mut resp = page.render(status, template, data);
+    let _ = resp.add_cookie(&page.state.cookie(LOGIN_CSRF_COOKIE, token));
+    resp
+}
+
+fn csrf_ok(req: &HttpRequest, sent: &str) -> bool {
+    let cookie = req
+        .cookie(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    !cookie.is_empty() && constant_eq(&cookie, sent)
+}
+
+#[derive(Deserialize)]
+struct ForgotForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+async fn forgot_page(page: Page) -> HttpResponse {
+    signed_out_form(
+        &page,
+        StatusCode::OK,
+        "forgot",
+        "forgot-title",
+        serde_json::json!({"sent": false, "error": null}),
+    )
+}
+
+/// The same answer whether the address exists or not; the link, if any, is in the mail.
+async fn forgot(page: Page, req: HttpRequest, form: web::Form<ForgotForm>) -> HttpResponse {
+    if !csrf_ok(&req, &form.csrf) {
+        return signed_out_form(
+            &page,
+            StatusCode::FORBIDDEN,
+            "forgot",
+            "forgot-title",
+            serde_json::json!({"sent": false, "error": page.t("error-csrf-detail")}),
+        );
+    }
+    if let Err(e) = page
+        .state
+        .services
+        .request_password_reset(&form.email)
+        .await
+    {
+        return actix_web::ResponseError::error_response(&page.service_error(e));
+    }
+    signed_out_form(
+        &page,
+        StatusCode::OK,
+        "forgot",
+        "forgot-title",
+        serde_json::json!({"sent": true, "error": null}),
+    )
+}
+
+fn link_problem(page: &Page, p: passerelle_core::service::signin::LinkProblem) -> HttpResponse {
+    use passerelle_core::service::signin::LinkProblem;
+    let key = match p {
+        LinkProblem::Used => "signin-link-used",
+        LinkProblem::Expired => "signin-link-expired",
+    };
+    actix_web::ResponseError::error_response(&page.fail(
+        StatusCode::GONE,
+        "signin-link-title",
+        page.t(key),
+    ))
+}
+
+async fn link_page(page: Page, token: web::Path<String>) -> HttpResponse {
+    match page.state.services.check_signin_link(&token).await {
+        Ok(Ok(email)) => signed_out_form(
+            &page,
+            StatusCode::OK,
+            "signin_link",
+            "signin-link-title",
+            serde_json::json!({"email": email, "token": token.as_str(), "error": null}),
+        ),
+        Ok(Err(p)) => link_problem(&page, p),
+        Err(e) => actix_web::ResponseError::error_response(&page.service_error(e)),
+    }
+}
+
+#[derive(Deserialize)]
+struct NewPasswordForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+async fn use_link(
+    page: Page,
+    req: HttpRequest,
+    token: web::Path<String>,
+    form: web::Form<NewPasswordForm>,
+) -> HttpResponse {
+    let again = |status: StatusCode, error: String| {
+        signed_out_form(
+            &page,
+            status,
+            "signin_link",
+            "signin-link-title",
+            serde_json::json!({"email": "", "token": token.as_str(), "error": error}),
+        )
+    };
+    if !csrf_ok(&req, &form.csrf) {
+        return again(StatusCode::FORBIDDEN, page.t("error-csrf-detail"));
+    }
+    if form.password != form.confirm {
+        return again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            page.t("signin-link-mismatch"),
+        );
+    }
+    match page
+        .state
+        .services
+        .use_signin_link(&token, &form.password)
+        .await
+    {
+        Ok(Ok(())) => page.done("/login", "flash-password-set"),
+        Ok(Err(p)) => link_problem(&page, p),
+        Err(passerelle_core::ServiceError::Invalid(i)) => {
+            again(StatusCode::UNPROCESSABLE_ENTITY, page.translate(&i.message))
+        }
+        Err(e) => actix_web::ResponseError::error_response(&page.service_error(e)),
+    }
 }
 
 /// Where the sign-in page was asked to come back to, and why the user is there.
