@@ -58,6 +58,11 @@ pub enum Command {
         #[command(subcommand)]
         command: PluginCommand,
     },
+    /// Mail: send a test message through the configured transport.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
     /// Write a consistent copy of the SQLite database to FILE while the server runs.
     Backup { file: PathBuf },
     /// Replace the SQLite database with a backup FILE (the server must be stopped).
@@ -66,6 +71,15 @@ pub enum Command {
         /// Replace an existing database.
         #[arg(long)]
         force: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MailCommand {
+    /// Send a test message to ADDRESS at once (not through the outbox).
+    Test {
+        #[arg(long)]
+        to: String,
     },
 }
 
@@ -278,6 +292,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Plugin { command } => plugin_command(command),
+        Command::Mail {
+            command: MailCommand::Test { to },
+        } => {
+            let said =
+                crate::mail::send_test(&settings.mail, &settings.server.data_dir, &to).await?;
+            println!("{said}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Backup { file } => {
             if !settings.is_sqlite() {
                 anyhow::bail!(

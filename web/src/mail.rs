@@ -304,3 +304,46 @@ pub fn spawn_worker(
         }
     })))
 }
+
+/// Send one test message to `to` through the configured transport, at once (not through
+/// the outbox): `passerelle mail test --to ADDRESS`. It says nothing but that it is a test.
+pub async fn send_test(
+    s: &MailSettings,
+    data_dir: &std::path::Path,
+    to: &str,
+) -> anyhow::Result<String> {
+    let Some(transport) = Transport::build(s, data_dir)? else {
+        anyhow::bail!("mail is off (mail.transport = \"off\"): set it to smtp or file first");
+    };
+    let from: Mailbox = s
+        .from
+        .parse()
+        .map_err(|e| anyhow::anyhow!("configuration: mail.from: {e}"))?;
+    let to_box: Mailbox = to
+        .parse()
+        .map_err(|e| anyhow::anyhow!("the address {to:?}: {e}"))?;
+    let id = passerelle_core::crypto::random_token(16)?;
+    let m = Message::builder()
+        .from(from)
+        .to(to_box)
+        .subject("[Passerelle] Test message")
+        .message_id(Some(message_id(&id, &s.message_id_domain)))
+        .body(String::from(
+            "This is a test message from Passerelle: mail is set up and reaches this address.\n",
+        ))?;
+    transport
+        .send(m)
+        .await
+        .map_err(|e| anyhow::anyhow!("not sent: {}", e.message))?;
+    Ok(match s.transport.as_str() {
+        "file" => format!(
+            "test message written to the outbox ({})",
+            if s.file_dir.trim().is_empty() {
+                data_dir.join("outbox").display().to_string()
+            } else {
+                s.file_dir.clone()
+            }
+        ),
+        _ => format!("test message sent to {to} through {}:{}", s.host, s.port),
+    })
+}

@@ -706,3 +706,40 @@ fn the_demo_outside_the_source_tree_says_loudly_that_its_plugins_are_off_or_find
     assert!(!seen.contains("PLUGINS ARE OFF"), "{seen}");
     assert!(seen.contains("demo-plugins"), "{seen}");
 }
+
+/// `passerelle mail test --to ADDRESS` sends one message through the configured transport
+/// (here the file outbox the demo uses), and says clearly when mail is off.
+#[test]
+fn the_cli_sends_a_test_mail_and_says_when_mail_is_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let off = run(
+        dir.path(),
+        None,
+        &["mail", "test", "--to", "someone@example.org"],
+        &[],
+    );
+    assert!(!off.status.success());
+    assert!(text(&off).contains("mail is off"), "{}", text(&off));
+    let o = run(
+        dir.path(),
+        None,
+        &["mail", "test", "--to", "someone@example.org"],
+        &[("PASSERELLE__MAIL__TRANSPORT", "file")],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("outbox"), "{}", text(&o));
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("outbox"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .collect();
+    assert_eq!(files.len(), 1);
+    let mail = std::fs::read_to_string(files[0].path()).unwrap();
+    assert!(
+        mail.contains("someone@example.org") && mail.contains("[Passerelle] Test message"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("Message-ID: <") || mail.contains("Message-Id: <"),
+        "{mail}"
+    );
+}

@@ -160,6 +160,37 @@ impl Services {
         Ok(n)
     }
 
+    /// Tell the case's assigned advocate (unless they did it themselves) of an event on
+    /// one of the case's pages (`page`: "return", "proceedings"...), in `txn`.
+    pub(crate) async fn tell_case_advocate(
+        &self,
+        txn: &DatabaseTransaction,
+        c: &crate::store::entity::case::Model,
+        actor: &Actor,
+        kind: NotificationKind,
+        page: &str,
+    ) -> Result<()> {
+        let Some(adv) = c.advocate_user_id.filter(|a| *a != actor.user_id) else {
+            return Ok(());
+        };
+        let Some(u) = user::Entity::find_by_id(adv).first(txn).await? else {
+            return Ok(());
+        };
+        self.notify_in(
+            txn,
+            &[u],
+            &Event {
+                kind,
+                reference: Some(&c.reference),
+                from_org_id: actor.org_id,
+                link: format!("/cases/{}/{page}", c.reference),
+            },
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
     /// The active users of an organisation with one of these roles.
     pub(crate) async fn users_with_roles<C: ConnectionTrait>(
         &self,

@@ -1089,6 +1089,16 @@ impl Services {
         }
         am.updated_at = Set(Utc::now());
         am.update(&txn).await?;
+        if decided {
+            self.tell_case_advocate(
+                &txn,
+                &c,
+                actor,
+                crate::notify::NotificationKind::MeasureDecided,
+                "proceedings",
+            )
+            .await?;
+        }
         commit_audited(
             txn,
             NewEntry::by(

@@ -360,6 +360,25 @@ impl Services {
         }
         let mut entries = vec![];
         if matches!(next.status, VisitStatus::Missed { .. }) {
+            // The follow-up service's other officers hear of it.
+            let others: Vec<_> = self
+                .users_with_roles(&txn, h.org_id, &[crate::domain::Role::FollowUpOfficer])
+                .await?
+                .into_iter()
+                .filter(|u| u.id != actor.user_id)
+                .collect();
+            self.notify_in(
+                &txn,
+                &others,
+                &crate::service::notify::Event {
+                    kind: crate::notify::NotificationKind::FollowUpVisitMissed,
+                    reference: Some(&c.reference),
+                    from_org_id: h.org_id,
+                    link: format!("/cases/{}/follow-up#visits", c.reference),
+                },
+                None,
+            )
+            .await?;
             let rows = self.visit_rows(&txn, c.id).await?;
             let plain: Vec<Visit> = rows.iter().map(visit_of).collect::<Result<Vec<_>>>()?;
             if let Some(a) = rules::missed_visit_alert(&plain, &config.alerts) {

@@ -409,6 +409,33 @@ impl Services {
         if let Some(event) = case_event {
             self.advance_stage(&txn, l.c.id, event).await?;
         }
+        // The person's advocate hears of a move made by someone else (the agency's
+        // officer approving, say); the agency's officers of a move made by the advocate.
+        self.tell_case_advocate(
+            &txn,
+            &l.c,
+            actor,
+            crate::notify::NotificationKind::ReturnStageChanged,
+            "return",
+        )
+        .await?;
+        if let Some(agency) = fresh.agency_org_id.filter(|a| *a != actor.org_id) {
+            let officers = self
+                .users_with_roles(&txn, agency, &[crate::domain::Role::ReturnOfficer])
+                .await?;
+            self.notify_in(
+                &txn,
+                &officers,
+                &crate::service::notify::Event {
+                    kind: crate::notify::NotificationKind::ReturnStageChanged,
+                    reference: Some(&l.c.reference),
+                    from_org_id: actor.org_id,
+                    link: format!("/cases/{}/return", l.c.reference),
+                },
+                None,
+            )
+            .await?;
+        }
         let mut entries = vec![NewEntry::by(
             actor,
             Some(&l.c.reference),
