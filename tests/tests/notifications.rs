@@ -489,7 +489,7 @@ async fn a_daily_digest_gathers_several_events_in_one_mail_and_off_sends_none() 
     )
     .await;
     assert_eq!(st, 200, "{v}");
-    let mine = v
+    let mine = v["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -722,4 +722,61 @@ async fn invitations_and_resets_send_single_use_links_that_expire_and_tell_no_on
     let r = anon.get(app.url(&last)).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 410);
     assert!(r.text().await.unwrap().contains("This link has expired"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduler_reminds_once_of_a_hearing_that_needs_the_person_and_an_overdue_citizenship_confirmation()
+ {
+    // Mail off: the reminders are in the app all the same.
+    let app = spawn_app_with(postgres_admin_url(), |s| s.mail.schedule_secs = 1).await;
+    let w = app.world().await;
+    let adv = app.api_login("advocate@ngo.test").await;
+    let reference = app.create_case(&adv, "Reminded Person").await;
+    let url = |p: &str| app.url(&format!("/api/v1/cases/{reference}{p}"));
+    let (st, p) = send(&adv, "POST", url("/proceedings"),
+        json!({"court": "C", "jurisdiction": "J", "case_number": "N", "person_role": "witness", "charges": ["trafficking"]})).await;
+    assert_eq!(st, 201, "{p}");
+    let pid = p["id"].as_str().unwrap();
+    let (st, h) = send(&adv, "POST", url(&format!("/proceedings/{pid}/hearings")),
+        json!({"kind": "deposition", "held_on": in_days(3).to_string(), "testimony_required": true, "presence_required": false})).await;
+    assert_eq!(st, 201, "{h}");
+    // A hearing far ahead, and one that does not need the person: no reminder.
+    for (days, needs) in [(30, true), (2, false)] {
+        let (st, h) = send(&adv, "POST", url(&format!("/proceedings/{pid}/hearings")),
+            json!({"kind": "deposition", "held_on": in_days(days).to_string(), "testimony_required": needs, "presence_required": false})).await;
+        assert_eq!(st, 201, "{h}");
+    }
+    let k = consent(&app, &adv, &reference, "return_assistance").await;
+    let (st, r) = send(&adv, "POST", url("/return"),
+        json!({"requested_by": "person", "consent_id": k, "explained_by": "Ms Obi", "destination_country": "NG",
+            "agency_org_id": w.returns, "requested_on": in_days(-30).to_string()})).await;
+    assert_eq!(st, 201, "{r}");
+    let (st, q) = send(&adv, "POST", url("/return/citizenship"),
+        json!({"authority": "Embassy of Nigeria", "sent_on": in_days(-20).to_string(), "due_on": in_days(-2).to_string()})).await;
+    assert_eq!(st, 201, "{q}");
+    let links = || async {
+        let (_, list) = get(&adv, app.url("/api/v1/notifications")).await;
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["kind"] == "deadline_due")
+            .map(|n| n["link"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while links().await.len() < 2 && std::time::Instant::now() < end {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // Several runs later, still once each.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let mut got = links().await;
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            format!("/cases/{reference}/proceedings"),
+            format!("/cases/{reference}/return")
+        ]
+    );
 }

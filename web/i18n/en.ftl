@@ -1533,3 +1533,4 @@ route-forgot = forgotten password
 route-signin-one = a sign-in link
 route-auth-forgot = forgotten password
 user-invite-hint = Leave it empty to invite the person: they get a link by e-mail to choose their password (valid 30 minutes).
+signin-link-refused-title = This link no longer works

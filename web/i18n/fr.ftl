@@ -1661,3 +1661,4 @@ route-forgot = mot de passe oublié
 route-signin-one = un lien de connexion
 route-auth-forgot = mot de passe oublié
 user-invite-hint = Laissez vide pour inviter la personne : elle reçoit par courriel un lien pour choisir son mot de passe (valable 30 minutes).
+signin-link-refused-title = Ce lien ne fonctionne plus

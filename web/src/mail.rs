@@ -262,16 +262,15 @@ async fn deliver_once(
     Ok(sent)
 }
 
-/// Start the worker (and the scheduler) of this node; nothing when mail is off. Its
-/// handle, to stop it (as the tests do, to play a node that dies).
+/// Start the worker (and the scheduler) of this node; with mail off, the scheduler alone.
+/// Its handle, to stop it (as the tests do, to play a node that dies).
 pub fn spawn_worker(
     state: actix_web::web::Data<crate::http::AppState>,
     settings: MailSettings,
     data_dir: &std::path::Path,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
-    let Some(transport) = Transport::build(&settings, data_dir)? else {
-        return Ok(None);
-    };
+    // With mail off the scheduler still runs: its reminders are in the app too.
+    let transport = Transport::build(&settings, data_dir)?;
     let node = format!(
         "{}-{}",
         std::process::id(),
@@ -293,8 +292,12 @@ pub fn spawn_worker(
                     tracing::warn!(error = %e, "digests not made");
                 }
             }
+            let Some(transport) = &transport else {
+                tokio::time::sleep(every).await;
+                continue;
+            };
             let (services, i18n, renderer) = (&state.services, &state.i18n, &state.render);
-            match deliver_once(services, i18n, renderer, &settings, &transport, &node).await {
+            match deliver_once(services, i18n, renderer, &settings, transport, &node).await {
                 // A full batch: there may be more; go on at once.
                 Ok(n) if n as u32 >= settings.batch.max(1) => continue,
                 Ok(_) => {}

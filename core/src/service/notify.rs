@@ -57,6 +57,12 @@ pub struct Preference {
     pub mandatory: bool,
 }
 
+page_of!(
+    /// The deliveries of every kind (one page holds them all).
+    PreferencePage,
+    Preference
+);
+
 /// A choice of delivery for one kind.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct PreferenceInput {
@@ -452,9 +458,10 @@ impl Services {
 
     /// The scheduler (run by every node's worker, each reminder created once across nodes
     /// by its unique `dedup_key`): a stored deadline of an open case due within
-    /// [`REMIND_DAYS`] or overdue reminds the case's advocate; a planned follow-up visit
-    /// due within those days reminds the follow-up officers of its organisation. The
-    /// number of reminders created.
+    /// [`REMIND_DAYS`] or overdue, a citizenship confirmation past its due date, and a
+    /// hearing within a week that needs the person remind the case's advocate; a planned
+    /// follow-up visit due within those days reminds the follow-up officers of its
+    /// organisation. The number of reminders created.
     pub async fn schedule_reminders(&self, now: DateTime<Utc>) -> Result<usize> {
         use crate::store::entity::{case, deadline, follow_up_visit};
         use std::collections::{HashMap, HashSet};
@@ -529,6 +536,69 @@ impl Services {
                     Some((c.id, c.reference.clone())),
                     v.org_id,
                     format!("/cases/{}/follow-up", c.reference),
+                ));
+            }
+        }
+        // Citizenship confirmations past their due date, and hearings within a week that
+        // need the person: the case's advocate.
+        use crate::store::entity::{citizenship_request, hearing, return_case};
+        let today = now.date_naive();
+        let overdue = citizenship_request::Entity::find()
+            .filter(citizenship_request::Column::Answer.eq("pending"))
+            .filter(citizenship_request::Column::DueOn.lt(today))
+            .all(&self.db)
+            .await?;
+        if !overdue.is_empty() {
+            let returns: HashMap<String, i64> = return_case::Entity::find()
+                .filter(return_case::Column::Id.is_in(overdue.iter().map(|q| q.return_id.clone())))
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r.case_id))
+                .collect();
+            for q in overdue {
+                let Some(c) = returns.get(&q.return_id).and_then(|id| open_cases.get(id)) else {
+                    continue;
+                };
+                let Some(adv) = c.advocate_user_id else {
+                    continue;
+                };
+                let key = format!("citizenship:{}:{}", q.id, q.due_on);
+                if !known.contains(&format!("{key}|{adv}")) {
+                    todo.push((
+                        key,
+                        vec![adv],
+                        Some((c.id, c.reference.clone())),
+                        c.owner_org_id,
+                        format!("/cases/{}/return", c.reference),
+                    ));
+                }
+            }
+        }
+        for h in hearing::Entity::find()
+            .filter(hearing::Column::CancelledAt.is_null())
+            .filter(hearing::Column::HeldOn.gte(today))
+            .filter(hearing::Column::HeldOn.lte(today + Duration::days(7)))
+            .all(&self.db)
+            .await?
+        {
+            if !(h.testimony_required || h.presence_required) {
+                continue;
+            }
+            let Some(c) = open_cases.get(&h.case_id) else {
+                continue;
+            };
+            let Some(adv) = c.advocate_user_id else {
+                continue;
+            };
+            let key = format!("hearing:{}:{}", h.id, h.held_on);
+            if !known.contains(&format!("{key}|{adv}")) {
+                todo.push((
+                    key,
+                    vec![adv],
+                    Some((c.id, c.reference.clone())),
+                    c.owner_org_id,
+                    format!("/cases/{}/proceedings", c.reference),
                 ));
             }
         }

@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 use passerelle_core::notify::Delivery;
 use passerelle_core::notify::NotificationKind;
 use passerelle_core::service::notify::{
-    NotificationPage, NotificationView, Preference, PreferenceInput,
+    NotificationPage, NotificationView, Preference, PreferenceInput, PreferencePage,
 };
 use utoipa::OpenApi;
 
@@ -27,6 +27,7 @@ use utoipa::OpenApi;
         NotificationKind,
         NotificationList,
         Preference,
+        PreferencePage,
         PreferenceInput,
         Delivery
     ))
@@ -75,18 +76,18 @@ pub async fn api_read(a: ApiAuth, id: web::Path<String>) -> Result<HttpResponse,
 
 /// How I am told of each kind by mail (none: the organisation's default, else at once).
 #[utoipa::path(get, path = "/api/v1/notifications/preferences",
-    responses((status = 200, body = Vec<Preference>)))]
+    responses((status = 200, body = PreferencePage)))]
 pub async fn api_prefs(a: ApiAuth) -> Result<HttpResponse, ApiError> {
     Ok(ok(
         StatusCode::OK,
-        &a.services().preferences(a.actor(), false).await?,
+        &all(a.services().preferences(a.actor(), false).await?),
     ))
 }
 
 /// Choose how one kind reaches me: immediately, daily_digest or off (alerts and overdue
 /// deadlines cannot be turned off); no delivery: back to the default. Answers them all.
 #[utoipa::path(put, path = "/api/v1/notifications/preferences", request_body = PreferenceInput,
-    responses((status = 200, body = Vec<Preference>)))]
+    responses((status = 200, body = PreferencePage)))]
 pub async fn api_set_pref(
     a: ApiAuth,
     body: web::Json<PreferenceInput>,
@@ -94,23 +95,23 @@ pub async fn api_set_pref(
     a.services().set_preference(a.actor(), false, &body).await?;
     Ok(ok(
         StatusCode::OK,
-        &a.services().preferences(a.actor(), false).await?,
+        &all(a.services().preferences(a.actor(), false).await?),
     ))
 }
 
 /// The organisation's defaults (its administrator).
 #[utoipa::path(get, path = "/api/v1/notifications/preferences/organisation",
-    responses((status = 200, body = Vec<Preference>)))]
+    responses((status = 200, body = PreferencePage)))]
 pub async fn api_org_prefs(a: ApiAuth) -> Result<HttpResponse, ApiError> {
     Ok(ok(
         StatusCode::OK,
-        &a.services().preferences(a.actor(), true).await?,
+        &all(a.services().preferences(a.actor(), true).await?),
     ))
 }
 
 /// Set an organisation default (its administrator). Answers them all.
 #[utoipa::path(put, path = "/api/v1/notifications/preferences/organisation", request_body = PreferenceInput,
-    responses((status = 200, body = Vec<Preference>)))]
+    responses((status = 200, body = PreferencePage)))]
 pub async fn api_set_org_pref(
     a: ApiAuth,
     body: web::Json<PreferenceInput>,
@@ -118,6 +119,16 @@ pub async fn api_set_org_pref(
     a.services().set_preference(a.actor(), true, &body).await?;
     Ok(ok(
         StatusCode::OK,
-        &a.services().preferences(a.actor(), true).await?,
+        &all(a.services().preferences(a.actor(), true).await?),
     ))
+}
+
+fn all(list: Vec<Preference>) -> PreferencePage {
+    PreferencePage::of(
+        list,
+        passerelle_core::domain::Paging {
+            page: 1,
+            per_page: passerelle_core::domain::Paging::MAX_PER_PAGE,
+        },
+    )
 }

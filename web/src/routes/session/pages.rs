@@ -101,11 +101,14 @@ fn link_problem(page: &Page, p: passerelle_core::service::signin::LinkProblem) -
         LinkProblem::Used => "signin-link-used",
         LinkProblem::Expired => "signin-link-expired",
     };
-    actix_web::ResponseError::error_response(&page.fail(
+    // No dead end: the refusal comes with the form that asks for a new link.
+    signed_out_form(
+        page,
         StatusCode::GONE,
-        "signin-link-title",
-        page.t(key),
-    ))
+        "forgot",
+        "signin-link-refused-title",
+        serde_json::json!({"sent": false, "error": page.t(key)}),
+    )
 }
 
 async fn link_page(page: Page, token: web::Path<String>) -> HttpResponse {
