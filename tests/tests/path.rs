@@ -5,21 +5,10 @@
 //! refused attempts are in the audit trail.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use passerelle_tests::journey::{Ret, booked, consent};
 use passerelle_tests::{TestApp, get_json as get, in_days, send_json as send, spawn_app};
 use reqwest::Client;
 use serde_json::{Value, json};
-
-async fn consent(app: &TestApp, c: &Client, reference: &str, purpose: &str) -> String {
-    let (st, v) = send(
-        c,
-        "POST",
-        app.url(&format!("/api/v1/cases/{reference}/consents")),
-        json!({"purpose": purpose, "given_by": "person", "language": "Edo", "form_version": "v3"}),
-    )
-    .await;
-    assert_eq!(st, 201, "{v}");
-    v["id"].as_str().unwrap().to_owned()
-}
 
 async fn stage(app: &TestApp, c: &Client, reference: &str) -> String {
     let (st, v) = get(c, app.url(&format!("/api/v1/cases/{reference}"))).await;
@@ -37,111 +26,6 @@ async fn caseload_stage(app: &TestApp, c: &Client, reference: &str) -> Option<St
         .iter()
         .find(|i| i["reference"] == reference)
         .map(|i| i["stage"].as_str().unwrap().to_owned())
-}
-
-struct Ret<'a> {
-    app: &'a TestApp,
-    reference: String,
-}
-
-impl Ret<'_> {
-    fn url(&self, p: &str) -> String {
-        self.app
-            .url(&format!("/api/v1/cases/{}/return{p}", self.reference))
-    }
-    async fn view(&self, c: &Client) -> Value {
-        let (st, v) = get(c, self.url("")).await;
-        assert_eq!(st, 200, "{v}");
-        v
-    }
-    async fn go(&self, c: &Client, to: &str, extra: Value) -> (u16, Value) {
-        let v = self.view(c).await;
-        let mut body = json!({"to": to, "version": v["version"]});
-        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-            b.extend(e.clone());
-        }
-        send(c, "POST", self.url("/move"), body).await
-    }
-}
-
-/// A return taken to `travel_booked`, its leg `days` from now; returns the leg's id.
-async fn booked(
-    app: &TestApp,
-    adv: &Client,
-    officer: &Client,
-    ret: &Ret<'_>,
-    origin: i64,
-    days: i64,
-) -> String {
-    let k = consent(app, adv, &ret.reference, "return_assistance").await;
-    let (st, v) = send(
-        adv,
-        "POST",
-        ret.url(""),
-        json!({"requested_by": "person", "consent_id": k, "explained_by": "Ms Obi", "destination_country": "NG",
-            "requested_on": in_days(-10).to_string()}),
-    )
-    .await;
-    assert_eq!(st, 201, "{v}");
-    let (st, v) = send(
-        adv,
-        "POST",
-        ret.url("/assessment"),
-        json!({"persecution": "low", "re_trafficking": "low", "findings": "family in Benin City"}),
-    )
-    .await;
-    assert_eq!(st, 201, "{v}");
-    assert_eq!(ret.go(adv, "assessed", json!({})).await.0, 200);
-    let (st, q) = send(
-        adv,
-        "POST",
-        ret.url("/citizenship"),
-        json!({"authority": "Embassy of Nigeria"}),
-    )
-    .await;
-    assert_eq!(st, 201, "{q}");
-    let qid = q["id"].as_str().unwrap();
-    let (st, v) = send(
-        adv,
-        "POST",
-        ret.url(&format!("/citizenship/{qid}/answer")),
-        json!({"answer": "confirmed"}),
-    )
-    .await;
-    assert_eq!(st, 200, "{v}");
-    let (st, v) = ret.go(officer, "approved", json!({})).await;
-    assert_eq!(st, 200, "{v}");
-    let (st, v) = send(adv, "POST", ret.url("/documents"), json!({"kind": "laissez_passer",
-        "issued_by": "Embassy of Nigeria", "number": "LP-1", "valid_until": in_days(200).to_string()})).await;
-    assert_eq!(st, 201, "{v}");
-    assert_eq!(ret.go(adv, "documents_ready", json!({})).await.0, 200);
-    let (st, leg) = send(
-        adv,
-        "POST",
-        ret.url("/legs"),
-        json!({"travel_on": in_days(days).to_string(), "from": "Paris CDG", "to": "Lagos", "escort": "Mr Adeyemi"}),
-    )
-    .await;
-    assert_eq!(st, 201, "{leg}");
-    let (st, v) = send(
-        adv,
-        "PUT",
-        ret.url("/reception"),
-        json!({"receiving_org_id": origin, "reception_on": in_days(days).to_string()}),
-    )
-    .await;
-    assert_eq!(st, 200, "{v}");
-    let (st, v) = ret.go(adv, "travel_booked", json!({})).await;
-    assert_eq!(st, 200, "{v}");
-    let (st, v) = send(
-        adv,
-        "PUT",
-        ret.url("/counselling"),
-        json!({"counselled_by": "Ms Obi"}),
-    )
-    .await;
-    assert_eq!(st, 200, "{v}");
-    leg["id"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
