@@ -17,6 +17,7 @@ str_enum!(
     NotificationKind, "kind" {
         ReferralReceived => "referral_received",
         ReferralAnswered => "referral_answered",
+        ShareReceived => "share_received",
         HandoverReceived => "handover_received",
         ReturnStageChanged => "return_stage_changed",
         MeasureDecided => "measure_decided",

@@ -780,3 +780,58 @@ async fn the_scheduler_reminds_once_of_a_hearing_that_needs_the_person_and_an_ov
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_share_is_told_at_once_and_an_unanswered_referral_reminded_once_past_its_date() {
+    let app = spawn_app_with(postgres_admin_url(), |s| s.mail.schedule_secs = 1).await;
+    let w = app.world().await;
+    app.user(w.shelter, "coord@shelter.test", "shelter_coordinator")
+        .await;
+    let adv = app.api_login("advocate@ngo.test").await;
+    let coord = app.api_login("coord@shelter.test").await;
+    let reference = app.create_case(&adv, "Shared Person").await;
+    let k = consent(&app, &adv, &reference, "shelter").await;
+    let (st, v) = send(
+        &adv,
+        "POST",
+        app.url(&format!("/api/v1/cases/{reference}/shares")),
+        json!({"org_id": w.shelter, "purpose": "shelter", "consent_id": k}),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    let kinds = || async {
+        let (_, list) = get(&coord, app.url("/api/v1/notifications")).await;
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["kind"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(kinds().await, vec!["share_received".to_owned()]);
+    // A referral whose answer date has passed.
+    let other = app.create_case(&adv, "Referred Person").await;
+    let k = consent(&app, &adv, &other, "shelter").await;
+    let (st, v) = send(&adv, "POST", app.url(&format!("/api/v1/cases/{other}/referrals")),
+        json!({"to_org_id": w.shelter, "service": "shelter", "consent_id": k, "sections": ["person"]})).await;
+    assert_eq!(st, 201, "{v}");
+    passerelle_core::store::entity::referral::Entity::update_many()
+        .col_expr(
+            passerelle_core::store::entity::referral::Column::DueAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::hours(1)),
+        )
+        .exec(&app.services.db)
+        .await
+        .unwrap();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !kinds().await.contains(&"deadline_due".to_owned()) && std::time::Instant::now() < end {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let mut got = kinds().await;
+    got.sort();
+    assert_eq!(
+        got,
+        vec!["deadline_due", "referral_received", "share_received"]
+    );
+}

@@ -1534,3 +1534,6 @@ route-signin-one = a sign-in link
 route-auth-forgot = forgotten password
 user-invite-hint = Leave it empty to invite the person: they get a link by e-mail to choose their password (valid 30 minutes).
 signin-link-refused-title = This link no longer works
+notification-kind-share_received = Case shared with your organisation
+mail-subject-share_received = [Passerelle] Case shared with your organisation: { $reference }
+mail-body-share_received = { $org } shared a case with your organisation, on the person's consent.

@@ -1662,3 +1662,6 @@ route-signin-one = un lien de connexion
 route-auth-forgot = mot de passe oublié
 user-invite-hint = Laissez vide pour inviter la personne : elle reçoit par courriel un lien pour choisir son mot de passe (valable 30 minutes).
 signin-link-refused-title = Ce lien ne fonctionne plus
+notification-kind-share_received = Dossier partagé avec votre organisation
+mail-subject-share_received = [Passerelle] Dossier partagé avec votre organisation : { $reference }
+mail-body-share_received = { $org } a partagé un dossier avec votre organisation, avec le consentement de la personne.

@@ -602,6 +602,46 @@ impl Services {
                 ));
             }
         }
+        // Referrals waiting past their answer date: the receiving organisation's
+        // caseworkers and administrator.
+        use crate::store::entity::referral;
+        for r in referral::Entity::find()
+            .filter(referral::Column::Status.eq("pending"))
+            .filter(referral::Column::DueAt.lt(now))
+            .all(&self.db)
+            .await?
+        {
+            let Some(c) = open_cases.get(&r.case_id) else {
+                continue;
+            };
+            let key = format!("referral:{}", r.id);
+            let ids: Vec<i64> = self
+                .users_with_roles(
+                    &self.db,
+                    r.to_org_id,
+                    &[
+                        Role::ShelterCoordinator,
+                        Role::Advocate,
+                        Role::ReturnOfficer,
+                        Role::FollowUpOfficer,
+                        Role::OrgAdmin,
+                    ],
+                )
+                .await?
+                .iter()
+                .map(|u| u.id)
+                .filter(|id| !known.contains(&format!("{key}|{id}")))
+                .collect();
+            if !ids.is_empty() {
+                todo.push((
+                    key,
+                    ids,
+                    Some((c.id, c.reference.clone())),
+                    c.owner_org_id,
+                    "/referrals#inbox".into(),
+                ));
+            }
+        }
         if todo.is_empty() {
             return Ok(0);
         }

@@ -492,6 +492,31 @@ impl Services {
         }
         .insert(&txn)
         .await?;
+        // The organisation the case is shared with hears of it (its caseworkers).
+        let to_tell = self
+            .users_with_roles(
+                &txn,
+                org.id,
+                &[
+                    Role::Advocate,
+                    Role::ShelterCoordinator,
+                    Role::ReturnOfficer,
+                    Role::FollowUpOfficer,
+                ],
+            )
+            .await?;
+        self.notify_in(
+            &txn,
+            &to_tell,
+            &crate::service::notify::Event {
+                kind: crate::notify::NotificationKind::ShareReceived,
+                reference: Some(&c.reference),
+                from_org_id: c.owner_org_id,
+                link: format!("/cases/{}", c.reference),
+            },
+            None,
+        )
+        .await?;
         commit_audited(
             txn,
             NewEntry::by(
