@@ -28,9 +28,7 @@ use passerelle_core::store::{First, begin_write};
 use passerelle_tests::smtp::SmtpServer;
 use passerelle_tests::{Backend, TestApp, postgres_for_pg_only_tests, spawn_app_on};
 use sea_orm::ActiveValue::Set;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -205,12 +203,12 @@ async fn delivery(app: &TestApp, n: usize) -> anyhow::Result<()> {
         for wk in &workers {
             wk.abort();
         }
-        let (received, sent) = (
-            received_at.unwrap_or_default(),
-            sent_at.unwrap_or_default(),
-        );
+        let (received, sent) = (received_at.unwrap_or_default(), sent_at.unwrap_or_default());
         let mails = smtp.mails();
-        let ids: HashSet<String> = mails.iter().filter_map(|m| m.header("Message-ID")).collect();
+        let ids: HashSet<String> = mails
+            .iter()
+            .filter_map(|m| m.header("Message-ID"))
+            .collect();
         if ids.len() != n {
             bail!("{} distinct messages arrived, not {n}", ids.len());
         }
@@ -348,17 +346,25 @@ async fn scheduler(app: &TestApp, cases: usize, runs: usize) -> anyhow::Result<(
     let (median, max) = (later.ms(0.5), later.ms(1.0));
     println!("| run | reminders made | median ms | max ms |");
     println!("| --- | --- | --- | --- |");
-    println!("| first | {made} | {first_ms:.0} | {first_ms:.0} |", made = expected);
+    println!(
+        "| first | {made} | {first_ms:.0} | {first_ms:.0} |",
+        made = expected
+    );
     println!("| later ({runs} runs) | 0 | {median:.0} | {max:.0} |");
     println!(
         "target (under {TARGET_MS:.0} ms a run): first {}, later {}",
-        if first_ms < TARGET_MS { "met" } else { "MISSED" },
+        if first_ms < TARGET_MS {
+            "met"
+        } else {
+            "MISSED"
+        },
         if max < TARGET_MS { "met" } else { "MISSED" }
     );
 
     // Where a run's time goes: its reads, each alone (median of 5).
     let now = Utc::now();
-    let soon = now.date_naive() + ChronoDuration::days(passerelle_core::service::notify::REMIND_DAYS);
+    let soon =
+        now.date_naive() + ChronoDuration::days(passerelle_core::service::notify::REMIND_DAYS);
     println!("| a later run's reads, alone | rows | median ms |");
     println!("| --- | --- | --- |");
     let part = |name: &'static str, rows: usize, mut l: Lat| {
@@ -531,7 +537,11 @@ async fn seed_cases(
                 let (adv, org) = advocates[i % advocates.len()];
                 let wants_due = i % due_every == 0 && due_on_cases.len() < DUE_DEADLINES;
                 let (stage, closed, advocate) = if wants_due {
-                    (BEFORE_RETURN[(i / due_every) % BEFORE_RETURN.len()], false, Some(adv))
+                    (
+                        BEFORE_RETURN[(i / due_every) % BEFORE_RETURN.len()],
+                        false,
+                        Some(adv),
+                    )
                 } else {
                     match i % 20 {
                         0 | 10 => (Stage::Closed, true, Some(adv)),

@@ -463,31 +463,117 @@ impl Services {
     /// follow-up visit due within those days reminds the follow-up officers of its
     /// organisation. The number of reminders created.
     pub async fn schedule_reminders(&self, now: DateTime<Utc>) -> Result<usize> {
-        use crate::store::entity::{case, deadline, follow_up_visit};
+        use crate::store::entity::{
+            case, citizenship_request, deadline, follow_up_visit, hearing, referral, return_case,
+        };
         use std::collections::{HashMap, HashSet};
-        let soon = now.date_naive() + Duration::days(REMIND_DAYS);
-        let known: HashSet<String> = notification::Entity::find()
-            .filter(notification::Column::DedupKey.is_not_null())
-            .filter(notification::Column::Kind.eq(NotificationKind::DeadlineDue.as_str()))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .filter_map(|n| n.dedup_key)
-            .collect();
-        let open_cases: HashMap<i64, case::Model> = case::Entity::find()
-            .filter(case::Column::ClosedAt.is_null())
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
-        let mut todo: Vec<Reminder> = Vec::new();
-        for d in deadline::Entity::find()
+        let today = now.date_naive();
+        let soon = today + Duration::days(REMIND_DAYS);
+        // What may need a reminder: read first, then only the cases they belong to (a run
+        // costs in proportion to what is due, not to the caseload).
+        let deadlines = deadline::Entity::find()
             .filter(deadline::Column::ClosedAt.is_null())
             .filter(deadline::Column::DueOn.lte(soon))
             .all(&self.db)
+            .await?;
+        let visits = follow_up_visit::Entity::find()
+            .filter(follow_up_visit::Column::Status.eq("planned"))
+            .filter(follow_up_visit::Column::DueOn.lte(soon))
+            .all(&self.db)
+            .await?;
+        let overdue = citizenship_request::Entity::find()
+            .filter(citizenship_request::Column::Answer.eq("pending"))
+            .filter(citizenship_request::Column::DueOn.lt(today))
+            .all(&self.db)
+            .await?;
+        let returns: HashMap<String, i64> = if overdue.is_empty() {
+            HashMap::new()
+        } else {
+            return_case::Entity::find()
+                .filter(return_case::Column::Id.is_in(overdue.iter().map(|q| q.return_id.clone())))
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r.case_id))
+                .collect()
+        };
+        let hearings: Vec<hearing::Model> = hearing::Entity::find()
+            .filter(hearing::Column::CancelledAt.is_null())
+            .filter(hearing::Column::HeldOn.gte(today))
+            .filter(hearing::Column::HeldOn.lte(today + Duration::days(7)))
+            .all(&self.db)
             .await?
-        {
+            .into_iter()
+            .filter(|h| h.testimony_required || h.presence_required)
+            .collect();
+        let late_referrals = referral::Entity::find()
+            .filter(referral::Column::Status.eq("pending"))
+            .filter(referral::Column::DueAt.lt(now))
+            .all(&self.db)
+            .await?;
+        let mut ids: Vec<i64> = deadlines
+            .iter()
+            .map(|d| d.case_id)
+            .chain(visits.iter().map(|v| v.case_id))
+            .chain(returns.values().copied())
+            .chain(hearings.iter().map(|h| h.case_id))
+            .chain(late_referrals.iter().map(|r| r.case_id))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut open_cases: HashMap<i64, case::Model> = HashMap::new();
+        for chunk in ids.chunks(500) {
+            for c in case::Entity::find()
+                .filter(case::Column::Id.is_in(chunk.to_vec()))
+                .filter(case::Column::ClosedAt.is_null())
+                .all(&self.db)
+                .await?
+            {
+                open_cases.insert(c.id, c);
+            }
+        }
+        // The reminders already made, among those these rows could make.
+        let prefixes: Vec<String> = deadlines
+            .iter()
+            .map(|d| format!("deadline:{}:{}", d.id, d.due_on))
+            .chain(
+                visits
+                    .iter()
+                    .map(|v| format!("visit:{}:{}", v.id, v.due_on)),
+            )
+            .chain(
+                overdue
+                    .iter()
+                    .map(|q| format!("citizenship:{}:{}", q.id, q.due_on)),
+            )
+            .chain(
+                hearings
+                    .iter()
+                    .map(|h| format!("hearing:{}:{}", h.id, h.held_on)),
+            )
+            .chain(late_referrals.iter().map(|r| format!("referral:{}", r.id)))
+            .collect();
+        let mut known: HashSet<String> = HashSet::new();
+        if !prefixes.is_empty() {
+            // Reminders of these rows were made in the last year at most (a row stays due
+            // that long only if nobody acts), so the set read is bounded by what is due.
+            for n in notification::Entity::find()
+                .filter(notification::Column::DedupKey.is_not_null())
+                .filter(notification::Column::Kind.eq(NotificationKind::DeadlineDue.as_str()))
+                .filter(notification::Column::CreatedAt.gte(now - Duration::days(400)))
+                .all(&self.db)
+                .await?
+            {
+                if let Some(k) = n.dedup_key {
+                    known.insert(k);
+                }
+            }
+        }
+        let mut todo: Vec<Reminder> = Vec::new();
+        for d in deadlines {
             let Some(c) = open_cases.get(&d.case_id) else {
                 continue;
             };
@@ -511,12 +597,7 @@ impl Services {
                 format!("/cases/{}/{page}", c.reference),
             ));
         }
-        for v in follow_up_visit::Entity::find()
-            .filter(follow_up_visit::Column::Status.eq("planned"))
-            .filter(follow_up_visit::Column::DueOn.lte(soon))
-            .all(&self.db)
-            .await?
-        {
+        for v in visits {
             let Some(c) = open_cases.get(&v.case_id) else {
                 continue;
             };
@@ -541,50 +622,25 @@ impl Services {
         }
         // Citizenship confirmations past their due date, and hearings within a week that
         // need the person: the case's advocate.
-        use crate::store::entity::{citizenship_request, hearing, return_case};
-        let today = now.date_naive();
-        let overdue = citizenship_request::Entity::find()
-            .filter(citizenship_request::Column::Answer.eq("pending"))
-            .filter(citizenship_request::Column::DueOn.lt(today))
-            .all(&self.db)
-            .await?;
-        if !overdue.is_empty() {
-            let returns: HashMap<String, i64> = return_case::Entity::find()
-                .filter(return_case::Column::Id.is_in(overdue.iter().map(|q| q.return_id.clone())))
-                .all(&self.db)
-                .await?
-                .into_iter()
-                .map(|r| (r.id, r.case_id))
-                .collect();
-            for q in overdue {
-                let Some(c) = returns.get(&q.return_id).and_then(|id| open_cases.get(id)) else {
-                    continue;
-                };
-                let Some(adv) = c.advocate_user_id else {
-                    continue;
-                };
-                let key = format!("citizenship:{}:{}", q.id, q.due_on);
-                if !known.contains(&format!("{key}|{adv}")) {
-                    todo.push((
-                        key,
-                        vec![adv],
-                        Some((c.id, c.reference.clone())),
-                        c.owner_org_id,
-                        format!("/cases/{}/return", c.reference),
-                    ));
-                }
+        for q in overdue {
+            let Some(c) = returns.get(&q.return_id).and_then(|id| open_cases.get(id)) else {
+                continue;
+            };
+            let Some(adv) = c.advocate_user_id else {
+                continue;
+            };
+            let key = format!("citizenship:{}:{}", q.id, q.due_on);
+            if !known.contains(&format!("{key}|{adv}")) {
+                todo.push((
+                    key,
+                    vec![adv],
+                    Some((c.id, c.reference.clone())),
+                    c.owner_org_id,
+                    format!("/cases/{}/return", c.reference),
+                ));
             }
         }
-        for h in hearing::Entity::find()
-            .filter(hearing::Column::CancelledAt.is_null())
-            .filter(hearing::Column::HeldOn.gte(today))
-            .filter(hearing::Column::HeldOn.lte(today + Duration::days(7)))
-            .all(&self.db)
-            .await?
-        {
-            if !(h.testimony_required || h.presence_required) {
-                continue;
-            }
+        for h in hearings {
             let Some(c) = open_cases.get(&h.case_id) else {
                 continue;
             };
@@ -604,13 +660,7 @@ impl Services {
         }
         // Referrals waiting past their answer date: the receiving organisation's
         // caseworkers and administrator.
-        use crate::store::entity::referral;
-        for r in referral::Entity::find()
-            .filter(referral::Column::Status.eq("pending"))
-            .filter(referral::Column::DueAt.lt(now))
-            .all(&self.db)
-            .await?
-        {
+        for r in late_referrals {
             let Some(c) = open_cases.get(&r.case_id) else {
                 continue;
             };
