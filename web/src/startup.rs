@@ -67,6 +67,10 @@ pub async fn build_services(settings: &Settings) -> anyhow::Result<Services> {
     if settings.workflow.referral_answer_days < 1 {
         anyhow::bail!("configuration: workflow.referral_answer_days must be at least 1");
     }
+    // The embedded reintegration set must parse (a build defect otherwise): say so now.
+    passerelle_core::follow_up::default_config().map_err(|e| {
+        anyhow::anyhow!("config/reintegration/rss.toml: {}: {}", e.field, e.message)
+    })?;
     let mut services = Services::new(db, keys, auth_policy(settings));
     services.referral_answer_days = settings.workflow.referral_answer_days;
     Ok(services)

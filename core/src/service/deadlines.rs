@@ -282,7 +282,7 @@ impl Services {
             .map(|v| v.case.id)
             .collect();
         if !with_follow_up.is_empty() {
-            let grace = self.reintegration.visits.grace_days;
+            let grace = self.default_reintegration()?.visits.grace_days;
             let visits = follow_up_visit::Entity::find()
                 .filter(follow_up_visit::Column::CaseId.is_in(with_follow_up))
                 .order_by_asc(follow_up_visit::Column::DueOn)

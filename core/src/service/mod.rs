@@ -176,7 +176,9 @@ pub struct Services {
     pub ledgers: funding::LedgerCache,
     /// The reintegration indicator set and follow-up thresholds in force where no plugin
     /// gives its own (`config/reintegration/rss.toml`).
-    pub reintegration: Arc<crate::follow_up::ReintegrationConfig>,
+    /// `None` only if the embedded file does not parse (a build defect `startup` refuses
+    /// to start with); every use then fails with an error, never a panic.
+    pub reintegration: Option<Arc<crate::follow_up::ReintegrationConfig>>,
 }
 
 impl Services {
@@ -191,13 +193,24 @@ impl Services {
             adapters: Arc::new(crate::ports::BuiltIn),
             referral_answer_days: 5,
             ledgers: funding::LedgerCache::default(),
-            reintegration: Arc::new(default_reintegration()),
+            reintegration: crate::follow_up::default_config().ok().map(Arc::new),
         }
+    }
+
+    /// The configured reintegration set (see `reintegration`).
+    pub(crate) fn default_reintegration(
+        &self,
+    ) -> Result<Arc<crate::follow_up::ReintegrationConfig>> {
+        self.reintegration.clone().ok_or_else(|| {
+            ServiceError::Unexpected(anyhow::anyhow!(
+                "the configured reintegration indicator set (config/reintegration/rss.toml) does not parse"
+            ))
+        })
     }
 
     /// Use this reintegration configuration where no plugin gives its own.
     pub fn with_reintegration(mut self, config: crate::follow_up::ReintegrationConfig) -> Self {
-        self.reintegration = Arc::new(config);
+        self.reintegration = Some(Arc::new(config));
         self
     }
 
@@ -217,14 +230,6 @@ impl Services {
             .map_err(|e| ServiceError::Unexpected(anyhow::anyhow!("adapter call failed: {e}")))?
             .map_err(ServiceError::Port)
     }
-}
-
-/// The embedded default set; it is checked by a unit test, so failing here is a build
-/// defect caught before release, at start-up.
-#[allow(clippy::expect_used)]
-fn default_reintegration() -> crate::follow_up::ReintegrationConfig {
-    crate::follow_up::default_config()
-        .expect("the embedded config/reintegration/rss.toml is valid (unit-tested)")
 }
 
 /// A page of a list: `{items, total, page, per_page, pages}`, the one shape of every list

@@ -535,41 +535,18 @@ impl Services {
                 open_cases.insert(c.id, c);
             }
         }
-        // The reminders already made, among those these rows could make.
-        let prefixes: Vec<String> = deadlines
-            .iter()
-            .map(|d| format!("deadline:{}:{}", d.id, d.due_on))
-            .chain(
-                visits
-                    .iter()
-                    .map(|v| format!("visit:{}:{}", v.id, v.due_on)),
-            )
-            .chain(
-                overdue
-                    .iter()
-                    .map(|q| format!("citizenship:{}:{}", q.id, q.due_on)),
-            )
-            .chain(
-                hearings
-                    .iter()
-                    .map(|h| format!("hearing:{}:{}", h.id, h.held_on)),
-            )
-            .chain(late_referrals.iter().map(|r| format!("referral:{}", r.id)))
-            .collect();
+        // The reminders already made (this scheduler's kind, the last 400 days: a row stays
+        // due that long only if nobody acts).
         let mut known: HashSet<String> = HashSet::new();
-        if !prefixes.is_empty() {
-            // Reminders of these rows were made in the last year at most (a row stays due
-            // that long only if nobody acts), so the set read is bounded by what is due.
-            for n in notification::Entity::find()
-                .filter(notification::Column::DedupKey.is_not_null())
-                .filter(notification::Column::Kind.eq(NotificationKind::DeadlineDue.as_str()))
-                .filter(notification::Column::CreatedAt.gte(now - Duration::days(400)))
-                .all(&self.db)
-                .await?
-            {
-                if let Some(k) = n.dedup_key {
-                    known.insert(k);
-                }
+        for n in notification::Entity::find()
+            .filter(notification::Column::DedupKey.is_not_null())
+            .filter(notification::Column::Kind.eq(NotificationKind::DeadlineDue.as_str()))
+            .filter(notification::Column::CreatedAt.gte(now - Duration::days(400)))
+            .all(&self.db)
+            .await?
+        {
+            if let Some(k) = n.dedup_key {
+                known.insert(k);
             }
         }
         let mut todo: Vec<Reminder> = Vec::new();

@@ -237,7 +237,7 @@ impl Services {
                 .await?;
         }
         match text {
-            None => Ok(self.reintegration.clone()),
+            None => self.default_reintegration(),
             Some(t) => rules::parse_config(&t).map(Arc::new).map_err(|e| {
                 ServiceError::Port(crate::ports::PortError::new(
                     "contract",
@@ -276,6 +276,17 @@ impl Services {
         reference: &str,
         route: Route<'_>,
     ) -> Result<FollowUpView> {
+        Ok(self.follow_up_with_set(actor, reference, route).await?.0)
+    }
+
+    /// The same, with the indicator set the next assessment uses (the page's form needs
+    /// it; asking the plugin once serves both).
+    pub async fn follow_up_with_set(
+        &self,
+        actor: &Actor,
+        reference: &str,
+        route: Route<'_>,
+    ) -> Result<(FollowUpView, Arc<ReintegrationConfig>)> {
         let (c, rel) = self
             .load_for(
                 &self.db,
@@ -307,7 +318,7 @@ impl Services {
         self.audit
             .read(actor, Some(&c.reference), Section::FollowUp, route)
             .await?;
-        Ok(FollowUpView {
+        let view = FollowUpView {
             reference: c.reference.clone(),
             version: c.version,
             stage: Stage::parse(&c.stage)?,
@@ -324,7 +335,8 @@ impl Services {
             closed: c.closed_at.is_some(),
             can_edit: c.closed_at.is_none() && may(actor.role, rel, CaseAction::EditFollowUp),
             can_close: c.closed_at.is_none() && may(actor.role, rel, CaseAction::Close),
-        })
+        };
+        Ok((view, config))
     }
 
     /// The indicator set the next assessment of this case uses (for the assessment form).

@@ -487,7 +487,7 @@ impl Services {
             .order_by_asc(follow_up_visit::Column::DueOn)
             .all(&self.db)
             .await?;
-        let grace = self.reintegration.visits.grace_days;
+        let grace = self.default_reintegration()?.visits.grace_days;
         let mut by_case: HashMap<i64, Vec<&follow_up_visit::Model>> = HashMap::new();
         for r in &rows {
             by_case.entry(r.case_id).or_default().push(r);

@@ -128,19 +128,11 @@ async fn follow_up_page(
     refill: Option<Refill>,
 ) -> Result<HttpResponse, PageError> {
     let svc = s.services();
-    let v: FollowUpView = svc
-        .follow_up(s.actor(), reference, &route(req))
+    let (v, set): (FollowUpView, _) = svc
+        .follow_up_with_set(s.actor(), reference, &route(req))
         .await
         .map_err(|e| s.page.service_error(e))?;
-    let config = if v.can_edit {
-        Some(
-            svc.indicator_set_for(s.actor(), reference, &route(req))
-                .await
-                .map_err(|e| s.page.service_error(e))?,
-        )
-    } else {
-        None
-    };
+    let config = v.can_edit.then_some(set);
     let t = |k: &str| s.page.t(k);
     let lang = s.page.lang;
     let visits: Vec<Value> = v
