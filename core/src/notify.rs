@@ -23,6 +23,7 @@ str_enum!(
         MeasureDecided => "measure_decided",
         FollowUpVisitMissed => "follow_up_visit_missed",
         AlertRaised => "alert_raised",
+        FundLow => "fund_low",
         DeadlineDue => "deadline_due",
         AccountCreated => "account_created",
         Digest => "digest",
@@ -89,6 +90,42 @@ impl Default for RetryPolicy {
             first_delay_secs: 30,
             max_delay_secs: 3600,
         }
+    }
+}
+
+/// How far ahead the scheduler reminds: a stored deadline (recovery period, expected
+/// decision) or a follow-up visit due within `deadline_days` (or overdue), and a hearing
+/// that needs the person within `hearing_days`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderWindows {
+    pub deadline_days: i64,
+    pub hearing_days: i64,
+}
+
+impl Default for ReminderWindows {
+    fn default() -> Self {
+        Self {
+            deadline_days: 3,
+            hearing_days: 7,
+        }
+    }
+}
+
+impl ReminderWindows {
+    /// Check configured windows: from 1 to 60 days each.
+    pub fn parse(deadline_days: i64, hearing_days: i64) -> Result<Self, Invalid> {
+        for (field, v) in [
+            ("remind_deadline_days", deadline_days),
+            ("remind_hearing_days", hearing_days),
+        ] {
+            if !(1..=60).contains(&v) {
+                return Err(Invalid::new(field, "must be from 1 to 60 days"));
+            }
+        }
+        Ok(Self {
+            deadline_days,
+            hearing_days,
+        })
     }
 }
 
@@ -207,5 +244,19 @@ mod tests {
         ] {
             assert!(!safe_path(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn reminder_windows_are_from_one_to_sixty_days() {
+        assert_eq!(ReminderWindows::parse(3, 7), Ok(ReminderWindows::default()));
+        assert_eq!(
+            ReminderWindows::parse(0, 7).map_err(|e| e.field),
+            Err("remind_deadline_days")
+        );
+        assert_eq!(
+            ReminderWindows::parse(3, 61).map_err(|e| e.field),
+            Err("remind_hearing_days")
+        );
+        assert!(ReminderWindows::parse(60, 1).is_ok());
     }
 }

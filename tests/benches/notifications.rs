@@ -328,7 +328,10 @@ async fn scheduler(app: &TestApp, cases: usize, runs: usize) -> anyhow::Result<(
     );
 
     let t = Instant::now();
-    let made = app.services.schedule_reminders(Utc::now()).await?;
+    let made = app
+        .services
+        .schedule_reminders(Utc::now(), Default::default())
+        .await?;
     let first = t.elapsed();
     if made != expected {
         bail!("the first run made {made} reminders, expected {expected}");
@@ -336,7 +339,10 @@ async fn scheduler(app: &TestApp, cases: usize, runs: usize) -> anyhow::Result<(
     let mut later = Lat(Vec::new());
     for _ in 0..runs {
         let t = Instant::now();
-        let made = app.services.schedule_reminders(Utc::now()).await?;
+        let made = app
+            .services
+            .schedule_reminders(Utc::now(), Default::default())
+            .await?;
         later.0.push(t.elapsed());
         if made != 0 {
             bail!("a later run made {made} reminders, expected none");
@@ -363,8 +369,8 @@ async fn scheduler(app: &TestApp, cases: usize, runs: usize) -> anyhow::Result<(
 
     // Where a run's time goes: its reads, each alone (median of 5).
     let now = Utc::now();
-    let soon =
-        now.date_naive() + ChronoDuration::days(passerelle_core::service::notify::REMIND_DAYS);
+    let soon = now.date_naive()
+        + ChronoDuration::days(passerelle_core::notify::ReminderWindows::default().deadline_days);
     println!("| a later run's reads, alone | rows | median ms |");
     println!("| --- | --- | --- |");
     let part = |name: &'static str, rows: usize, mut l: Lat| {

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 
 pub mod journey;
+pub mod process;
 pub mod smtp;
 pub mod webdriver;
 pub mod words;

@@ -8,6 +8,7 @@
 use passerelle_core::store::First;
 use passerelle_core::store::entity::notification;
 use passerelle_tests::journey::{arrived, consent};
+use passerelle_tests::process::ServerProcess;
 use passerelle_tests::smtp::{Mail, SmtpServer};
 use passerelle_tests::{
     get_json as get, in_days, postgres_admin_url, postgres_for_pg_only_tests, send_json as send,
@@ -385,7 +386,7 @@ async fn until_distinct(smtp: &SmtpServer, n: usize) -> Vec<Mail> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_nodes_on_one_postgresql_send_each_of_500_messages_once_and_a_dying_node_loses_none() {
+async fn two_nodes_on_one_postgresql_send_each_of_500_messages_once() {
     // Always on PostgreSQL (the claims use FOR UPDATE SKIP LOCKED there), whichever
     // backend the rest of the suite runs on.
     let pg = postgres_for_pg_only_tests();
@@ -419,23 +420,6 @@ async fn two_nodes_on_one_postgresql_send_each_of_500_messages_once_and_a_dying_
     assert_eq!(mails.len(), 500, "each message was sent once");
     eprintln!("two nodes: 500 messages in {:.1} s", took.as_secs_f64());
 
-    // 200 more; node A dies while they go out. Its claimed messages, sent or not, wait for
-    // their lease to expire, then node B sends them: none is lost. Those node A had sent
-    // but not yet marked come again, with the same Message-ID, so that they are known as
-    // duplicates.
-    due(&app, advocate.id, w.ngo, 500, 200).await;
-    let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while smtp.mails().len() < 540 && std::time::Instant::now() < end {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    a_worker.unwrap().abort();
-    let mails = until_distinct(&smtp, 700).await;
-    assert_eq!(message_ids(&mails).len(), 700, "no message was lost");
-    assert!(mails.len() - 700 <= 10, "{} sent twice", mails.len() - 700);
-    eprintln!(
-        "after node A died: {} sent again with their Message-ID",
-        mails.len() - 700
-    );
     let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let left = notification::Entity::find()
@@ -449,6 +433,7 @@ async fn two_nodes_on_one_postgresql_send_each_of_500_messages_once_and_a_dying_
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+    a_worker.unwrap().abort();
     b_worker.unwrap().abort();
 }
 
@@ -834,4 +819,164 @@ async fn a_share_is_told_at_once_and_an_unanswered_referral_reminded_once_past_i
         got,
         vec!["deadline_due", "referral_received", "share_received"]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fund_falling_below_its_threshold_tells_its_fund_managers_once_by_mail() {
+    let Some(smtp) = SmtpServer::start(&[]) else {
+        return;
+    };
+    let app = spawn_app_with(postgres_admin_url(), |s| smtp.configure(s)).await;
+    let w = app.world().await;
+    app.user(w.ngo, "money@ngo.test", "fund_manager").await;
+    app.user(w.ngo, "treasurer@ngo.test", "fund_manager").await;
+    let manager = app.api_login("money@ngo.test").await;
+    let adv = app.api_login("advocate@ngo.test").await;
+    let api = |p: &str| app.url(&format!("/api/v1{p}"));
+    let (st, f) = send(
+        &manager,
+        "POST",
+        api("/funds"),
+        json!({"name": "Fonds 2026",
+        "source": "state_budget", "currency": "EUR", "low_balance_minor": 50_000,
+        "approval_threshold_minor": 1_000_000, "categories": ["other"]}),
+    )
+    .await;
+    assert_eq!(st, 201, "{f}");
+    let fund = f["id"].as_str().unwrap().to_owned();
+    let (st, v) = send(
+        &manager,
+        "POST",
+        api(&format!("/funds/{fund}/allocations")),
+        json!({"amount_minor": 100_000, "currency": "EUR", "origin": "Budget line 2026-17"}),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    let reference = app.create_case(&adv, "Funded Low-Person").await;
+    let commit = |minor: i64| {
+        send(
+            &adv,
+            "POST",
+            api(&format!("/funds/{fund}/commitments")),
+            json!({"reference": reference, "category": "other", "purpose": "other",
+                "description": "Bus tickets", "amount_minor": minor, "currency": "EUR"}),
+        )
+    };
+    // 100 000 → 70 000: still above 50 000, nobody is told.
+    let (st, v) = commit(30_000).await;
+    assert_eq!(st, 201, "{v}");
+    // 70 000 → 40 000: below; both fund managers are told (the advocate did it).
+    let (st, v) = commit(30_000).await;
+    assert_eq!(st, 201, "{v}");
+    // 40 000 → 30 000: still below, not told again.
+    let (st, v) = commit(10_000).await;
+    assert_eq!(st, 201, "{v}");
+    smtp.wait_for(2, 20).await;
+    // Give a third mail time to show.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let mails: Vec<Mail> = smtp
+        .mails()
+        .into_iter()
+        .filter(|m| m.header("Subject").is_some_and(|s| s.contains("fund")))
+        .collect();
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    for who in ["money@ngo.test", "treasurer@ngo.test"] {
+        let got = to(&mails, who);
+        assert_eq!(got.len(), 1, "{who}: {mails:?}");
+        let subject = got[0].header("Subject").unwrap();
+        assert_eq!(subject, "[Passerelle] A fund is running low");
+        let text = got[0].decoded();
+        assert!(
+            text.contains(&format!("https://passerelle.test/funds/{fund}")),
+            "{text}"
+        );
+        assert!(
+            !text.contains("Funded Low-Person") && !text.contains(&reference),
+            "{text}"
+        );
+    }
+    // In the app too, with the fund's page as its link.
+    let (st, v) = get(&manager, api("/notifications")).await;
+    assert_eq!(st, 200, "{v}");
+    let low: Vec<_> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "fund_low")
+        .collect();
+    assert_eq!(low.len(), 1, "{v}");
+    assert_eq!(low[0]["link"], format!("/funds/{fund}"));
+    // The fund says it is low.
+    let (_, f) = get(&manager, api(&format!("/funds/{fund}"))).await;
+    assert_eq!(f["low"], true, "{f}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_process_killed_mid_run_loses_no_message_and_the_restarted_one_finishes() {
+    // Two real `passerelle serve` processes on one PostgreSQL; one is killed with SIGKILL
+    // while the 500 messages go out, then started again.
+    let pg = postgres_for_pg_only_tests();
+    let Some(smtp) = SmtpServer::start(&[]) else {
+        return;
+    };
+    let app = spawn_app_on(Some(pg)).await;
+    let w = app.world().await;
+    let advocate = passerelle_core::store::entity::user::Entity::find()
+        .filter(passerelle_core::store::entity::user::Column::Email.eq("advocate@ngo.test"))
+        .first(&app.services.db)
+        .await
+        .unwrap()
+        .unwrap();
+    due(&app, advocate.id, w.ngo, 0, 500).await;
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_passerelle-node"));
+    let env = [
+        ("PASSERELLE__MAIL__TRANSPORT", "smtp".to_owned()),
+        ("PASSERELLE__MAIL__HOST", "127.0.0.1".to_owned()),
+        ("PASSERELLE__MAIL__PORT", smtp.port.to_string()),
+        ("PASSERELLE__MAIL__SECURITY", "none".to_owned()),
+        ("PASSERELLE__MAIL__POLL_MS", "20".to_owned()),
+        ("PASSERELLE__MAIL__BATCH", "10".to_owned()),
+        ("PASSERELLE__MAIL__LEASE_SECS", "3".to_owned()),
+        ("PASSERELLE__MAIL__SCHEDULE_SECS", "3600".to_owned()),
+    ];
+    let a = ServerProcess::start(bin, &app, &env);
+    let b = ServerProcess::start(bin, &app, &env);
+    assert_ne!(a.port, b.port);
+    // Kill A once a fifth has arrived: it holds leases on messages it sent or not.
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while smtp.mails().len() < 100 && std::time::Instant::now() < end {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let at_kill = smtp.mails().len();
+    assert!(at_kill >= 100, "only {at_kill} arrived in a minute");
+    a.kill();
+    assert!(
+        message_ids(&smtp.mails()).len() < 500,
+        "A was killed before the run ended"
+    );
+    // A starts again (a restarted node); B goes on. Every message arrives.
+    let a = ServerProcess::start(bin, &app, &env);
+    let mails = until_distinct(&smtp, 500).await;
+    assert_eq!(message_ids(&mails).len(), 500, "no message was lost");
+    // Wait until every row is marked sent, then count what came twice: only messages A
+    // had handed to the server but not marked (at most its batch, 10, and the 8 it sends
+    // at once), each again with its own Message-ID.
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let left = notification::Entity::find()
+            .filter(notification::Column::MailStatus.ne("sent"))
+            .count(&app.services.db)
+            .await
+            .unwrap();
+        if left == 0 || std::time::Instant::now() > end {
+            assert_eq!(left, 0, "every row is marked sent");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let mails = smtp.mails();
+    let again = mails.len() - 500;
+    assert!(again <= 10, "{again} sent twice");
+    eprintln!("killed after {at_kill} mails; {again} sent again with their Message-ID");
+    drop((a, b));
 }

@@ -51,6 +51,10 @@ pub struct MailSettings {
     pub schedule_secs: u64,
     /// A daily digest gathers what waited this long (seconds; a day).
     pub digest_secs: i64,
+    /// Stored deadlines and follow-up visits are reminded this many days ahead.
+    pub remind_deadline_days: i64,
+    /// Hearings that need the person are reminded this many days ahead.
+    pub remind_hearing_days: i64,
 }
 
 impl MailSettings {
@@ -297,6 +301,11 @@ pub fn spawn_worker(
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     // With mail off the scheduler still runs: its reminders are in the app too.
     let transport = Transport::build(&settings, data_dir)?;
+    let windows = passerelle_core::notify::ReminderWindows::parse(
+        settings.remind_deadline_days,
+        settings.remind_hearing_days,
+    )
+    .map_err(|e| anyhow::anyhow!("[mail] {}: {}", e.field, e.message))?;
     let node = format!(
         "{}-{}",
         std::process::id(),
@@ -310,7 +319,7 @@ pub fn spawn_worker(
             if last_schedule.is_none_or(|t| t.elapsed() >= every) {
                 last_schedule = Some(std::time::Instant::now());
                 let now = chrono::Utc::now();
-                if let Err(e) = state.services.schedule_reminders(now).await {
+                if let Err(e) = state.services.schedule_reminders(now, windows).await {
                     tracing::warn!(error = %e, "reminders not scheduled");
                 }
                 let interval = chrono::Duration::seconds(settings.digest_secs.max(1));

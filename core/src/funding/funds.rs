@@ -162,6 +162,13 @@ pub struct Fund {
     pub rules: FundRules,
 }
 
+/// Whether a movement took the fund's available amount from at or above its low-balance
+/// threshold to below it (the moment its fund managers are told; not again while it stays
+/// below, and not when there is no threshold).
+pub fn fell_below_low_balance(before: i64, after: i64, low: Option<i64>) -> bool {
+    low.is_some_and(|l| before >= l && after < l)
+}
+
 /// Check a fund's settings before they are saved.
 pub fn check_fund(fund: &Fund) -> Result<(), Invalid> {
     crate::domain::parse_line("name", &fund.name, REFERENCE_MAX)?;

@@ -11,7 +11,7 @@
 use super::{Actor, Result, ServiceError, Services, page_of};
 use crate::crypto::random_token;
 use crate::domain::{Paging, Role};
-use crate::notify::{AfterFailure, Delivery, NotificationKind, RetryPolicy};
+use crate::notify::{AfterFailure, Delivery, NotificationKind, ReminderWindows, RetryPolicy};
 use crate::store::entity::{notification, notification_pref, organisation, user};
 use crate::store::{First, begin_write};
 use chrono::{DateTime, Duration, Utc};
@@ -24,9 +24,6 @@ use sea_orm::{
 /// A reminder to make: its dedup base, recipients, case (id, reference), organisation,
 /// link.
 type Reminder = (String, Vec<i64>, Option<(i64, String)>, i64, String);
-
-/// Deadlines (and visits) due within this many days are reminded.
-pub const REMIND_DAYS: i64 = 3;
 
 /// A notification as the in-app list shows it.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -107,61 +104,118 @@ impl Services {
         event: &Event<'_>,
         dedup: Option<&str>,
     ) -> Result<usize> {
-        if !crate::notify::safe_path(&event.link) {
+        self.notify_many_in(txn, &[(recipients, event, dedup)])
+            .await
+    }
+
+    /// [`Self::notify_in`] for several events at once: the organisations' names and the
+    /// recipients' deliveries read in one query each, the rows written in multi-row
+    /// inserts (a notification whose `dedup_key` exists already is skipped). The number
+    /// of rows written.
+    pub(crate) async fn notify_many_in(
+        &self,
+        txn: &DatabaseTransaction,
+        items: &[(&[user::Model], &Event<'_>, Option<&str>)],
+    ) -> Result<usize> {
+        use std::collections::{BTreeSet, HashMap};
+        if items
+            .iter()
+            .any(|(_, e, _)| !crate::notify::safe_path(&e.link))
+        {
             return Err(ServiceError::Unexpected(anyhow::anyhow!(
                 "a notification link must be a path of this deployment"
             )));
         }
-        let from_org = organisation::Entity::find_by_id(event.from_org_id)
-            .first(txn)
+        let orgs: BTreeSet<i64> = items.iter().map(|(_, e, _)| e.from_org_id).collect();
+        let names: HashMap<i64, String> = organisation::Entity::find()
+            .filter(organisation::Column::Id.is_in(orgs))
+            .all(txn)
             .await?
-            .map(|o| o.name)
-            .unwrap_or_default();
+            .into_iter()
+            .map(|o| (o.id, o.name.chars().take(200).collect()))
+            .collect();
+        let active = || {
+            items
+                .iter()
+                .flat_map(|(rs, _, _)| rs.iter())
+                .filter(|u| u.active)
+        };
+        let prefs = if active().next().is_none() {
+            vec![]
+        } else {
+            let kinds: BTreeSet<&str> = items.iter().map(|(_, e, _)| e.kind.as_str()).collect();
+            let users: BTreeSet<i64> = active().map(|u| u.id).collect();
+            let user_orgs: BTreeSet<i64> = active().map(|u| u.org_id).collect();
+            notification_pref::Entity::find()
+                .filter(notification_pref::Column::Kind.is_in(kinds))
+                .filter(
+                    sea_orm::Condition::any()
+                        .add(
+                            sea_orm::Condition::all()
+                                .add(notification_pref::Column::Scope.eq("user"))
+                                .add(notification_pref::Column::ScopeId.is_in(users)),
+                        )
+                        .add(
+                            sea_orm::Condition::all()
+                                .add(notification_pref::Column::Scope.eq("org"))
+                                .add(notification_pref::Column::ScopeId.is_in(user_orgs)),
+                        ),
+                )
+                .all(txn)
+                .await?
+        };
         let now = Utc::now();
+        let mut rows = Vec::new();
+        for (recipients, event, dedup) in items {
+            for u in recipients.iter().filter(|u| u.active) {
+                let delivery = crate::notify::effective_delivery(
+                    event.kind,
+                    chosen_delivery(&prefs, u, event.kind)?,
+                );
+                let mail_status = match delivery {
+                    Delivery::Immediately => "pending",
+                    Delivery::DailyDigest => "digest",
+                    Delivery::Off => "none",
+                };
+                rows.push(notification::ActiveModel {
+                    id: Set(random_token(16)?),
+                    user_id: Set(u.id),
+                    org_id: Set(u.org_id),
+                    kind: Set(event.kind.as_str().into()),
+                    case_ref: Set(event.reference.map(str::to_owned)),
+                    from_org: Set(names.get(&event.from_org_id).cloned().unwrap_or_default()),
+                    link: Set(event.link.clone()),
+                    lang: Set(u.lang.clone()),
+                    email: Set(u.email.clone()),
+                    delivery: Set(delivery.as_str().into()),
+                    mail_status: Set(mail_status.into()),
+                    attempts: Set(0),
+                    next_attempt_at: Set(now),
+                    lease_owner: Set(None),
+                    lease_until: Set(None),
+                    sent_at: Set(None),
+                    last_error: Set(None),
+                    read_at: Set(None),
+                    dedup_key: Set(dedup.map(|d| format!("{d}|{}", u.id))),
+                    created_at: Set(now),
+                    digest_id: Set(None),
+                    secret_enc: Set(None),
+                });
+            }
+        }
         let mut n = 0;
-        for u in recipients.iter().filter(|u| u.active) {
-            let delivery = crate::notify::effective_delivery(
-                event.kind,
-                self.delivery_of(txn, u, event.kind).await?,
-            );
-            let mail_status = match delivery {
-                Delivery::Immediately => "pending",
-                Delivery::DailyDigest => "digest",
-                Delivery::Off => "none",
-            };
-            let m = notification::ActiveModel {
-                id: Set(random_token(16)?),
-                user_id: Set(u.id),
-                org_id: Set(u.org_id),
-                kind: Set(event.kind.as_str().into()),
-                case_ref: Set(event.reference.map(str::to_owned)),
-                from_org: Set(from_org.chars().take(200).collect()),
-                link: Set(event.link.clone()),
-                lang: Set(u.lang.clone()),
-                email: Set(u.email.clone()),
-                delivery: Set(delivery.as_str().into()),
-                mail_status: Set(mail_status.into()),
-                attempts: Set(0),
-                next_attempt_at: Set(now),
-                lease_owner: Set(None),
-                lease_until: Set(None),
-                sent_at: Set(None),
-                last_error: Set(None),
-                read_at: Set(None),
-                dedup_key: Set(dedup.map(|d| format!("{d}|{}", u.id))),
-                created_at: Set(now),
-                digest_id: Set(None),
-                secret_enc: Set(None),
-            };
-            let r = notification::Entity::insert(m)
+        // 22 columns a row: 200 rows keep a statement well under SQLite's bound parameters.
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<_> = rows.by_ref().take(200).collect();
+            n += notification::Entity::insert_many(chunk)
                 .on_conflict(
                     OnConflict::column(notification::Column::DedupKey)
                         .do_nothing()
                         .to_owned(),
                 )
                 .exec_without_returning(txn)
-                .await?;
-            n += r as usize;
+                .await? as usize;
         }
         Ok(n)
     }
@@ -458,17 +512,22 @@ impl Services {
 
     /// The scheduler (run by every node's worker, each reminder created once across nodes
     /// by its unique `dedup_key`): a stored deadline of an open case due within
-    /// [`REMIND_DAYS`] or overdue, a citizenship confirmation past its due date, and a
-    /// hearing within a week that needs the person remind the case's advocate; a planned
-    /// follow-up visit due within those days reminds the follow-up officers of its
-    /// organisation. The number of reminders created.
-    pub async fn schedule_reminders(&self, now: DateTime<Utc>) -> Result<usize> {
+    /// `windows.deadline_days` or overdue, a citizenship confirmation past its due date,
+    /// and a hearing within `windows.hearing_days` that needs the person remind the case's
+    /// advocate; a planned follow-up visit due within the deadline days reminds the
+    /// follow-up officers of its organisation; a referral unanswered past its date, the
+    /// receiving organisation. The number of reminders created.
+    pub async fn schedule_reminders(
+        &self,
+        now: DateTime<Utc>,
+        windows: ReminderWindows,
+    ) -> Result<usize> {
         use crate::store::entity::{
             case, citizenship_request, deadline, follow_up_visit, hearing, referral, return_case,
         };
         use std::collections::{HashMap, HashSet};
         let today = now.date_naive();
-        let soon = today + Duration::days(REMIND_DAYS);
+        let soon = today + Duration::days(windows.deadline_days);
         // What may need a reminder: read first, then only the cases they belong to (a run
         // costs in proportion to what is due, not to the caseload).
         let deadlines = deadline::Entity::find()
@@ -500,7 +559,7 @@ impl Services {
         let hearings: Vec<hearing::Model> = hearing::Entity::find()
             .filter(hearing::Column::CancelledAt.is_null())
             .filter(hearing::Column::HeldOn.gte(today))
-            .filter(hearing::Column::HeldOn.lte(today + Duration::days(7)))
+            .filter(hearing::Column::HeldOn.lte(today + Duration::days(windows.hearing_days)))
             .all(&self.db)
             .await?
             .into_iter()
@@ -574,16 +633,23 @@ impl Services {
                 format!("/cases/{}/{page}", c.reference),
             ));
         }
+        // The recipients of an organisation, read once a run.
+        let mut officers: HashMap<i64, Vec<user::Model>> = HashMap::new();
         for v in visits {
             let Some(c) = open_cases.get(&v.case_id) else {
                 continue;
             };
             let key = format!("visit:{}:{}", v.id, v.due_on);
-            let officers = self
-                .users_with_roles(&self.db, v.org_id, &[Role::FollowUpOfficer])
-                .await?;
+            if let std::collections::hash_map::Entry::Vacant(e) = officers.entry(v.org_id) {
+                e.insert(
+                    self.users_with_roles(&self.db, v.org_id, &[Role::FollowUpOfficer])
+                        .await?,
+                );
+            }
             let ids: Vec<i64> = officers
-                .iter()
+                .get(&v.org_id)
+                .into_iter()
+                .flatten()
                 .map(|u| u.id)
                 .filter(|id| !known.contains(&format!("{key}|{id}")))
                 .collect();
@@ -637,25 +703,32 @@ impl Services {
         }
         // Referrals waiting past their answer date: the receiving organisation's
         // caseworkers and administrator.
+        let mut receivers: HashMap<i64, Vec<user::Model>> = HashMap::new();
         for r in late_referrals {
             let Some(c) = open_cases.get(&r.case_id) else {
                 continue;
             };
             let key = format!("referral:{}", r.id);
-            let ids: Vec<i64> = self
-                .users_with_roles(
-                    &self.db,
-                    r.to_org_id,
-                    &[
-                        Role::ShelterCoordinator,
-                        Role::Advocate,
-                        Role::ReturnOfficer,
-                        Role::FollowUpOfficer,
-                        Role::OrgAdmin,
-                    ],
-                )
-                .await?
-                .iter()
+            if let std::collections::hash_map::Entry::Vacant(e) = receivers.entry(r.to_org_id) {
+                e.insert(
+                    self.users_with_roles(
+                        &self.db,
+                        r.to_org_id,
+                        &[
+                            Role::ShelterCoordinator,
+                            Role::Advocate,
+                            Role::ReturnOfficer,
+                            Role::FollowUpOfficer,
+                            Role::OrgAdmin,
+                        ],
+                    )
+                    .await?,
+                );
+            }
+            let ids: Vec<i64> = receivers
+                .get(&r.to_org_id)
+                .into_iter()
+                .flatten()
                 .map(|u| u.id)
                 .filter(|id| !known.contains(&format!("{key}|{id}")))
                 .collect();
@@ -673,57 +746,47 @@ impl Services {
             return Ok(0);
         }
         let mut made = 0;
-        // In batches: one transaction per 500 reminders keeps a run short on SQLite.
+        // In batches: one transaction per 500 reminders keeps a run short on SQLite; the
+        // recipients of a batch are read in one query, its rows written in a few.
         for chunk in todo.chunks(500) {
             let txn = begin_write(&self.db).await?;
-            for (key, users, case, org, link) in chunk {
-                let recipients = user::Entity::find()
-                    .filter(user::Column::Id.is_in(users.clone()))
+            let wanted: Vec<i64> = chunk
+                .iter()
+                .flat_map(|(_, us, ..)| us.iter().copied())
+                .collect();
+            let mut users: HashMap<i64, user::Model> = HashMap::new();
+            for ids in wanted.chunks(1000) {
+                for u in user::Entity::find()
+                    .filter(user::Column::Id.is_in(ids.to_vec()))
                     .all(&txn)
-                    .await?;
-                let event = Event {
+                    .await?
+                {
+                    users.insert(u.id, u);
+                }
+            }
+            let recipients: Vec<Vec<user::Model>> = chunk
+                .iter()
+                .map(|(_, us, ..)| us.iter().filter_map(|id| users.get(id).cloned()).collect())
+                .collect();
+            let events: Vec<Event<'_>> = chunk
+                .iter()
+                .map(|(_, _, case, org, link)| Event {
                     kind: NotificationKind::DeadlineDue,
                     reference: case.as_ref().map(|(_, r)| r.as_str()),
                     from_org_id: *org,
                     link: link.clone(),
-                };
-                made += self.notify_in(&txn, &recipients, &event, Some(key)).await?;
-            }
+                })
+                .collect();
+            let items: Vec<(&[user::Model], &Event<'_>, Option<&str>)> = chunk
+                .iter()
+                .zip(&recipients)
+                .zip(&events)
+                .map(|(((key, ..), rs), e)| (rs.as_slice(), e, Some(key.as_str())))
+                .collect();
+            made += self.notify_many_in(&txn, &items).await?;
             txn.commit().await?;
         }
         Ok(made)
-    }
-
-    /// How this user gets this kind by mail: their own choice, else their organisation's
-    /// default, else immediately.
-    pub(crate) async fn delivery_of<C: ConnectionTrait>(
-        &self,
-        db: &C,
-        u: &user::Model,
-        kind: NotificationKind,
-    ) -> Result<Delivery> {
-        let prefs = notification_pref::Entity::find()
-            .filter(notification_pref::Column::Kind.eq(kind.as_str()))
-            .filter(
-                sea_orm::Condition::any()
-                    .add(
-                        sea_orm::Condition::all()
-                            .add(notification_pref::Column::Scope.eq("user"))
-                            .add(notification_pref::Column::ScopeId.eq(u.id)),
-                    )
-                    .add(
-                        sea_orm::Condition::all()
-                            .add(notification_pref::Column::Scope.eq("org"))
-                            .add(notification_pref::Column::ScopeId.eq(u.org_id)),
-                    ),
-            )
-            .all(db)
-            .await?;
-        let of = |scope: &str| prefs.iter().find(|p| p.scope == scope);
-        Ok(match of("user").or_else(|| of("org")) {
-            Some(p) => Delivery::parse(&p.delivery)?,
-            None => Delivery::Immediately,
-        })
     }
 
     /// The caller's deliveries (or, with `organisation`, their organisation's defaults,
@@ -902,4 +965,22 @@ impl Services {
             .await?;
         Ok(())
     }
+}
+
+/// How this user gets this kind by mail, from the preferences read (`prefs`): their own
+/// choice, else their organisation's default, else immediately.
+fn chosen_delivery(
+    prefs: &[notification_pref::Model],
+    u: &user::Model,
+    kind: NotificationKind,
+) -> Result<Delivery> {
+    let of = |scope: &str, id: i64| {
+        prefs
+            .iter()
+            .find(|p| p.kind == kind.as_str() && p.scope == scope && p.scope_id == id)
+    };
+    Ok(match of("user", u.id).or_else(|| of("org", u.org_id)) {
+        Some(p) => Delivery::parse(&p.delivery)?,
+        None => Delivery::Immediately,
+    })
 }

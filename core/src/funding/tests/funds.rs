@@ -79,3 +79,17 @@ fn approval_is_needed_strictly_above_the_threshold() {
     assert!(needs_approval(101, Some(100)));
     assert!(needs_approval(1, Some(0)));
 }
+
+#[test]
+fn a_fund_is_told_low_once_when_it_falls_below_its_threshold() {
+    // From above to below, and from exactly the threshold to below: told.
+    assert!(fell_below_low_balance(1_500, 900, Some(1_000)));
+    assert!(fell_below_low_balance(1_000, 999, Some(1_000)));
+    // Staying below, staying above, landing on it, going back up: not told.
+    assert!(!fell_below_low_balance(900, 800, Some(1_000)));
+    assert!(!fell_below_low_balance(5_000, 1_000, Some(1_000)));
+    assert!(!fell_below_low_balance(1_000, 1_000, Some(1_000)));
+    assert!(!fell_below_low_balance(800, 1_200, Some(1_000)));
+    // No threshold: never.
+    assert!(!fell_below_low_balance(1_000_000, 0, None));
+}

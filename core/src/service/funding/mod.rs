@@ -354,6 +354,7 @@ impl Services {
         }
         .insert(txn)
         .await?;
+        let before = ledger.balances().available;
         ledger
             .apply(entry.id, m)
             .map_err(|r| refused("the ledger refuses this entry", &[r]))?;
@@ -380,6 +381,28 @@ impl Services {
             return Err(ServiceError::Conflict(
                 "this fund changed meanwhile; try again".into(),
             ));
+        }
+        if crate::funding::fell_below_low_balance(before, b.available, f.low_balance) {
+            // The holder's fund managers (but the one who did it) learn it in this
+            // transaction.
+            let managers: Vec<_> = self
+                .users_with_roles(txn, f.holder_org_id, &[crate::domain::Role::FundManager])
+                .await?
+                .into_iter()
+                .filter(|u| u.id != user_id)
+                .collect();
+            self.notify_in(
+                txn,
+                &managers,
+                &crate::service::notify::Event {
+                    kind: crate::notify::NotificationKind::FundLow,
+                    reference: None,
+                    from_org_id: f.holder_org_id,
+                    link: format!("/funds/{}", f.id),
+                },
+                None,
+            )
+            .await?;
         }
         Ok((entry, ledger))
     }
