@@ -20,6 +20,7 @@ str_enum!(
         ShareReceived => "share_received",
         HandoverReceived => "handover_received",
         ReturnStageChanged => "return_stage_changed",
+        CitizenshipNotConfirmed => "citizenship_not_confirmed",
         MeasureDecided => "measure_decided",
         FollowUpVisitMissed => "follow_up_visit_missed",
         AlertRaised => "alert_raised",

@@ -980,3 +980,77 @@ async fn a_server_process_killed_mid_run_loses_no_message_and_the_restarted_one_
     eprintln!("killed after {at_kill} mails; {again} sent again with their Message-ID");
     drop((a, b));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizenship_not_confirmed_tells_the_advocate_and_a_withdrawal_tells_the_agency() {
+    let app = spawn_app_with(postgres_admin_url(), |_| {}).await;
+    let w = app.world().await;
+    app.user(w.returns, "agent@retour.test", "return_officer")
+        .await;
+    let adv = app.api_login("advocate@ngo.test").await;
+    let agent = app.api_login("agent@retour.test").await;
+    let kinds = |c: &reqwest::Client| {
+        let c = c.clone();
+        let url = app.url("/api/v1/notifications");
+        async move {
+            let (st, v) = get(&c, url).await;
+            assert_eq!(st, 200, "{v}");
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| {
+                    (
+                        n["kind"].as_str().unwrap().to_owned(),
+                        n["link"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let reference = app.create_case(&adv, "Citizenship Refused-Person").await;
+    let ret = |p: &str| app.url(&format!("/api/v1/cases/{reference}/return{p}"));
+    let k = consent(&app, &adv, &reference, "return_assistance").await;
+    let (st, v) = send(
+        &adv,
+        "POST",
+        ret(""),
+        json!({"requested_by": "person", "consent_id": k,
+        "explained_by": "counsellor", "destination_country": "NG", "agency_org_id": w.returns}),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    let (st, q) = send(
+        &adv,
+        "POST",
+        ret("/citizenship"),
+        json!({"authority": "Embassy of Nigeria"}),
+    )
+    .await;
+    assert_eq!(st, 201, "{q}");
+    let qid = q["id"].as_str().unwrap();
+    // The agency's officer records the refusal: the advocate is told.
+    let (st, v) = send(
+        &agent,
+        "POST",
+        ret(&format!("/citizenship/{qid}/answer")),
+        json!({"answer": "refused"}),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    let link = format!("/cases/{reference}/return");
+    assert!(
+        kinds(&adv)
+            .await
+            .contains(&("citizenship_not_confirmed".to_owned(), link.clone())),
+        "{:?}",
+        kinds(&adv).await
+    );
+    // The person withdraws their consent: the return stops, the agency is told.
+    let before = kinds(&agent).await.len();
+    let (st, e) = send(&adv, "POST", ret("/withdraw-consent"), json!({})).await;
+    assert_eq!(st, 204, "{e}");
+    let after = kinds(&agent).await;
+    assert_eq!(after.len(), before + 1, "{after:?}");
+    assert_eq!(after[0], ("return_stage_changed".to_owned(), link));
+}

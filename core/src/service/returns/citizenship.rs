@@ -156,6 +156,17 @@ impl Services {
         am.answer = Set(answer.as_str().into());
         am.answered_on = Set(Some(on));
         am.update(&txn).await?;
+        if answer != CitizenshipAnswer::Confirmed {
+            // Refused, or no answer at all: the return cannot go on as planned.
+            self.tell_case_advocate(
+                &txn,
+                &l.c,
+                actor,
+                crate::notify::NotificationKind::CitizenshipNotConfirmed,
+                "return",
+            )
+            .await?;
+        }
         Self::commit_return(txn, actor, &l, AuditAction::Update, route).await
     }
 }

@@ -597,6 +597,29 @@ impl Services {
             release_bookings(txn, &r.id, r.case_id).await?;
             self.release_return_commitments(txn, by_user, r.case_id, &r.id)
                 .await?;
+            // The agency arranging it hears that it stopped.
+            if let Some(agency) = r.agency_org_id
+                && let Some(c) = case::Entity::find_by_id(r.case_id).first(txn).await?
+            {
+                let officers: Vec<_> = self
+                    .users_with_roles(txn, agency, &[crate::domain::Role::ReturnOfficer])
+                    .await?
+                    .into_iter()
+                    .filter(|u| u.id != by_user)
+                    .collect();
+                self.notify_in(
+                    txn,
+                    &officers,
+                    &crate::service::notify::Event {
+                        kind: crate::notify::NotificationKind::ReturnStageChanged,
+                        reference: Some(&c.reference),
+                        from_org_id: c.owner_org_id,
+                        link: format!("/cases/{}/return", c.reference),
+                    },
+                    None,
+                )
+                .await?;
+            }
             self.advance_stage(txn, r.case_id, CaseEvent::ReturnCancelled)
                 .await?;
         }
