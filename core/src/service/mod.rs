@@ -5,6 +5,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod cases;
+pub mod data;
 pub mod deadlines;
 pub mod demo;
 pub mod follow_up;

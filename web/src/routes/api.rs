@@ -29,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(crate::routes::notifications::configure_api)
             .configure(crate::routes::admin::configure_api)
             .configure(crate::routes::funding::configure_api)
+            .configure(crate::routes::data::configure_api)
             .default_service(web::to(|| async {
                 error_json(
                     StatusCode::NOT_FOUND,
@@ -81,6 +82,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::routes::notifications::Doc::openapi());
     doc.merge(crate::routes::admin::Doc::openapi());
     doc.merge(crate::routes::funding::Doc::openapi());
+    doc.merge(crate::routes::data::Doc::openapi());
     doc
 }
 

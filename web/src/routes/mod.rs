@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api;
 pub mod care;
 pub mod cases;
+pub mod data;
 pub mod follow_up;
 pub mod funding;
 pub mod home;

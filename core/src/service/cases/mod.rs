@@ -29,9 +29,9 @@ use crate::store::{First, with_limit};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend,
-    EntityTrait, FromQueryResult, IntoActiveModel, JoinType, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Select, Statement,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult, IntoActiveModel, JoinType,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Statement,
 };
 use std::collections::HashMap;
 
@@ -435,34 +435,18 @@ impl Services {
         let now = Utc::now();
         let person = input.parse(now.date_naive())?;
         let advocate = advocate_user_id.or((actor.role == Role::Advocate).then_some(actor.user_id));
-        let person_id = random_token(16)?;
-        let person_row = self.person_model(&person_id, &person, now)?;
-
         let txn = begin_write(&self.db).await?;
         if let Some(a) = advocate {
             self.check_advocate(&txn, actor.org_id, None, a).await?;
         }
-        let reference = next_reference(&txn, now.year()).await?;
-        person_row.insert(&txn).await?;
-        let created = case::ActiveModel {
-            reference: Set(reference.as_str().into()),
-            person_id: Set(person_id),
-            owner_org_id: Set(actor.org_id),
-            advocate_user_id: Set(advocate),
-            stage: Set(Stage::Referred.as_str().into()),
-            version: Set(1),
-            created_by: Set(actor.user_id),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
+        let created = self
+            .insert_case_in(&txn, actor, &person, advocate, now)
+            .await?;
         commit_audited(
             txn,
             NewEntry::by(
                 actor,
-                Some(reference.as_str()),
+                Some(created.reference.as_str()),
                 Section::Person,
                 AuditAction::Create,
                 route,
@@ -474,6 +458,37 @@ impl Services {
             .into_iter()
             .next()
             .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("created case vanished")))
+    }
+
+    /// Insert a person (fields encrypted, name blind-indexed) and their case, owned by the
+    /// actor's organisation, with the next reference, in `txn`. The caller has checked the
+    /// role and the advocate, and appends the audit entry.
+    pub(crate) async fn insert_case_in(
+        &self,
+        txn: &DatabaseTransaction,
+        actor: &Actor,
+        person: &Person,
+        advocate: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<case::Model> {
+        let person_id = random_token(16)?;
+        let person_row = self.person_model(&person_id, person, now)?;
+        let reference = next_reference(txn, now.year()).await?;
+        person_row.insert(txn).await?;
+        Ok(case::ActiveModel {
+            reference: Set(reference.as_str().into()),
+            person_id: Set(person_id),
+            owner_org_id: Set(actor.org_id),
+            advocate_user_id: Set(advocate),
+            stage: Set(Stage::Referred.as_str().into()),
+            version: Set(1),
+            created_by: Set(actor.user_id),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?)
     }
 
     /// Read a case: every section the actor may see, each read audited before it is returned.

@@ -1,0 +1,9 @@
+//! Data in and out (issue 14): the CSV import of an existing caseload, for the
+//! organisation's administrator (a check that reports every problem, then the import, all
+//! or nothing).
+//!
+//! `api` holds the endpoints under `/api/v1` and their OpenAPI document.
+
+mod api;
+
+pub use api::{Doc, configure_api};
