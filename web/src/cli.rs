@@ -63,6 +63,12 @@ pub enum Command {
         #[command(subcommand)]
         command: MailCommand,
     },
+    /// Import an existing caseload from a CSV file (columns: docs/import.md), as an
+    /// organisation administrator; `--check` reports every problem and writes nothing.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// Write a consistent copy of the SQLite database to FILE while the server runs.
     Backup { file: PathBuf },
     /// Replace the SQLite database with a backup FILE (the server must be stopped).
@@ -71,6 +77,21 @@ pub enum Command {
         /// Replace an existing database.
         #[arg(long)]
         force: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Cases from a CSV file: all of its rows, or none if one has a problem.
+    Cases {
+        file: PathBuf,
+        /// The organisation administrator to import as (the cases are their
+        /// organisation's; the import is audited under their name).
+        #[arg(long = "as", value_name = "EMAIL")]
+        as_user: String,
+        /// Only check the file: every problem, nothing written.
+        #[arg(long)]
+        check: bool,
     },
 }
 
@@ -287,7 +308,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 Verified::Broken(b) => {
                     println!("AUDIT LOG BROKEN: {b}");
-                    Ok(ExitCode::from(1))
+                    Ok(ExitCode::from(2))
                 }
             }
         }
@@ -300,6 +321,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{said}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Import {
+            command:
+                ImportCommand::Cases {
+                    file,
+                    as_user,
+                    check,
+                },
+        } => import_cases(&settings, &file, &as_user, check).await,
         Command::Backup { file } => {
             if !settings.is_sqlite() {
                 anyhow::bail!(
@@ -399,7 +428,7 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<ExitCode> {
                 }
                 Err(e) => {
                     println!("plugin call failed: {e}");
-                    Ok(ExitCode::from(1))
+                    Ok(ExitCode::from(2))
                 }
             }
         }
@@ -426,8 +455,86 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<ExitCode> {
             Ok(if r.ok {
                 ExitCode::SUCCESS
             } else {
-                ExitCode::from(1)
+                ExitCode::from(2)
             })
+        }
+    }
+}
+
+/// `passerelle import cases`: read the file, check or import it with a progress bar, and
+/// print the report (row, column, what is wrong; the values only on the terminal).
+async fn import_cases(
+    settings: &Settings,
+    file: &std::path::Path,
+    as_user: &str,
+    check: bool,
+) -> anyhow::Result<ExitCode> {
+    let bytes =
+        std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let services = build_services(settings).await?;
+    let actor = services
+        .import_actor(as_user)
+        .await
+        .map_err(|e| anyhow::anyhow!("{as_user}: {e}"))?;
+    // The check first: its whole report, or the import.
+    let checked = services
+        .import_cases(&actor, &bytes, true, "cli:import")
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    if !checked.problems.is_empty() || checked.omitted > 0 {
+        for p in &checked.problems {
+            let at = match &p.column {
+                Some(c) => format!("row {}, {c}", p.row),
+                None => format!("row {}", p.row),
+            };
+            match &p.value {
+                Some(v) => eprintln!("{at}: {} ({v:?})", p.message),
+                None => eprintln!("{at}: {}", p.message),
+            }
+        }
+        if checked.omitted > 0 {
+            eprintln!("… and {} more problems", checked.omitted);
+        }
+        eprintln!(
+            "{}: {} problems; nothing was imported",
+            file.display(),
+            checked.problems.len() + checked.omitted
+        );
+        return Ok(ExitCode::from(2));
+    }
+    if check {
+        println!(
+            "{}: {} rows, no problem: ready to import",
+            file.display(),
+            checked.rows
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let bar = indicatif::ProgressBar::new(checked.valid_rows as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("importing [{bar:40}] {pos}/{len} ({eta} left)")
+            .map_err(|e| anyhow::anyhow!("progress bar: {e}"))?
+            .progress_chars("=> "),
+    );
+    let shown = bar.clone();
+    let outcome = services
+        .import_cases_showing(&actor, &bytes, false, "cli:import", &move |done, total| {
+            shown.set_length(total as u64);
+            shown.set_position(done as u64);
+        })
+        .await;
+    bar.finish_and_clear();
+    match outcome {
+        Ok(o) => {
+            println!("{}: {} cases imported", file.display(), o.imported.len());
+            if let (Some(a), Some(b)) = (o.imported.first(), o.imported.last()) {
+                println!("references {} to {}", a.reference, b.reference);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("{}: {e}; nothing was imported", file.display());
+            Ok(ExitCode::from(2))
         }
     }
 }

@@ -743,3 +743,104 @@ fn the_cli_sends_a_test_mail_and_says_when_mail_is_off() {
         "{mail}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_checks_then_imports_a_caseload_file_as_an_administrator() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = database_url().await;
+    let url = url.as_deref();
+    let o = run(
+        dir.path(),
+        url,
+        &[
+            "org",
+            "add",
+            "--name",
+            "Passage",
+            "--kind",
+            "victim_advocacy",
+            "--country",
+            "FR",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let pw = [("PASSERELLE_PASSWORD", "correct horse battery")];
+    for (email, role) in [
+        ("admin@ngo.test", "org_admin"),
+        ("adv@ngo.test", "advocate"),
+    ] {
+        let o = run(
+            dir.path(),
+            url,
+            &[
+                "user", "add", "--org", "1", "--email", email, "--name", "A", "--role", role,
+            ],
+            &pw,
+        );
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let file = dir.path().join("caseload.csv");
+    std::fs::write(
+        &file,
+        "name,birthdate,is_minor,nationality,stateless\n\
+         Imported One,1990-01-01,no,NG,no\n\
+         Imported Two,1991-02-02,no,GH,no\n\
+         Imported Three,,no,,yes\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let import = |extra: &[&str]| {
+        let mut args = vec!["import", "cases", f, "--as", "admin@ngo.test"];
+        args.extend_from_slice(extra);
+        run(dir.path(), url, &args, &[])
+    };
+    let o = import(&["--check"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("3 rows, no problem"), "{}", text(&o));
+    let o = import(&[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("3 cases imported"), "{}", text(&o));
+    assert!(text(&o).contains("references PSG-"), "{}", text(&o));
+    // The same file again: each person already has a case; a bad date; nothing written.
+    std::fs::write(
+        &file,
+        "name,birthdate,is_minor,nationality,stateless\n\
+         Imported One,1990-01-01,no,NG,no\n\
+         Imported Four,1990-13-01,no,NG,no\n",
+    )
+    .unwrap();
+    let o = import(&[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("row 2, name:") && t.contains("already exists"),
+        "{t}"
+    );
+    assert!(t.contains("row 3, birthdate:"), "{t}");
+    assert!(t.contains("nothing was imported"), "{t}");
+    // Not an administrator: refused, said so.
+    let o = run(
+        dir.path(),
+        url,
+        &["import", "cases", f, "--as", "adv@ngo.test", "--check"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("administrator"), "{}", text(&o));
+    let services = build_services(&settings_for(dir.path(), url))
+        .await
+        .unwrap();
+    let n = services
+        .db
+        .query_one_raw(Statement::from_string(
+            services.db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM cases",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(n, 3, "the refused file added nothing");
+}

@@ -70,6 +70,20 @@ impl Services {
         dry_run: bool,
         route: Route<'_>,
     ) -> Result<ImportOutcome> {
+        self.import_cases_showing(actor, bytes, dry_run, route, &|_, _| {})
+            .await
+    }
+
+    /// [`Self::import_cases`], telling `progress(done, total)` as the rows are written (the
+    /// command line's progress bar); nothing is visible to others until the last one.
+    pub async fn import_cases_showing(
+        &self,
+        actor: &Actor,
+        bytes: &[u8],
+        dry_run: bool,
+        route: Route<'_>,
+        progress: &(dyn Fn(usize, usize) + Send + Sync),
+    ) -> Result<ImportOutcome> {
         if !may_import_cases(actor.role) {
             return Err(ServiceError::Forbidden(
                 "only the organisation's administrator imports a caseload".into(),
@@ -141,7 +155,11 @@ impl Services {
             AuditAction::Create,
             route,
         ));
-        for (r, advocate) in rows_in.iter().zip(assigned) {
+        let total = rows_in.len();
+        for (i, (r, advocate)) in rows_in.iter().zip(assigned).enumerate() {
+            if i % 100 == 0 {
+                progress(i, total);
+            }
             let c = self
                 .insert_case_in(&txn, actor, &r.person, advocate, now)
                 .await?;
@@ -159,8 +177,22 @@ impl Services {
         }
         append_in(&txn, &entries).await?;
         txn.commit().await?;
+        progress(total, total);
         tracing::info!(cases = imported.len(), "caseload imported");
         Ok(outcome(&report, imported))
+    }
+
+    /// The actor the command line imports as: the active user with this address.
+    pub async fn import_actor(&self, email: &str) -> Result<Actor> {
+        let u = user::Entity::find()
+            .filter(user::Column::Email.eq(email.trim().to_lowercase()))
+            .filter(user::Column::Active.eq(true))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(ServiceError::NotFound("user"))?;
+        crate::service::auth::actor_of(&u)
     }
 
     /// The problems only the database shows: a row whose person already has a case of the
