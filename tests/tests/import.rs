@@ -50,8 +50,8 @@ async fn a_file_with_ten_kinds_of_error_is_reported_and_nothing_is_imported() {
     let admin = app.api_login("admin@ngo.test").await;
     let adv = app.api_login("advocate@ngo.test").await;
     let mut b = Vec::new();
-    // No `stateless` column (missing), a `gender` column (not in the template).
-    b.extend_from_slice(b"name,birthdate,nationality,is_minor,notes,gender\n");
+    // No `stateless` column (missing), an `eye_colour` column (not in the template).
+    b.extend_from_slice(b"name,birthdate,nationality,is_minor,notes,eye_colour\n");
     b.extend_from_slice(b"Amina Diallo,1990-02-30,NG,,,f\n"); // 2: bad date
     b.extend_from_slice(b"Joy Okafor,1992-01-01,Nigeria,,,f\n"); // 3: unknown country
     b.extend_from_slice(b"Blessing,2015-06-01,NG,no,,f\n"); // 4: a child as an adult
@@ -67,7 +67,7 @@ async fn a_file_with_ten_kinds_of_error_is_reported_and_nothing_is_imported() {
     let found = rules(&v);
     for (rule, row, column) in [
         ("import-missing-column", 1, Some("stateless")),
-        ("import-unknown-column", 1, Some("gender")),
+        ("import-unknown-column", 1, Some("eye_colour")),
         ("import-bad-date", 2, Some("birthdate")),
         ("import-unknown-country", 3, Some("nationality")),
         ("import-child-adult-only", 4, Some("is_minor")),
@@ -204,4 +204,72 @@ async fn ten_thousand_rows_import_in_one_go_and_a_person_with_a_case_is_reported
         "more than a thousand listed: the rest counted"
     );
     assert_eq!(total_cases(&app, &adv).await, 10_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_during_an_import_leaves_no_case_and_the_import_runs_again() {
+    // A real server process, killed with SIGKILL while it writes a 20 000-row import.
+    let app = spawn_app().await;
+    let w = app.world().await;
+    app.user(w.ngo, "admin@ngo.test", "org_admin").await;
+    let adv = app.api_login("advocate@ngo.test").await;
+    let mut csv = String::from("name,birthdate,is_minor,nationality,stateless\n");
+    for i in 0..20_000 {
+        csv.push_str(&format!(
+            "Killed Import-{i:05},1980-01-0{},no,NG,no\n",
+            1 + i % 9
+        ));
+    }
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_passerelle-node"));
+    let node = passerelle_tests::process::ServerProcess::start(bin, &app, &[]);
+    let at = |p: &str| format!("http://127.0.0.1:{}{p}", node.port);
+    let admin = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let r = admin
+        .post(at("/api/v1/auth/login"))
+        .json(
+            &serde_json::json!({"email": "admin@ngo.test", "password": passerelle_tests::PASSWORD}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let upload = tokio::spawn({
+        let admin = admin.clone();
+        let url = at("/api/v1/imports/cases");
+        let body = csv.clone().into_bytes();
+        async move {
+            admin
+                .post(url)
+                .header("Content-Type", "text/csv")
+                .body(body)
+                .send()
+                .await
+        }
+    });
+    // Kill it while it writes: the check of 20 000 rows and their inserts take seconds.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    node.kill();
+    let answer = upload.await.unwrap();
+    assert!(
+        answer.as_ref().map_or(true, |r| !r.status().is_success()),
+        "the import finished before the kill: make the file bigger ({:?})",
+        answer.map(|r| r.status())
+    );
+    // Nothing half-written: no case and no person row.
+    assert_eq!(total_cases(&app, &adv).await, 0);
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let persons = passerelle_core::store::entity::person::Entity::find()
+        .count(&app.services.db)
+        .await
+        .unwrap();
+    assert_eq!(persons, 0, "no person was left behind");
+    // The same import through the test server now runs whole.
+    let admin = app.api_login("admin@ngo.test").await;
+    let (st, v) = post_csv(&admin, app.url("/api/v1/imports/cases"), csv.into_bytes()).await;
+    assert_eq!(st, 200, "{}", v["message"]);
+    assert_eq!(v["imported"].as_array().unwrap().len(), 20_000);
+    assert_eq!(total_cases(&app, &adv).await, 20_000);
 }

@@ -1543,3 +1543,68 @@ signin-link-refused-title = This link no longer works
 notification-kind-share_received = Case shared with your organisation
 mail-subject-share_received = [Passerelle] Case shared with your organisation: { $reference }
 mail-body-share_received = { $org } shared a case with your organisation, on the person's consent.
+
+# Caseload import (issue 14). The problems' messages: one per rule id (docs/import.md).
+import-title = Import a caseload
+import-link = Import a caseload
+import-hint = A CSV file (UTF-8, a header row, one case per row) of the people your organisation already works with. Check it first: every problem is listed by row and column. The import is all or nothing: if one row has a problem, no case is created.
+import-file = CSV file
+import-check = Check the file
+import-go = Import
+import-admin-only = Only the organisation's administrator imports a caseload.
+import-rows = { $n ->
+    [one] One row read
+   *[other] { $n } rows read
+}, { $problems ->
+    [0] no problem.
+    [one] one problem.
+   *[other] { $problems } problems.
+}
+import-ready = No problem: the file is ready to import.
+import-refused = Nothing was imported: correct the rows below and try again.
+import-done = Cases created:
+import-problems = Problems in the file
+import-row = Row
+import-column = Column
+import-value = Value
+import-what = What is wrong
+import-omitted = Problems not listed:
+import-template = The columns
+import-template-hint = The first row names the columns; only these are accepted.
+import-template-download = Download the header row
+import-htcds = HTCDS name
+import-required = Required
+import-required-value = column and value
+import-required-column = column
+import-max = Longest
+import-empty-file = The file is empty: it must start with the header row.
+import-no-data-rows = The file has a header row but no case below it.
+import-too-many-rows = The file has more than { $max } cases: import it in several files. The rows after this one were not read.
+import-bad-encoding = The file is not UTF-8 text (byte { $byte }; { $rows } rows affected). Save it as “CSV UTF-8” and try again.
+import-unreadable = The file cannot be read as CSV after this row.
+import-no-header = The first row names none of the template's columns: the file must start with the header row.
+import-missing-column = The required column { $column } is missing.
+import-unknown-column = The template has no column { $column }: remove it or rename it to one of the template's.
+import-duplicate-column = The column { $column } is named twice (also in position { $first }).
+import-unnamed-column = The column in position { $position } has no name: remove it or name it.
+import-wrong-field-count = The row has { $found } cells where the header row has { $expected }.
+import-duplicate-row = Row { $other_row } has the same name and birth date: a person must be in the file once.
+import-empty-required = The { $column } is required.
+import-too-long = The { $column } has { $length } characters; at most { $max } are allowed.
+import-control-character = The { $column } must not contain control characters.
+import-formula = The { $column } starts with { $character }, as a spreadsheet formula does: formulas are refused.
+import-bad-date = The { $column } must be a real date written YYYY-MM-DD.
+import-future-date = The { $column } is after today ({ $today }): it cannot be in the future.
+import-date-too-early = The { $column } must be in 1900 or later.
+import-unknown-country = The { $column } must be a two-letter ISO 3166-1 code such as NG.
+import-stateless-with-nationality = The row says the person is stateless and has a nationality: leave one of the two empty.
+import-bad-flag = The { $column } must be yes or no, or empty for no.
+import-bad-email = The { $column } is not a valid e-mail address.
+import-child-adult-only = The person is a child, and the { $column } holds a value for adults only: a child is never recorded as an adult.
+import-invalid = The { $column } is refused: { $message }.
+import-existing-case = A case with the same name and birth date already exists ({ $reference }): nothing is merged.
+import-unknown-advocate = The { $column } is not the address of an active advocate of your organisation.
+route-imports-cases = the caseload import
+route-imports-cases-upload = a caseload file checked or imported
+route-imports-cases-template-csv = the caseload template
+msg-only-the-organisation-s-administrator-imports-a-caseload = only the organisation's administrator imports a caseload

@@ -1671,3 +1671,68 @@ signin-link-refused-title = Ce lien ne fonctionne plus
 notification-kind-share_received = Dossier partagé avec votre organisation
 mail-subject-share_received = [Passerelle] Dossier partagé avec votre organisation : { $reference }
 mail-body-share_received = { $org } a partagé un dossier avec votre organisation, avec le consentement de la personne.
+
+# Import d’une file active (issue 14). Les messages des problèmes : un par règle (docs/import.md).
+import-title = Importer une file active
+import-link = Importer une file active
+import-hint = Un fichier CSV (UTF-8, une ligne d’en-tête, un dossier par ligne) des personnes que votre organisation accompagne déjà. Vérifiez-le d’abord : chaque problème est indiqué par ligne et par colonne. L’import est tout ou rien : si une ligne a un problème, aucun dossier n’est créé.
+import-file = Fichier CSV
+import-check = Vérifier le fichier
+import-go = Importer
+import-admin-only = Seul l’administrateur de l’organisation importe une file active.
+import-rows = { $n ->
+    [one] Une ligne lue
+   *[other] { $n } lignes lues
+}, { $problems ->
+    [0] aucun problème.
+    [one] un problème.
+   *[other] { $problems } problèmes.
+}
+import-ready = Aucun problème : le fichier est prêt à être importé.
+import-refused = Rien n’a été importé : corrigez les lignes ci-dessous et réessayez.
+import-done = Dossiers créés :
+import-problems = Problèmes du fichier
+import-row = Ligne
+import-column = Colonne
+import-value = Valeur
+import-what = Ce qui ne va pas
+import-omitted = Problèmes non listés :
+import-template = Les colonnes
+import-template-hint = La première ligne nomme les colonnes ; seules celles-ci sont acceptées.
+import-template-download = Télécharger la ligne d’en-tête
+import-htcds = Nom HTCDS
+import-required = Obligatoire
+import-required-value = colonne et valeur
+import-required-column = colonne
+import-max = Longueur maximale
+import-empty-file = Le fichier est vide : il doit commencer par la ligne d’en-tête.
+import-no-data-rows = Le fichier a une ligne d’en-tête mais aucun dossier en dessous.
+import-too-many-rows = Le fichier compte plus de { $max } dossiers : importez-le en plusieurs fichiers. Les lignes après celle-ci n’ont pas été lues.
+import-bad-encoding = Le fichier n’est pas du texte UTF-8 (octet { $byte } ; { $rows } lignes concernées). Enregistrez-le en « CSV UTF-8 » et réessayez.
+import-unreadable = Le fichier ne peut plus être lu comme CSV après cette ligne.
+import-no-header = La première ligne ne nomme aucune des colonnes du modèle : le fichier doit commencer par la ligne d’en-tête.
+import-missing-column = La colonne obligatoire { $column } manque.
+import-unknown-column = Le modèle n’a pas de colonne { $column } : supprimez-la ou renommez-la en l’une des colonnes du modèle.
+import-duplicate-column = La colonne { $column } est nommée deux fois (aussi en position { $first }).
+import-unnamed-column = La colonne en position { $position } n’a pas de nom : supprimez-la ou nommez-la.
+import-wrong-field-count = La ligne a { $found } cellules alors que la ligne d’en-tête en a { $expected }.
+import-duplicate-row = La ligne { $other_row } a le même nom et la même date de naissance : une personne ne figure qu’une fois dans le fichier.
+import-empty-required = La valeur { $column } est obligatoire.
+import-too-long = La valeur { $column } a { $length } caractères ; { $max } au plus sont permis.
+import-control-character = La valeur { $column } ne doit pas contenir de caractère de contrôle.
+import-formula = La valeur { $column } commence par { $character }, comme une formule de tableur : les formules sont refusées.
+import-bad-date = La valeur { $column } doit être une date réelle écrite AAAA-MM-JJ.
+import-future-date = La date { $column } est postérieure à aujourd’hui ({ $today }) : elle ne peut pas être dans le futur.
+import-date-too-early = La date { $column } doit être en 1900 ou après.
+import-unknown-country = La valeur { $column } doit être un code ISO 3166-1 à deux lettres, comme NG.
+import-stateless-with-nationality = La ligne dit que la personne est apatride et a une nationalité : laissez l’une des deux vide.
+import-bad-flag = La valeur { $column } doit être oui ou non, ou vide pour non.
+import-bad-email = La valeur { $column } n’est pas une adresse électronique valide.
+import-child-adult-only = La personne est mineure et la valeur { $column } est réservée aux adultes : un enfant n’est jamais enregistré comme adulte.
+import-invalid = La valeur { $column } est refusée : { $message }.
+import-existing-case = Un dossier avec le même nom et la même date de naissance existe déjà ({ $reference }) : rien n’est fusionné.
+import-unknown-advocate = La valeur { $column } n’est l’adresse d’aucun·e intervenant·e actif·ve de votre organisation.
+route-imports-cases = l’import d’une file active
+route-imports-cases-upload = un fichier de file active vérifié ou importé
+route-imports-cases-template-csv = le modèle de file active
+msg-only-the-organisation-s-administrator-imports-a-caseload = seul l’administrateur de l’organisation importe une file active

@@ -21,6 +21,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("case_edit", include_str!("../templates/case_edit.hbs")),
     ("case_audit", include_str!("../templates/case_audit.hbs")),
     ("search", include_str!("../templates/search.hbs")),
+    ("import", include_str!("../templates/import.hbs")),
     ("admin_orgs", include_str!("../templates/admin_orgs.hbs")),
     ("admin_users", include_str!("../templates/admin_users.hbs")),
     ("account", include_str!("../templates/account.hbs")),

@@ -45,5 +45,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     follow_up::configure(cfg);
     notifications::configure(cfg);
     funding::configure(cfg);
+    data::configure(cfg);
     admin::configure(cfg);
 }

@@ -2,8 +2,11 @@
 //! organisation's administrator (a check that reports every problem, then the import, all
 //! or nothing).
 //!
-//! `api` holds the endpoints under `/api/v1` and their OpenAPI document.
+//! `api` holds the endpoints under `/api/v1` and their OpenAPI document; `pages` the import
+//! page.
 
 mod api;
+mod pages;
 
 pub use api::{Doc, configure_api};
+pub use pages::configure;
