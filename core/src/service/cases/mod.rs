@@ -491,6 +491,50 @@ impl Services {
         .await?)
     }
 
+    /// Insert many persons and their cases at once (the caseload import), each as
+    /// [`Self::insert_case_in`] inserts one: encrypted, blind-indexed, owned by the actor's
+    /// organisation, with consecutive references reserved in one counter update, and
+    /// written in multi-row inserts. The references, in the order of `people`.
+    pub(crate) async fn insert_cases_in(
+        &self,
+        txn: &DatabaseTransaction,
+        actor: &Actor,
+        people: &[(&Person, Option<i64>)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>> {
+        let refs = reserve_references(txn, now.year(), people.len()).await?;
+        let mut persons = Vec::with_capacity(people.len());
+        let mut cases = Vec::with_capacity(people.len());
+        for ((person, advocate), reference) in people.iter().zip(&refs) {
+            let person_id = random_token(16)?;
+            persons.push(self.person_model(&person_id, person, now)?);
+            cases.push(case::ActiveModel {
+                reference: Set(reference.as_str().into()),
+                person_id: Set(person_id),
+                owner_org_id: Set(actor.org_id),
+                advocate_user_id: Set(*advocate),
+                stage: Set(Stage::Referred.as_str().into()),
+                version: Set(1),
+                created_by: Set(actor.user_id),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            });
+        }
+        // A hundred rows a statement keeps well under SQLite's bound parameters.
+        for chunk in persons.chunks(100) {
+            person::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(txn)
+                .await?;
+        }
+        for chunk in cases.chunks(100) {
+            case::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(txn)
+                .await?;
+        }
+        Ok(refs.iter().map(|r| r.as_str().to_owned()).collect())
+    }
+
     /// Read a case: every section the actor may see, each read audited before it is returned.
     pub async fn get_case(
         &self,
@@ -740,6 +784,20 @@ fn stale(current: i64) -> ServiceError {
 /// The next pseudonymous reference for a year, from a counter row (safe under concurrency:
 /// called inside a write transaction).
 async fn next_reference<C: ConnectionTrait>(txn: &C, year: i32) -> Result<CaseRef> {
+    reserve_references(txn, year, 1)
+        .await?
+        .pop()
+        .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("no reference reserved")))
+}
+
+/// Reserve `n` consecutive references of `year`, in `txn`.
+async fn reserve_references<C: ConnectionTrait>(
+    txn: &C,
+    year: i32,
+    n: usize,
+) -> Result<Vec<CaseRef>> {
+    let n = i64::try_from(n)
+        .map_err(|_| ServiceError::Unexpected(anyhow::anyhow!("too many references")))?;
     // Make sure the year's row exists (a no-op when it does; concurrent first inserts wait
     // on the primary key instead of failing), then bump it: the UPDATE takes the row lock.
     ref_counter::Entity::insert(ref_counter::ActiveModel {
@@ -756,7 +814,7 @@ async fn next_reference<C: ConnectionTrait>(txn: &C, year: i32) -> Result<CaseRe
     ref_counter::Entity::update_many()
         .col_expr(
             ref_counter::Column::Last,
-            Expr::col(ref_counter::Column::Last).add(1),
+            Expr::col(ref_counter::Column::Last).add(n),
         )
         .filter(ref_counter::Column::Year.eq(year))
         .exec(txn)
@@ -765,7 +823,9 @@ async fn next_reference<C: ConnectionTrait>(txn: &C, year: i32) -> Result<CaseRe
         .first(txn)
         .await?
         .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("reference counter vanished")))?;
-    Ok(CaseRef::new(year, row.last))
+    Ok((row.last - n + 1..=row.last)
+        .map(|k| CaseRef::new(year, k))
+        .collect())
 }
 
 #[cfg(test)]

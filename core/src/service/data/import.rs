@@ -156,24 +156,28 @@ impl Services {
             route,
         ));
         let total = rows_in.len();
-        for (i, (r, advocate)) in rows_in.iter().zip(assigned).enumerate() {
-            if i % 100 == 0 {
-                progress(i, total);
+        // In slices of a thousand rows, so that the progress moves; one transaction.
+        let people: Vec<(&crate::service::cases::Person, Option<i64>)> = rows_in
+            .iter()
+            .zip(assigned)
+            .map(|(r, a)| (&r.person, a))
+            .collect();
+        for (k, slice) in people.chunks(1000).enumerate() {
+            progress(k * 1000, total);
+            let refs = self.insert_cases_in(&txn, actor, slice, now).await?;
+            for (j, reference) in refs.into_iter().enumerate() {
+                entries.push(NewEntry::by(
+                    actor,
+                    Some(&reference),
+                    Section::Person,
+                    AuditAction::Create,
+                    route,
+                ));
+                imported.push(ImportedCase {
+                    row: rows_in[k * 1000 + j].row,
+                    reference,
+                });
             }
-            let c = self
-                .insert_case_in(&txn, actor, &r.person, advocate, now)
-                .await?;
-            entries.push(NewEntry::by(
-                actor,
-                Some(&c.reference),
-                Section::Person,
-                AuditAction::Create,
-                route,
-            ));
-            imported.push(ImportedCase {
-                row: r.row,
-                reference: c.reference,
-            });
         }
         append_in(&txn, &entries).await?;
         txn.commit().await?;
