@@ -13,8 +13,8 @@
 //! Run: `cargo bench -p passerelle-tests --bench import`. Results: docs/benchmarks.md.
 
 use anyhow::{Context, bail};
-use passerelle_tests::{Backend, TestApp, postgres_for_pg_only_tests, spawn_app_on};
-use sea_orm::ConnectionTrait;
+use passerelle_tests::bench::{drop_postgres, loadavg};
+use passerelle_tests::{TestApp, postgres_for_pg_only_tests, spawn_app_on};
 use std::time::{Duration, Instant};
 
 const TARGET_S: f64 = 60.0;
@@ -133,27 +133,4 @@ async fn one(app: &TestApp, body: &[u8], rows: usize) -> anyhow::Result<(f64, f6
         );
     }
     Ok((check, import, again))
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "n/a".into())
-}
-
-async fn drop_postgres(app: &TestApp) {
-    if let Backend::Postgres { admin_url, db_name } = &app.backend {
-        app.services.db.clone().close().await.ok();
-        let dropped = async {
-            let admin = sea_orm::Database::connect(admin_url.as_str()).await?;
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
-                .await?;
-            admin.close().await
-        }
-        .await;
-        if let Err(e) = dropped {
-            eprintln!("could not drop the bench database {db_name}: {e}");
-        }
-    }
 }

@@ -25,8 +25,9 @@ use passerelle_core::crypto::FieldLocation;
 use passerelle_core::domain::{CaseRef, Stage};
 use passerelle_core::store::entity::{case, deadline, follow_up_visit, notification, person, user};
 use passerelle_core::store::{First, begin_write};
+use passerelle_tests::bench::{drop_postgres, loadavg};
 use passerelle_tests::smtp::SmtpServer;
-use passerelle_tests::{Backend, TestApp, postgres_for_pg_only_tests, spawn_app_on};
+use passerelle_tests::{TestApp, postgres_for_pg_only_tests, spawn_app_on};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter};
 use std::collections::HashSet;
@@ -634,28 +635,4 @@ async fn seed_cases(
         bail!("{} due deadlines, not {DUE_DEADLINES}", due_on_cases.len());
     }
     Ok(due_on_cases.len())
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "n/a".into())
-}
-
-/// Remove the PostgreSQL database spawn_app created (best effort).
-async fn drop_postgres(app: &TestApp) {
-    if let Backend::Postgres { admin_url, db_name } = &app.backend {
-        app.services.db.clone().close().await.ok();
-        let dropped = async {
-            let admin = sea_orm::Database::connect(admin_url.as_str()).await?;
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
-                .await?;
-            admin.close().await
-        }
-        .await;
-        if let Err(e) = dropped {
-            eprintln!("could not drop the bench database {db_name}: {e}");
-        }
-    }
 }

@@ -10,6 +10,7 @@ use reqwest::Client;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
+pub mod bench;
 pub mod journey;
 pub mod process;
 pub mod smtp;

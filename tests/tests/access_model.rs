@@ -71,7 +71,6 @@ struct Share {
     id: String,
     org: usize,
     consent: usize,
-    purpose: usize,
     ended: bool,
 }
 
@@ -198,7 +197,6 @@ async fn run(w: &World, ops: &[Op], seq: usize) -> Result<usize, TestCaseError> 
                         id: v["id"].to_string().trim_matches('"').to_owned(),
                         org,
                         consent: k,
-                        purpose,
                         ended: false,
                     }),
                     (false, 409 | 422) => {}
