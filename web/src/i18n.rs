@@ -259,6 +259,12 @@ mod tests {
         "email",
         "departure",
         "category",
+        "column",
+        "character",
+        "today",
+        "message",
+        "reference",
+        "allowed",
     ];
 
     /// A count shown next to a noun must go through a plural selector: no `{ $n } days`
