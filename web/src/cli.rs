@@ -308,7 +308,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 Verified::Broken(b) => {
                     println!("AUDIT LOG BROKEN: {b}");
-                    Ok(ExitCode::from(2))
+                    Ok(ExitCode::from(1))
                 }
             }
         }
@@ -428,7 +428,7 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<ExitCode> {
                 }
                 Err(e) => {
                     println!("plugin call failed: {e}");
-                    Ok(ExitCode::from(2))
+                    Ok(ExitCode::from(1))
                 }
             }
         }
@@ -455,7 +455,7 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<ExitCode> {
             Ok(if r.ok {
                 ExitCode::SUCCESS
             } else {
-                ExitCode::from(2)
+                ExitCode::from(1)
             })
         }
     }
