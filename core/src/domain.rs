@@ -77,6 +77,9 @@ str_enum!(
         SystemAdmin => "system_admin",
         Auditor => "auditor",
         FundManager => "fund_manager",
+        // System-wide: the k-anonymised statistics export over every organisation that
+        // opted in, and nothing else (no case, no person).
+        Statistician => "statistician",
     }
 );
 
@@ -368,6 +371,7 @@ impl CaseAction {
 /// The access rule, in one place. Deny by default.
 ///
 /// - A system administrator never sees case data: they run the deployment, not cases.
+///   Nor does a statistician: they see only the k-anonymised statistics export.
 /// - In the owning organisation, caseworkers see the case and the person; advocates and
 ///   shelter coordinators edit the person; advocates record consent and share; the
 ///   organisation administrator and the auditor see the summary and the audit trail
@@ -381,6 +385,9 @@ impl CaseAction {
 pub fn may(role: Role, relation: Relation, action: CaseAction) -> bool {
     use CaseAction::*;
     use Section as S;
+    if matches!(role, Role::SystemAdmin | Role::Statistician) {
+        return false;
+    }
     match relation {
         Relation::None => false,
         Relation::Owner => match action {
@@ -482,8 +489,18 @@ pub fn may_administer_users(
 ) -> bool {
     match actor_role {
         Role::SystemAdmin => true,
-        Role::OrgAdmin => actor_org == target_org && new_role != Role::SystemAdmin,
+        // The system-wide roles are the system administrator's to give.
+        Role::OrgAdmin => actor_org == target_org && !new_role.is_system_wide(),
         _ => false,
+    }
+}
+
+impl Role {
+    /// Roles that are not confined to their organisation: a system administrator runs
+    /// the deployment, a statistician reads the statistics export over every
+    /// organisation that opted in. Only a system administrator gives them.
+    pub fn is_system_wide(self) -> bool {
+        matches!(self, Role::SystemAdmin | Role::Statistician)
     }
 }
 
@@ -736,6 +753,69 @@ mod tests {
                 assert!(!may(Role::SystemAdmin, rel, CaseAction::ViewSection(*s)));
             }
         }
+    }
+
+    /// A statistician sees no case and no person, however the case relates to their
+    /// organisation, and does nothing to one; only a system administrator names one.
+    #[test]
+    fn a_statistician_sees_no_case_and_no_person() {
+        let every = Relation::SharedWith {
+            sections: Sections::of(Section::ALL),
+            advocate: true,
+            agency: true,
+        };
+        let actions = [
+            CaseAction::EditPerson,
+            CaseAction::ManageConsent,
+            CaseAction::Share,
+            CaseAction::Assign,
+            CaseAction::EditIdentification,
+            CaseAction::Refer,
+            CaseAction::EditServices,
+            CaseAction::EditPlacement,
+            CaseAction::EditProceedings,
+            CaseAction::EditReturn,
+            CaseAction::ApproveReturn,
+            CaseAction::Close,
+            CaseAction::EditFollowUp,
+        ];
+        for rel in [Relation::Owner, Relation::shared(), every, Relation::None] {
+            for s in Section::ALL {
+                assert!(
+                    !may(Role::Statistician, rel, CaseAction::ViewSection(*s)),
+                    "{s}"
+                );
+            }
+            for a in actions {
+                assert!(!may(Role::Statistician, rel, a), "{a:?}");
+            }
+        }
+        // The same relation opens the case to a caseworker: the role alone refuses.
+        assert!(may(
+            Role::Advocate,
+            every,
+            CaseAction::ViewSection(Section::Person)
+        ));
+        assert!(!may_create_case(Role::Statistician));
+        assert!(!Role::Statistician.is_caseworker());
+        assert!(!may_administer_users(
+            Role::OrgAdmin,
+            1,
+            1,
+            Role::Statistician
+        ));
+        assert!(!may_administer_users(
+            Role::Statistician,
+            1,
+            1,
+            Role::Advocate
+        ));
+        assert!(may_administer_users(
+            Role::SystemAdmin,
+            1,
+            2,
+            Role::Statistician
+        ));
     }
 
     #[test]

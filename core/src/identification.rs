@@ -112,6 +112,35 @@ pub struct Elements {
     pub controls: BTreeSet<Control>,
     #[serde(default)]
     pub smuggling: BTreeSet<SmugglingElement>,
+    /// Where the person was exploited: an ISO 3166-1 alpha-2 code (capitals), if known.
+    /// Elements stored before it existed read as `None`.
+    #[serde(default)]
+    pub country_of_exploitation: Option<String>,
+}
+
+impl Elements {
+    /// The same elements with the country of exploitation checked and written in
+    /// capitals (empty is none).
+    pub fn checked(&self) -> Result<Elements, Invalid> {
+        let country = match self.country_of_exploitation.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(c) => Some(
+                crate::domain::CountryCode::parse(c)
+                    .map_err(|_| {
+                        Invalid::new(
+                            "country_of_exploitation",
+                            "must be a two-letter ISO 3166-1 code such as FR",
+                        )
+                    })?
+                    .as_str()
+                    .to_owned(),
+            ),
+        };
+        Ok(Elements {
+            country_of_exploitation: country,
+            ..self.clone()
+        })
+    }
 }
 
 /// One line of the explanation: a message key and the values it names, so that the page
@@ -461,6 +490,39 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(assess(&half, false).smuggling, Suggestion::Partial);
+    }
+
+    #[test]
+    fn the_country_of_exploitation_is_checked_and_old_elements_still_read() {
+        let e = Elements {
+            country_of_exploitation: Some(" fr ".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            e.checked().map(|e| e.country_of_exploitation),
+            Ok(Some("FR".to_owned()))
+        );
+        for bad in ["France", "F1", "FRA"] {
+            let e = Elements {
+                country_of_exploitation: Some(bad.into()),
+                ..Default::default()
+            };
+            assert_eq!(
+                e.checked().err().map(|e| e.field),
+                Some("country_of_exploitation"),
+                "{bad}"
+            );
+        }
+        let blank = Elements {
+            country_of_exploitation: Some("  ".into()),
+            ..Default::default()
+        };
+        assert_eq!(blank.checked().map(|e| e.country_of_exploitation), Ok(None));
+        // Stored before the field existed.
+        let old: Elements =
+            serde_json::from_str(r#"{"acts":["recruitment"]}"#).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(old.country_of_exploitation, None);
+        assert!(old.acts.contains(&Act::Recruitment));
     }
 
     #[test]

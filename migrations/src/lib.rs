@@ -18,6 +18,7 @@ mod m20261203_000012_follow_up;
 mod m20261203_000013_notifications;
 mod m20261203_000014_notification_prefs;
 mod m20261203_000015_signin_links;
+mod m20261204_000016_exports;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000013_notifications::Migration),
             Box::new(m20261203_000014_notification_prefs::Migration),
             Box::new(m20261203_000015_signin_links::Migration),
+            Box::new(m20261204_000016_exports::Migration),
         ]
     }
 }

@@ -540,6 +540,7 @@ async fn generate_cases(
                     location_enc: Set(None),
                     notes_enc: Set(None),
                     is_minor: Set(false),
+                    gender_enc: Set(None),
                     created_at: Set(created_at),
                 });
                 // Every `step`-th case (interleaved, not a block) goes to the measured

@@ -539,6 +539,7 @@ async fn seed_cases(
                     location_enc: Set(None),
                     notes_enc: Set(None),
                     is_minor: Set(false),
+                    gender_enc: Set(None),
                     created_at: Set(now),
                 });
                 let (adv, org) = advocates[i % advocates.len()];

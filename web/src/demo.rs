@@ -302,6 +302,16 @@ pub async fn seed(services: &Services) -> anyhow::Result<Vec<DemoAccount>> {
             )),
             notes: Some("Invented case for the demonstration; no real person.".into()),
             is_minor: minor,
+            // Mostly women, as in the trafficking the demo's stories tell; one in ten
+            // not recorded.
+            gender: Some(
+                match i % 10 {
+                    0..=6 => "female",
+                    7 | 8 => "male",
+                    _ => "unknown",
+                }
+                .into(),
+            ),
         };
         let created = services
             .create_case(owner, &input, None, ROUTE)
@@ -902,6 +912,7 @@ async fn seed_returned(
         location: Some("Lyon (fictional address)".into()),
         notes: Some("Invented case for the demonstration; no real person.".into()),
         is_minor: false,
+        gender: Some("female".into()),
     };
     let created = services.create_case(adv, &person, None, ROUTE).await?;
     let reference = created.reference.as_str();
@@ -1386,6 +1397,8 @@ async fn seed_identification(
         }]
         .into(),
         controls: [Control::DebtBondage, Control::WithholdsDocuments].into(),
+        // The demo's stories are of exploitation in France.
+        country_of_exploitation: Some("FR".into()),
         smuggling: if i.is_multiple_of(5) {
             [
                 SmugglingElement::IrregularEntryProcured,

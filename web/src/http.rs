@@ -477,6 +477,7 @@ impl Page {
                 "referrals": r.is_caseworker() || r == passerelle_core::domain::Role::OrgAdmin,
                 "admin": matches!(r, passerelle_core::domain::Role::OrgAdmin | passerelle_core::domain::Role::SystemAdmin),
                 "sysadmin": r == passerelle_core::domain::Role::SystemAdmin,
+                "dashboard": passerelle_core::data::dashboard::has_dashboard(r),
                 "funds": r.is_caseworker() || matches!(r, passerelle_core::domain::Role::FundManager | passerelle_core::domain::Role::Auditor | passerelle_core::domain::Role::OrgAdmin),
             })
         });

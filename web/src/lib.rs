@@ -3,6 +3,7 @@
 // The return page builds one large `json!` value.
 #![recursion_limit = "256"]
 
+pub mod chart;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -21,6 +21,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("case_edit", include_str!("../templates/case_edit.hbs")),
     ("case_audit", include_str!("../templates/case_audit.hbs")),
     ("search", include_str!("../templates/search.hbs")),
+    ("statistics", include_str!("../templates/statistics.hbs")),
+    ("htcds", include_str!("../templates/htcds.hbs")),
     ("import", include_str!("../templates/import.hbs")),
     ("admin_orgs", include_str!("../templates/admin_orgs.hbs")),
     ("admin_users", include_str!("../templates/admin_users.hbs")),
@@ -49,6 +51,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("funds", include_str!("../templates/funds.hbs")),
     ("fund", include_str!("../templates/fund.hbs")),
     ("fund_report", include_str!("../templates/fund_report.hbs")),
+    ("dashboard", include_str!("../templates/dashboard.hbs")),
     (
         "case_funding",
         include_str!("../templates/case_funding.hbs"),

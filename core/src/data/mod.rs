@@ -2,6 +2,7 @@
 //! The export service reads the opted-in cases, builds [`kanon::Record`]s and calls
 //! [`kanon::anonymise`]; dashboards across organisations use [`kanon::small_cell`].
 
+pub mod dashboard;
 pub mod import;
 pub mod kanon;
 

@@ -20,6 +20,9 @@ pub struct OrgView {
     pub kind: OrgKind,
     pub country: String,
     pub active: bool,
+    /// Its cases are counted in the k-anonymised statistics export (its administrator
+    /// opts in; off until then).
+    pub statistics_opt_in: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -55,6 +58,7 @@ fn org_view(o: organisation::Model) -> Result<OrgView> {
         name: o.name,
         country: o.country,
         active: o.active,
+        statistics_opt_in: o.statistics_opt_in,
     })
 }
 
@@ -113,6 +117,36 @@ impl Services {
                 .await?
                 .ok_or(ServiceError::NotFound("organisation"))?,
         )
+    }
+
+    /// Count the organisation's cases in the k-anonymised statistics export, or stop:
+    /// its own administrator's decision, for their organisation only (another
+    /// organisation is "not found").
+    pub async fn set_statistics_opt_in(
+        &self,
+        actor: &Actor,
+        org_id: i64,
+        opt_in: bool,
+    ) -> Result<OrgView> {
+        if actor.role != Role::OrgAdmin {
+            return Err(ServiceError::Forbidden(
+                "only the organisation's administrator decides whether its cases are counted in the statistics export".into(),
+            ));
+        }
+        if org_id != actor.org_id {
+            return Err(ServiceError::NotFound("organisation"));
+        }
+        let txn = begin_write(&self.db).await?;
+        let org = organisation::Entity::find_by_id(org_id)
+            .first(&txn)
+            .await?
+            .ok_or(ServiceError::NotFound("organisation"))?;
+        let mut a = org.into_active_model();
+        a.statistics_opt_in = Set(opt_in);
+        let m = a.update(&txn).await?;
+        txn.commit().await?;
+        tracing::info!(org_id, opt_in, "statistics opt-in changed");
+        org_view(m)
     }
 
     pub async fn count_orgs(&self) -> Result<u64> {

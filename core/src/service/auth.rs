@@ -55,6 +55,9 @@ struct SessionRow {
     org_active: Option<bool>,
 }
 
+/// How long a re-authentication holds (the password given again in a session).
+pub const REAUTH_WINDOW: chrono::Duration = chrono::Duration::minutes(5);
+
 /// A fixed Argon2id hash to verify against when the account does not exist,
 /// so both cases take the same time.
 static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -276,6 +279,73 @@ impl Services {
                 email,
             },
         }))
+    }
+
+    /// Give the password again in a signed-in session: the session is re-authenticated for
+    /// [`REAUTH_WINDOW`] (the HTCDS export of personal data asks for it). A wrong password
+    /// counts as a failed sign-in of the account (six lock it, as at sign-in); while the
+    /// account is locked no password is accepted. Answers until when it holds.
+    pub async fn reauthenticate(
+        &self,
+        session_id: i64,
+        actor: &Actor,
+        password: SecretString,
+    ) -> Result<DateTime<Utc>> {
+        let key = self.throttle_key(&actor.email.trim().to_lowercase());
+        let now = Utc::now();
+        let locked = login_throttle::Entity::find_by_id(key.clone())
+            .first(&self.db)
+            .await?
+            .and_then(|t| t.locked_until)
+            .is_some_and(|until| until > now);
+        let phc = user::Entity::find_by_id(actor.user_id)
+            .first(&self.db)
+            .await?
+            .filter(|u| u.active)
+            .map(|u| u.password_hash)
+            .unwrap_or_else(dummy_hash);
+        let ok = tokio::task::spawn_blocking(move || crypto::verify_password(&password, &phc))
+            .await
+            .map_err(|e| anyhow::anyhow!("password check failed: {e}"))?;
+        if !ok || locked {
+            if !locked {
+                self.record_failure(&key).await?;
+            }
+            return Err(crate::domain::Invalid::new(
+                "password",
+                "is not correct, or the account is locked after too many failed attempts",
+            )
+            .into());
+        }
+        let txn = begin_write(&self.db).await?;
+        login_throttle::Entity::delete_by_id(key).exec(&txn).await?;
+        let res = session::Entity::update_many()
+            .col_expr(
+                session::Column::ReauthAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(session::Column::Id.eq(session_id))
+            .filter(session::Column::UserId.eq(actor.user_id))
+            .exec(&txn)
+            .await?;
+        if res.rows_affected != 1 {
+            return Err(ServiceError::NotFound("session"));
+        }
+        txn.commit().await?;
+        tracing::info!(user_id = actor.user_id, "session re-authenticated");
+        Ok(now + REAUTH_WINDOW)
+    }
+
+    /// Until when the session's last re-authentication holds, if it still does.
+    pub async fn reauthenticated_until(&self, session_id: i64) -> Result<Option<DateTime<Utc>>> {
+        let at = session::Entity::find_by_id(session_id)
+            .first(&self.db)
+            .await?
+            .and_then(|s| s.reauth_at);
+        let now = Utc::now();
+        Ok(at
+            .map(|t| t + REAUTH_WINDOW)
+            .filter(|until| *until > now && at.is_some_and(|t| t <= now)))
     }
 
     pub async fn logout(&self, session_id: i64) -> Result<()> {

@@ -445,6 +445,7 @@ impl Services {
         route: Route<'_>,
     ) -> Result<i64> {
         let findings = domain::parse_optional_text("findings", findings, 10_000)?;
+        let elements = &elements.checked()?;
         let txn = begin_write(&self.db).await?;
         let (c, _) = self
             .load_for(

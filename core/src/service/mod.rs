@@ -175,6 +175,8 @@ pub struct Services {
     pub referral_answer_days: i64,
     /// Fund ledgers already folded (see `funding`).
     pub ledgers: funding::LedgerCache,
+    /// Dashboard figures this node counted in the last minute (see `data::dashboard`).
+    pub dashboards: data::dashboard::FigureCache,
     /// The reintegration indicator set and follow-up thresholds in force where no plugin
     /// gives its own (`config/reintegration/rss.toml`).
     /// `None` only if the embedded file does not parse (a build defect `startup` refuses
@@ -194,6 +196,7 @@ impl Services {
             adapters: Arc::new(crate::ports::BuiltIn),
             referral_answer_days: 5,
             ledgers: funding::LedgerCache::default(),
+            dashboards: data::dashboard::FigureCache::default(),
             reintegration: crate::follow_up::default_config().ok().map(Arc::new),
         }
     }

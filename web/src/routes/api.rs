@@ -30,6 +30,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(crate::routes::admin::configure_api)
             .configure(crate::routes::funding::configure_api)
             .configure(crate::routes::data::configure_api)
+            .configure(crate::routes::data::exports::configure_api)
+            .configure(crate::routes::data::configure_dashboard_api)
             .default_service(web::to(|| async {
                 error_json(
                     StatusCode::NOT_FOUND,
@@ -83,6 +85,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::routes::admin::Doc::openapi());
     doc.merge(crate::routes::funding::Doc::openapi());
     doc.merge(crate::routes::data::Doc::openapi());
+    doc.merge(crate::routes::data::exports::Doc::openapi());
+    doc.merge(crate::routes::data::DashboardDoc::openapi());
     doc
 }
 

@@ -74,7 +74,7 @@ pub fn blocks_for(role: Role) -> &'static [Block] {
         Role::FollowUpOfficer => &[Visits, Alerts, Deadlines, Referrals, Cases],
         Role::OrgAdmin => &[Deadlines, Returns, Referrals, Cases],
         Role::Auditor => &[Cases],
-        Role::SystemAdmin | Role::FundManager => &[],
+        Role::SystemAdmin | Role::FundManager | Role::Statistician => &[],
     }
 }
 
@@ -133,6 +133,10 @@ async fn home(
     // Fund managers have no caseload: their work (approvals, balances) is on the funds.
     if s.actor().role == Role::FundManager {
         return Ok(see_other("/funds"));
+    }
+    // A statistician's only work is the statistics export.
+    if s.actor().role == Role::Statistician {
+        return Ok(see_other("/statistics"));
     }
     let Some(sort) = Sort::parse(q.sort.as_deref()) else {
         return Err(s.page.fail(

@@ -45,6 +45,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     follow_up::configure(cfg);
     notifications::configure(cfg);
     funding::configure(cfg);
+    data::exports::configure(cfg);
+    data::configure_dashboard(cfg);
     data::configure(cfg);
     admin::configure(cfg);
 }

@@ -17,6 +17,9 @@ pub enum Kind {
     Country,
     /// Yes or no; empty is no.
     Flag,
+    /// A gender: ours (`female`, `male`, `other`, `unknown`) or its HTCDS v2.0 name
+    /// ([`gender`]).
+    Gender,
     /// An e-mail address.
     Email,
 }
@@ -30,6 +33,7 @@ pub enum Column {
     Nationality,
     Stateless,
     IsMinor,
+    Gender,
     Languages,
     Contact,
     Location,
@@ -54,13 +58,14 @@ pub mod limits {
 }
 
 impl Column {
-    pub const ALL: [Column; 11] = [
+    pub const ALL: [Column; 12] = [
         Column::Name,
         Column::Aliases,
         Column::Birthdate,
         Column::Nationality,
         Column::Stateless,
         Column::IsMinor,
+        Column::Gender,
         Column::Languages,
         Column::Contact,
         Column::Location,
@@ -77,6 +82,7 @@ impl Column {
             Column::Nationality => "nationality",
             Column::Stateless => "stateless",
             Column::IsMinor => "is_minor",
+            Column::Gender => "gender",
             Column::Languages => "languages",
             Column::Contact => "contact",
             Column::Location => "location",
@@ -86,12 +92,13 @@ impl Column {
     }
 
     /// The HTCDS v2.0 field the column is, where one exists (Person: `prs_Birthdate`,
-    /// `prs_Nationality`). HTCDS splits the name (`prs_FirstName`, `prs_SecondName`) and
+    /// `prs_Nationality`, `prs_Gender`). HTCDS splits the name (`prs_FirstName`, `prs_SecondName`) and
     /// the contact (`prs_Email`, `prs_MobilePhone`, …), which a case holds as one field.
     pub fn htcds(self) -> Option<&'static str> {
         match self {
             Column::Birthdate => Some("prs_Birthdate"),
             Column::Nationality => Some("prs_Nationality"),
+            Column::Gender => Some("prs_Gender"),
             _ => None,
         }
     }
@@ -102,6 +109,7 @@ impl Column {
         match self {
             Column::Birthdate => &["prs_Birthdate", "birth_date"],
             Column::Nationality => &["prs_Nationality"],
+            Column::Gender => &["prs_Gender"],
             _ => &[],
         }
     }
@@ -148,6 +156,7 @@ impl Column {
             Column::Birthdate => Kind::Date,
             Column::Nationality => Kind::Country,
             Column::Stateless | Column::IsMinor => Kind::Flag,
+            Column::Gender => Kind::Gender,
             Column::AdvocateEmail => Kind::Email,
         }
     }
@@ -162,7 +171,11 @@ impl Column {
             Column::Location => Some(limits::LOCATION),
             Column::Notes => Some(limits::NOTES),
             Column::AdvocateEmail => Some(limits::EMAIL),
-            Column::Birthdate | Column::Nationality | Column::Stateless | Column::IsMinor => None,
+            Column::Birthdate
+            | Column::Nationality
+            | Column::Stateless
+            | Column::IsMinor
+            | Column::Gender => None,
         }
     }
 
@@ -198,6 +211,36 @@ impl fmt::Display for Column {
 /// pages are; `1`/`0` and `true`/`false` as spreadsheets write them). Empty is no.
 pub const YES: &[&str] = &["yes", "y", "true", "1", "oui", "vrai"];
 pub const NO: &[&str] = &["no", "n", "false", "0", "non", "faux"];
+
+/// The values a gender cell accepts, in any case: the case form's, and the HTCDS v2.0
+/// `prs_Gender` values that say the same (`Feminine`, `Masculine`, `NonConforming`,
+/// `NonSpecifiedUnknown`). HTCDS's `TransgenderFeminine` and `TransgenderMasculine` are
+/// finer than what a case records and are refused rather than guessed.
+pub const GENDERS: &[(&str, crate::data::Gender)] = {
+    use crate::data::Gender as G;
+    &[
+        ("female", G::Female),
+        ("male", G::Male),
+        ("other", G::Other),
+        ("unknown", G::Unknown),
+        ("Feminine", G::Female),
+        ("Masculine", G::Male),
+        ("NonConforming", G::Other),
+        ("NonSpecifiedUnknown", G::Unknown),
+    ]
+};
+
+/// A gender cell: `Some(None)` when empty, `None` when it is none of [`GENDERS`].
+pub fn gender(cell: &str) -> Option<Option<crate::data::Gender>> {
+    let t = cell.trim();
+    if t.is_empty() {
+        return Some(None);
+    }
+    GENDERS
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(t))
+        .map(|(_, g)| Some(*g))
+}
 
 /// A yes-or-no cell: `Some(None)` when empty, `None` when it is neither.
 pub(super) fn flag(cell: &str) -> Option<Option<bool>> {

@@ -113,6 +113,7 @@ impl ImportRow {
             location: p.location.clone(),
             notes: p.notes.clone(),
             is_minor: p.is_minor,
+            gender: p.gender.map(|g| g.as_str().to_owned()),
         }
     }
 }

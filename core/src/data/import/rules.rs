@@ -35,6 +35,7 @@ pub enum Rule {
     UnknownCountry,
     StatelessWithNationality,
     BadFlag,
+    UnknownGender,
     BadEmail,
     ChildAdultOnly,
     Invalid,
@@ -67,6 +68,7 @@ impl Rule {
         Rule::UnknownCountry,
         Rule::StatelessWithNationality,
         Rule::BadFlag,
+        Rule::UnknownGender,
         Rule::BadEmail,
         Rule::ChildAdultOnly,
         Rule::Invalid,
@@ -99,6 +101,7 @@ impl Rule {
             Rule::UnknownCountry => "import-unknown-country",
             Rule::StatelessWithNationality => "import-stateless-with-nationality",
             Rule::BadFlag => "import-bad-flag",
+            Rule::UnknownGender => "import-unknown-gender",
             Rule::BadEmail => "import-bad-email",
             Rule::ChildAdultOnly => "import-child-adult-only",
             Rule::Invalid => "import-invalid",
@@ -141,6 +144,7 @@ impl Rule {
             Rule::UnknownCountry => "The value is not a two-letter ISO 3166-1 country code.",
             Rule::StatelessWithNationality => "A stateless person has no nationality.",
             Rule::BadFlag => "The value is neither yes nor no.",
+            Rule::UnknownGender => "The value is not a gender the template knows.",
             Rule::BadEmail => "The value is not an e-mail address.",
             Rule::ChildAdultOnly => "The person is a child, and the value is for adults only.",
             Rule::Invalid => "The value is refused.",
@@ -224,6 +228,10 @@ pub(super) fn english(p: &Problem) -> String {
         }
         Rule::BadFlag => format!(
             "The {column} must be yes or no ({}), or empty for no.",
+            a("allowed")
+        ),
+        Rule::UnknownGender => format!(
+            "The {column} must be one of {}, or empty if not recorded.",
             a("allowed")
         ),
         Rule::BadEmail => format!("The {column} is not a valid e-mail address."),

@@ -191,11 +191,11 @@ fn a_missing_required_column_is_named() {
 
 #[test]
 fn an_extra_column_is_refused_with_the_file() {
-    let p = run("name,birthdate,nationality,stateless,is_minor,gender\nAmina,,,,,female\n");
+    let p = run("name,birthdate,nationality,stateless,is_minor,eye_colour\nAmina,,,,,brown\n");
     let pr = only(&p, Rule::UnknownColumn);
     assert_eq!(
         (pr.row, pr.column.as_deref(), pr.get("position")),
-        (1, Some("gender"), Some("6"))
+        (1, Some("eye_colour"), Some("6"))
     );
     assert!(p.rows().len() == 1 && !p.is_clean());
     assert!(p.into_rows().is_err());
@@ -399,6 +399,40 @@ fn a_flag_that_is_neither_yes_nor_no_is_refused() {
 }
 
 #[test]
+fn a_gender_is_read_in_our_words_or_htcds_ones_and_anything_else_is_refused() {
+    use crate::data::Gender;
+    let p = run(
+        "name,birthdate,nationality,stateless,is_minor,prs_Gender\nA,,,,,female\nB,,,,,MASCULINE\nC,,,,,NonConforming\nD,,,,,\nE,,,,,unknown\n",
+    );
+    assert!(p.is_clean(), "{:?}", p.report().problems());
+    let genders: Vec<Option<Gender>> = p.rows().iter().map(|r| r.person.gender).collect();
+    assert_eq!(
+        genders,
+        vec![
+            Some(Gender::Female),
+            Some(Gender::Male),
+            Some(Gender::Other),
+            None,
+            Some(Gender::Unknown)
+        ]
+    );
+    // The row as `create_case` takes it says the same.
+    assert_eq!(p.rows()[1].input().gender.as_deref(), Some("male"));
+    for bad in ["f", "woman", "TransgenderFeminine"] {
+        let p = run(&format!(
+            "name,birthdate,nationality,stateless,is_minor,gender\nA,,,,,{bad}\n"
+        ));
+        let pr = only(&p, Rule::UnknownGender);
+        assert_eq!(
+            (pr.row, pr.column.as_deref(), pr.value.as_deref()),
+            (2, Some("gender"), Some(bad))
+        );
+        assert!(pr.get("allowed").unwrap().contains("NonSpecifiedUnknown"));
+        assert!(p.rows().is_empty());
+    }
+}
+
+#[test]
 fn a_bad_advocate_address_is_refused() {
     let p =
         run("name,birthdate,nationality,stateless,is_minor,advocate_email\nA,,,,,not-an-address\n");
@@ -449,8 +483,8 @@ fn problems_found_by_the_service_block_the_import() {
 #[test]
 fn a_file_with_ten_kinds_of_error_gets_a_report_naming_each() {
     let mut b = Vec::new();
-    // No `stateless` column (missing), a `gender` column (extra).
-    b.extend_from_slice(b"name,birthdate,nationality,is_minor,notes,gender\n");
+    // No `stateless` column (missing), an `eye_colour` column (extra).
+    b.extend_from_slice(b"name,birthdate,nationality,is_minor,notes,eye_colour\n");
     b.extend_from_slice(b"Amina Diallo,1990-02-30,NG,,,f\n"); // 2: bad date
     b.extend_from_slice(b"Joy Okafor,1992-01-01,Nigeria,,,f\n"); // 3: unknown country
     b.extend_from_slice(b"Blessing,2015-06-01,NG,no,,f\n"); // 4: a child as an adult
@@ -463,7 +497,7 @@ fn a_file_with_ten_kinds_of_error_gets_a_report_naming_each() {
     let p = run_bytes(&b);
     let expected = [
         (Rule::MissingColumn, vec![(1, Some("stateless"))]),
-        (Rule::UnknownColumn, vec![(1, Some("gender"))]),
+        (Rule::UnknownColumn, vec![(1, Some("eye_colour"))]),
         (Rule::BadDate, vec![(2, Some("birthdate"))]),
         (Rule::UnknownCountry, vec![(3, Some("nationality"))]),
         (Rule::ChildAdultOnly, vec![(4, Some("is_minor"))]),

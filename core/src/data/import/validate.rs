@@ -87,6 +87,7 @@ impl Checker {
         let mut nationality = None;
         let mut flags = [None; Column::ALL.len()];
         let mut email = None;
+        let mut gender = None;
         for c in Column::ALL {
             let Some(raw) = by_column[c.index()] else {
                 continue;
@@ -138,6 +139,19 @@ impl Checker {
                 Kind::Flag => match columns::flag(t) {
                     Some(v) => flags[c.index()] = v,
                     None => push(problem(Rule::BadFlag).with_arg("allowed", "yes, no")),
+                },
+                Kind::Gender => match columns::gender(t) {
+                    Some(g) => gender = g,
+                    None => push(
+                        problem(Rule::UnknownGender).with_arg(
+                            "allowed",
+                            columns::GENDERS
+                                .iter()
+                                .map(|(name, _)| *name)
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        ),
+                    ),
                 },
                 Kind::Email if t.is_empty() => {}
                 Kind::Email => match Email::parse(t) {
@@ -213,6 +227,7 @@ impl Checker {
             location: text(Column::Location),
             notes: text(Column::Notes),
             is_minor: minor_flag,
+            gender: gender.map(|g: crate::data::Gender| g.as_str().to_owned()),
         };
         match input.parse(self.today) {
             Ok(person) => Some(ImportRow {

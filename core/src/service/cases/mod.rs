@@ -17,6 +17,7 @@ pub use consents::{ConsentInput, ConsentView, ShareView, WithdrawalEffects, With
 use super::audit::{NewEntry, TrailPage, TrailRow, append_in, commit_audited};
 use super::{Actor, Result, Route, ServiceError, Services};
 use crate::crypto::{FieldLocation, random_token};
+use crate::data::Gender;
 use crate::domain::{
     self, AuditAction, CaseAction, CaseEvent, CaseRef, ConsentGiver, CountryCode, Invalid, Purpose,
     Relation, Role, Section, Sections, Stage, may,
@@ -57,6 +58,9 @@ pub struct PersonInput {
     pub notes: Option<String>,
     #[serde(default)]
     pub is_minor: bool,
+    /// female, male, other or unknown; empty: not recorded.
+    #[serde(default)]
+    pub gender: Option<String>,
 }
 
 /// Validated personal fields.
@@ -72,6 +76,7 @@ pub struct Person {
     pub location: Option<String>,
     pub notes: Option<String>,
     pub is_minor: bool,
+    pub gender: Option<Gender>,
 }
 
 impl PersonInput {
@@ -105,6 +110,10 @@ impl PersonInput {
                     .to_owned(),
             ),
         };
+        let gender = match self.gender.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(g) => Some(Gender::parse(g)?),
+        };
         if self.stateless && nationality.is_some() {
             return Err(Invalid::new(
                 "nationality",
@@ -122,6 +131,7 @@ impl PersonInput {
             location: domain::parse_optional_text("location", self.location.as_deref(), 500)?,
             notes: domain::parse_optional_text("notes", self.notes.as_deref(), 10_000)?,
             is_minor: self.is_minor,
+            gender,
         })
     }
 }
@@ -298,6 +308,7 @@ impl Services {
             location_enc: Set(self.seal("location", id, p.location.as_deref())?),
             notes_enc: Set(self.seal("notes", id, p.notes.as_deref())?),
             is_minor: Set(p.is_minor),
+            gender_enc: Set(self.seal("gender", id, p.gender.map(Gender::as_str))?),
             created_at: Set(created_at),
         })
     }
@@ -324,10 +335,26 @@ impl Services {
             location: self.open("location", id, m.location_enc.as_ref())?,
             notes: self.open("notes", id, m.notes_enc.as_ref())?,
             is_minor: m.is_minor,
+            gender: self.open_gender(id, m.gender_enc.as_ref())?,
         };
         let is_child =
             domain::is_child(person.birth_date, person.is_minor, Utc::now().date_naive());
         Ok(PersonView { person, is_child })
+    }
+
+    /// The stored gender (`None`: not recorded); a value that is not one of the vocabulary
+    /// is an integrity failure, never silently dropped.
+    pub(crate) fn open_gender(&self, row: &str, v: Option<&Vec<u8>>) -> Result<Option<Gender>> {
+        self.open("gender", row, v)?
+            .map(|g| {
+                Gender::parse(&g).map_err(|_| {
+                    ServiceError::Integrity(crate::crypto::CryptoError::Integrity {
+                        table: PERSONS,
+                        column: "gender",
+                    })
+                })
+            })
+            .transpose()
     }
 
     pub(crate) async fn summaries<C: ConnectionTrait>(
@@ -855,6 +882,12 @@ mod tests {
         p.nationality = Some("Nigeria".into());
         assert_eq!(p.parse(today()).err().map(|e| e.field), Some("nationality"));
         p.nationality = None;
+        p.gender = Some("woman".into());
+        assert_eq!(p.parse(today()).err().map(|e| e.field), Some("gender"));
+        p.gender = Some(" female ".into());
+        assert_eq!(p.parse(today()).map(|p| p.gender), Ok(Some(Gender::Female)));
+        p.gender = Some(String::new());
+        assert_eq!(p.parse(today()).map(|p| p.gender), Ok(None));
         p.name = " ".into();
         assert_eq!(p.parse(today()).err().map(|e| e.field), Some("name"));
     }

@@ -13,7 +13,7 @@ use crate::service::{Actor, Result, Route, ServiceError, Services};
 use crate::store::begin_write;
 use crate::store::entity::{case, person, user};
 use chrono::Utc;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::{BTreeMap, HashMap};
 
 /// One problem of the report, as the API and the page show it.
@@ -182,6 +182,16 @@ impl Services {
         append_in(&txn, &entries).await?;
         txn.commit().await?;
         progress(total, total);
+        // PostgreSQL plans by its statistics, which a bulk import leaves stale until
+        // autovacuum comes by: the next look-up by blind index would scan every person.
+        if total >= 1000
+            && self.db.get_database_backend() == sea_orm::DbBackend::Postgres
+            && let Err(e) = self.db.execute_unprepared("ANALYZE persons, cases").await
+        {
+            tracing::warn!(error = %e, "statistics not refreshed after the import");
+        }
+        // The dashboards of this node count the new cases at once, not a minute later.
+        self.dashboards.forget();
         tracing::info!(cases = imported.len(), "caseload imported");
         Ok(outcome(&report, imported))
     }

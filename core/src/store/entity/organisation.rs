@@ -9,6 +9,8 @@ pub struct Model {
     pub kind: String,
     pub country: String,
     pub active: bool,
+    /// Counted in the k-anonymised statistics export (its administrator opts in).
+    pub statistics_opt_in: bool,
     pub created_at: DateTimeUtc,
 }
 

@@ -18,6 +18,8 @@ pub struct Model {
     pub location_enc: Option<Vec<u8>>,
     pub notes_enc: Option<Vec<u8>>,
     pub is_minor: bool,
+    /// `data::Gender` as text (female, male, other, unknown), encrypted (migration 000016).
+    pub gender_enc: Option<Vec<u8>>,
     pub created_at: DateTimeUtc,
 }
 

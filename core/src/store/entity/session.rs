@@ -11,6 +11,8 @@ pub struct Model {
     pub csrf_token: String,
     pub created_at: DateTimeUtc,
     pub last_seen_at: DateTimeUtc,
+    /// When the password was last given again in this session (exports of personal data).
+    pub reauth_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

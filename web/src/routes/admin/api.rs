@@ -14,6 +14,7 @@ use utoipa::{OpenApi, ToSchema};
         list_orgs,
         get_org,
         create_org,
+        update_org,
         list_users,
         get_user,
         create_user,
@@ -25,6 +26,7 @@ use utoipa::{OpenApi, ToSchema};
         OrgView,
         UserView,
         NewOrgBody,
+        UpdateOrgBody,
         NewUserBody,
         UpdateUserBody
     ))
@@ -35,6 +37,7 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     cfg.route("/organisations", web::get().to(list_orgs))
         .route("/organisations", web::post().to(create_org))
         .route("/organisations/{id}", web::get().to(get_org))
+        .route("/organisations/{id}", web::patch().to(update_org))
         .route("/users", web::get().to(list_users))
         .route("/users", web::post().to(create_user))
         .route("/users/{id}", web::get().to(get_user))
@@ -108,6 +111,28 @@ async fn create_org(a: ApiAuth, body: web::Json<NewOrgBody>) -> Result<HttpRespo
         )
         .await?;
     Ok(created(&format!("/api/v1/organisations/{}", o.id), &o))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct UpdateOrgBody {
+    /// Count the organisation's cases in the k-anonymised statistics export.
+    statistics_opt_in: bool,
+}
+
+/// The organisation's own choices (its administrator): whether its cases are counted in
+/// the k-anonymised statistics export. Answers the organisation as it now is.
+#[utoipa::path(patch, path = "/api/v1/organisations/{id}", params(("id" = i64, Path)), request_body = UpdateOrgBody,
+    responses((status = 200, body = OrgView)))]
+async fn update_org(
+    a: ApiAuth,
+    id: web::Path<i64>,
+    body: web::Json<UpdateOrgBody>,
+) -> Result<HttpResponse, ApiError> {
+    let o = a
+        .services()
+        .set_statistics_opt_in(a.actor(), *id, body.statistics_opt_in)
+        .await?;
+    Ok(ok(StatusCode::OK, &o))
 }
 
 /// Users the caller administers, by e-mail address.

@@ -13,6 +13,7 @@ use serde_json::json;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/organisations", web::get().to(orgs))
         .route("/admin/organisations", web::post().to(create_org))
+        .route("/admin/organisations/{id}", web::post().to(update_org))
         .route("/admin/users", web::get().to(users))
         .route("/admin/users", web::post().to(create_user))
         .route("/admin/users/{id}", web::post().to(update_user))
@@ -128,7 +129,7 @@ async fn users_page(s: &Signed, refill: Option<Refill>) -> Result<HttpResponse, 
     };
     let roles: Vec<_> = Role::ALL
         .iter()
-        .filter(|r| s.actor().role == Role::SystemAdmin || **r != Role::SystemAdmin)
+        .filter(|r| s.actor().role == Role::SystemAdmin || !r.is_system_wide())
         .map(|r| json!({"value": r.as_str(), "label": s.page.t(&format!("role-{}", r.as_str()))}))
         .collect();
     let me = s.actor().user_id;
@@ -146,6 +147,17 @@ async fn users_page(s: &Signed, refill: Option<Refill>) -> Result<HttpResponse, 
                 .collect::<Vec<_>>()),
         );
         o.insert("roles".into(), json!(roles));
+        // An organisation's administrator decides whether its cases are counted in the
+        // k-anonymised statistics export.
+        let own = orgs
+            .iter()
+            .find(|x| x.id == s.actor().org_id)
+            .filter(|_| s.actor().role == Role::OrgAdmin)
+            .map(|x| {
+                json!({"id": x.id, "name": x.name, "statistics_opt_in": x.statistics_opt_in,
+                "state_authority": x.kind == OrgKind::StateAuthority})
+            });
+        o.insert("own_org".into(), json!(own));
         o.insert(
             "orgs".into(),
             json!(
@@ -199,6 +211,25 @@ async fn create_user(f: SignedForm<UserForm>) -> Result<HttpResponse, PageError>
     match outcome {
         Ok(_) => Ok(s.page.done("/admin/users", "flash-user-created")),
         Err(e) => users_page(s, Some(f.refill("user", e)?)).await,
+    }
+}
+
+/// The organisation's choices its administrator makes: whether its cases are counted in the
+/// k-anonymised statistics export.
+async fn update_org(
+    f: SignedForm<crate::http::Pairs>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    match s
+        .services()
+        .set_statistics_opt_in(s.actor(), *id, f.sent.checked("statistics_opt_in"))
+        .await
+    {
+        Ok(_) => Ok(s
+            .page
+            .done("/admin/users#statistics-form", "flash-org-statistics-saved")),
+        Err(e) => users_page(s, Some(f.refill("statistics", e)?)).await,
     }
 }
 

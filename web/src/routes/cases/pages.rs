@@ -218,6 +218,7 @@ pub struct PersonForm {
     location: Option<String>,
     notes: Option<String>,
     is_minor: Option<String>,
+    gender: Option<String>,
     /// Ticked on the new-case form after a likely duplicate was shown: "this is another
     /// person, create the case".
     confirm_duplicate: Option<String>,
@@ -242,6 +243,7 @@ impl PersonForm {
             location: self.location.clone(),
             notes: self.notes.clone(),
             is_minor: self.is_minor.is_some(),
+            gender: self.gender.clone(),
         }
     }
 }
@@ -442,6 +444,7 @@ async fn case_page(
             "location": p.person.location,
             "notes": p.person.notes,
             "is_minor": p.person.is_minor,
+            "gender": p.person.gender.map(|g| t(&format!("gender-{}", g.as_str()))),
             "is_child": p.is_child,
         })
     });
@@ -560,6 +563,7 @@ async fn edit_page(
                 "location": p.and_then(|p| p.location.clone()),
                 "notes": p.and_then(|p| p.notes.clone()),
                 "is_minor": p.is_some_and(|p| p.is_minor),
+                "gender": p.and_then(|p| p.gender).map(|g| g.as_str()),
             }),
         );
     }
@@ -989,5 +993,6 @@ fn empty_person() -> Value {
     json!({
         "name": null, "aliases": null, "birth_date": null, "nationality": null, "stateless": false,
         "languages": null, "contact": null, "location": null, "notes": null, "is_minor": false,
+        "gender": null,
     })
 }

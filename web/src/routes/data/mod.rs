@@ -6,7 +6,11 @@
 //! page.
 
 mod api;
+mod dashboard;
+pub mod exports;
 mod pages;
 
 pub use api::{Doc, configure_api};
+pub use dashboard::configure_api as configure_dashboard_api;
+pub use dashboard::{Doc as DashboardDoc, configure as configure_dashboard};
 pub use pages::configure;

@@ -6,7 +6,6 @@
 //! HTML pages and the chart. Both call the same use cases.
 
 mod api;
-mod chart;
 mod pages;
 
 pub use api::{Doc, configure_api};

@@ -3,7 +3,7 @@
 //! plan, and closing the case; each form posts to its own address and comes back beside
 //! its fields when something is wrong.
 
-use super::chart::{Series, scores_svg};
+use crate::chart::{Series, scores_svg};
 use crate::http::{PageError, Pairs, Refill, Signed, SignedForm, route};
 use actix_web::{HttpRequest, HttpResponse, web};
 use passerelle_core::ServiceError;

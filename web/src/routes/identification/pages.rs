@@ -116,6 +116,7 @@ fn view_json(s: &Signed, v: &IdentificationView, org_kind: &str) -> Value {
         "can_edit": v.can_edit,
         "protected_witness": v.protected_witness,
         "findings": v.findings,
+        "country_of_exploitation": v.elements.country_of_exploitation,
         "interviews": v.interviews.iter().map(|i| json!({
             "id": i.id, "held_on": i.held_on.to_string(), "interviewer": i.interviewer,
             "kind": t(&format!("interviewer-{}", i.interviewer_kind.as_str())), "language": i.language,
@@ -380,6 +381,7 @@ async fn elements_page(
             purposes: parse_set(f.form.all("purposes"), Exploitation::parse)?,
             controls: parse_set(f.form.all("controls"), Control::parse)?,
             smuggling: parse_set(f.form.all("smuggling"), SmugglingElement::parse)?,
+            country_of_exploitation: f.form.opt("country_of_exploitation"),
         };
         let version = f.sent.required_number("version")?;
         s.services()

@@ -162,7 +162,7 @@ fn csvish() -> impl Strategy<Value = Vec<u8>> {
         b"stateless",
         b"is_minor",
         b"notes",
-        b"gender",
+        b"eye_colour",
         b",",
         b";",
         b"\t",
