@@ -49,6 +49,15 @@ async fn hostile_bodies_and_headers_get_a_4xx_and_the_server_goes_on() {
         .await
         .unwrap();
     assert!(r.status().is_client_error(), "{}", r.status());
+    // A 100 KB header (under actix-http's 128 KiB buffer, over `limits.max_header_bytes`):
+    // 431 before any handler runs.
+    let r = api
+        .get(app.url("/api/v1/cases"))
+        .header("x-padding", "a".repeat(100_000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 431, "a 100 KB header");
     // A 200 KB header (past actix-http's 128 KiB buffer): refused before any handler runs.
     let r = api
         .get(app.url("/api/v1/cases"))

@@ -1,7 +1,9 @@
 //! Sessions, sign-in, CSRF, bad input, conflicts, languages, the API document.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use passerelle_tests::{PASSWORD, client, hidden_csrf, spawn_app};
+use passerelle_tests::{
+    PASSWORD, client, hidden_csrf, postgres_admin_url, spawn_app, spawn_app_with,
+};
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,7 +112,11 @@ async fn html_logout_ends_the_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lockout_after_six_failures_without_revealing_the_account() {
-    let app = spawn_app().await;
+    // The account's own lock: the limit per address (tests/tests/limits.rs) set apart.
+    let app = spawn_app_with(postgres_admin_url(), |s| {
+        s.limits.sign_in_failures_per_address = 1000;
+    })
+    .await;
     app.world().await;
     let c = client();
     let attempt = |email: &'static str, password: &'static str| {

@@ -173,6 +173,13 @@ error-internal = Something went wrong
 error-internal-detail = An internal error occurred. It was logged; nothing was saved half-way.
 error-csrf = Form expired
 error-csrf-detail = This form has expired or did not come from this site. Reload the page and try again.
+error-too-many = Too many attempts
+error-too-many-detail = { $seconds ->
+    [one] Too many attempts from here in a short time. Try again in one second.
+   *[other] Too many attempts from here in a short time. Try again in { $seconds } seconds.
+}
+error-headers-too-large = Request too large
+error-headers-too-large-detail = The request's headers are too large (often too many cookies for this site). Clear this site's cookies and try again.
 error-bad-form = The form could not be read
 error-bad-scope = Unknown list: choose "My cases" or "My organisation's cases".
 error-bad-page = The page number must be a whole number from 1.

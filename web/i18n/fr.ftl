@@ -173,6 +173,13 @@ error-internal = Une erreur est survenue
 error-internal-detail = Une erreur interne est survenue. Elle a été journalisée ; rien n'a été enregistré à moitié.
 error-csrf = Formulaire expiré
 error-csrf-detail = Ce formulaire a expiré ou ne provient pas de ce site. Rechargez la page et réessayez.
+error-too-many = Trop de tentatives
+error-too-many-detail = { $seconds ->
+    [one] Trop de tentatives depuis ici en peu de temps. Réessayez dans une seconde.
+   *[other] Trop de tentatives depuis ici en peu de temps. Réessayez dans { $seconds } secondes.
+}
+error-headers-too-large = Requête trop grande
+error-headers-too-large-detail = Les en-têtes de la requête sont trop grands (souvent trop de cookies pour ce site). Effacez les cookies de ce site et réessayez.
 error-bad-form = Le formulaire n'a pas pu être lu
 error-bad-scope = Liste inconnue : choisissez « Mes dossiers » ou « Dossiers de mon organisation ».
 error-bad-page = Le numéro de page doit être un nombre entier à partir de 1.

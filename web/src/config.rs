@@ -16,6 +16,7 @@ pub struct Settings {
     pub workflow: WorkflowSettings,
     pub plugins: PluginSettings,
     pub mail: crate::mail::MailSettings,
+    pub limits: crate::limits::LimitSettings,
 }
 
 /// `[plugins]`: which plugins, which countries and partners they serve, their bounds.

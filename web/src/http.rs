@@ -24,6 +24,8 @@ pub struct AppState {
     pub demo: bool,
     /// The plugin registry, when plugins are configured (administration page).
     pub plugins: Option<Arc<crate::plugins::PluginAdapters>>,
+    /// This node's rate limits (`crate::limits`).
+    pub limits: crate::limits::RateLimits,
 }
 
 pub type State = web::Data<AppState>;
@@ -73,7 +75,7 @@ fn state_of(req: &HttpRequest) -> Result<State, ApiError> {
     })
 }
 
-async fn session_of(req: &HttpRequest) -> Result<Option<CurrentSession>, ApiError> {
+pub(crate) async fn session_of(req: &HttpRequest) -> Result<Option<CurrentSession>, ApiError> {
     let st = state_of(req)?;
     let Some(c) = req.cookie(st.session_cookie_name()) else {
         return Ok(None);

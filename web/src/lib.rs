@@ -10,6 +10,7 @@ pub mod demo;
 pub mod forms;
 pub mod http;
 pub mod i18n;
+pub mod limits;
 pub mod mail;
 pub mod plugins;
 pub mod render;

@@ -107,6 +107,7 @@ impl Application {
             secure_cookies: settings.secure_cookies(),
             demo,
             plugins,
+            limits: crate::limits::RateLimits::new(&settings.limits)?,
         });
         let mut mail = settings.mail.clone();
         if demo && mail.transport == "off" {
@@ -124,6 +125,8 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(path_error))
                 .app_data(web::QueryConfig::default().error_handler(query_error))
                 .app_data(web::PayloadConfig::default().limit(limit))
+                // Inside the headers below, so that its refusals carry them too.
+                .wrap(actix_web::middleware::from_fn(crate::limits::middleware))
                 .wrap(
                     DefaultHeaders::new()
                         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))

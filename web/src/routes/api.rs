@@ -102,6 +102,9 @@ fn error_description(status: &str) -> &'static str {
         "409" => "a conflict: a stale version, a duplicate, or a state that no longer allows it",
         "413" => "the request body is too large",
         "415" => "the body is not sent as application/json",
+        "429" => {
+            "too many requests from this address or account in the window; the Retry-After header says in how many seconds to try again"
+        }
         "422" => {
             "a value is not valid (the field is named), or a rule refused the action (the rule is named)"
         }
@@ -158,6 +161,10 @@ pub fn document_json() -> Value {
             }
             if public {
                 statuses.push("401");
+            }
+            let m = actix_web::http::Method::from_bytes(method.to_uppercase().as_bytes());
+            if m.is_ok_and(|m| crate::limits::class_of(&m, path).is_some()) {
+                statuses.push("429");
             }
             let responses = op
                 .entry("responses")
