@@ -216,14 +216,14 @@ impl Services {
             tables = touched.len(),
             "case erased"
         );
-        Ok(ErasureView {
-            reference: c.reference,
-            erased_at: now,
-            erased_by_user_id: Some(actor.user_id),
-            erased_by: Some(actor.display_name.clone()),
-            reason,
-            keep_statistics: input.keep_statistics,
-        })
+        // As a GET answers it (the stored time, at the database's precision).
+        let erased = case::Entity::find_by_id(c.id)
+            .first(&self.db)
+            .await?
+            .ok_or(ServiceError::NotFound("case"))?;
+        self.erasure_view(&erased)
+            .await?
+            .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("erasure not recorded")))
     }
 
     /// Overwrite every encrypted column of [`erasure::TARGETS`] for this case, in `txn`.
