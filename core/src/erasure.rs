@@ -201,8 +201,9 @@ impl Fill {
         match self {
             Fill::Text => Vec::new(),
             Fill::EmptyObject => b"{}".to_vec(),
-            Fill::NoElements => serde_json::to_vec(&Elements::default())
-                .unwrap_or_else(|_| b"{}".to_vec()),
+            Fill::NoElements => {
+                serde_json::to_vec(&Elements::default()).unwrap_or_else(|_| b"{}".to_vec())
+            }
         }
     }
 }
@@ -258,7 +259,13 @@ pub const TARGETS: &[Target] = &[
         ],
         &[("name", Empty)],
     ),
-    t("cases", Scope::Case, Text("reference"), &["close_note"], &[]),
+    t(
+        "cases",
+        Scope::Case,
+        Text("reference"),
+        &["close_note"],
+        &[],
+    ),
     t(
         "case_elements",
         CaseId,
@@ -481,7 +488,10 @@ mod tests {
     #[test]
     fn a_reason_is_required_and_known() {
         assert_eq!(parse_reason(None).err().map(|e| e.field), Some("reason"));
-        assert_eq!(parse_reason(Some(" ")).err().map(|e| e.field), Some("reason"));
+        assert_eq!(
+            parse_reason(Some(" ")).err().map(|e| e.field),
+            Some("reason")
+        );
         assert_eq!(
             parse_reason(Some("bored")).err().map(|e| e.field),
             Some("reason")
@@ -568,7 +578,14 @@ mod tests {
             (back.citizenship, back.exploitation.len(), back.gender),
             (r.citizenship, 1, Gender::Female)
         );
-        assert_eq!(StatisticalRecord::of(&Record { age: Age::Unknown, ..r.clone() }).age, None);
+        assert_eq!(
+            StatisticalRecord::of(&Record {
+                age: Age::Unknown,
+                ..r.clone()
+            })
+            .age,
+            None
+        );
         // A minor of unknown age stays a minor.
         let minor = Record {
             age: Age::Range { from: 0, to: 17 },

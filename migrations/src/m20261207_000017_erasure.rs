@@ -105,8 +105,13 @@ impl MigrationTrait for Migration {
             Cases::ErasedBy,
             Cases::ErasedAt,
         ] {
-            m.alter_table(Table::alter().table(Cases::Table).drop_column(col).to_owned())
-                .await?;
+            m.alter_table(
+                Table::alter()
+                    .table(Cases::Table)
+                    .drop_column(col)
+                    .to_owned(),
+            )
+            .await?;
         }
         Ok(())
     }

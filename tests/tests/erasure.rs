@@ -19,10 +19,10 @@
 
 use passerelle::demo::DEMO_PASSWORD;
 use passerelle_core::service::audit::{Verified, verify_chain};
+use passerelle_core::store::First;
 use passerelle_core::store::entity::{audit_log, case, person};
 use passerelle_tests::{
-    Backend, TestApp, contains, get_json, hidden_csrf, html_login_with, send_json,
-    spawn_demo_app,
+    Backend, TestApp, contains, get_json, hidden_csrf, html_login_with, send_json, spawn_demo_app,
 };
 use reqwest::Client;
 use sea_orm::{
@@ -39,13 +39,13 @@ async fn case_of(app: &TestApp, name: &str) -> (case::Model, person::Model) {
     let idx = app.services.keys.blind_index("person-name", name);
     let p = person::Entity::find()
         .filter(person::Column::NameIdx.eq(idx))
-        .one(&app.services.db)
+        .first(&app.services.db)
         .await
         .unwrap()
         .unwrap_or_else(|| panic!("demo person {name} missing"));
     let c = case::Entity::find()
         .filter(case::Column::PersonId.eq(p.id.clone()))
-        .one(&app.services.db)
+        .first(&app.services.db)
         .await
         .unwrap()
         .unwrap();
@@ -57,35 +57,136 @@ async fn case_of(app: &TestApp, name: &str) -> (case::Model, person::Model) {
 async fn secrets(app: &TestApp, c: &case::Model, p: &person::Model) -> Vec<(String, Vec<u8>)> {
     let db = &app.services.db;
     let backend = db.get_database_backend();
-    let param = |backend: DbBackend| if backend == DbBackend::Postgres { "$1" } else { "?" };
+    let param = |backend: DbBackend| {
+        if backend == DbBackend::Postgres {
+            "$1"
+        } else {
+            "?"
+        }
+    };
     let q = param(backend);
     let returns = format!("return_id IN (SELECT id FROM returns WHERE case_id = {q})");
     let by_case = format!("case_id = {q}");
     let queries: Vec<(&str, &str, String, DbValue)> = vec![
-        ("persons", "name_enc", format!("id = {q}"), p.id.clone().into()),
-        ("persons", "birth_date_enc", format!("id = {q}"), p.id.clone().into()),
-        ("persons", "contact_enc", format!("id = {q}"), p.id.clone().into()),
-        ("persons", "location_enc", format!("id = {q}"), p.id.clone().into()),
-        ("persons", "nationality_enc", format!("id = {q}"), p.id.clone().into()),
-        ("persons", "languages_enc", format!("id = {q}"), p.id.clone().into()),
-        ("persons", "notes_enc", format!("id = {q}"), p.id.clone().into()),
-        ("persons", "gender_enc", format!("id = {q}"), p.id.clone().into()),
-        ("case_elements", "elements_enc", by_case.clone(), c.id.into()),
-        ("case_elements", "findings_enc", by_case.clone(), c.id.into()),
+        (
+            "persons",
+            "name_enc",
+            format!("id = {q}"),
+            p.id.clone().into(),
+        ),
+        (
+            "persons",
+            "birth_date_enc",
+            format!("id = {q}"),
+            p.id.clone().into(),
+        ),
+        (
+            "persons",
+            "contact_enc",
+            format!("id = {q}"),
+            p.id.clone().into(),
+        ),
+        (
+            "persons",
+            "location_enc",
+            format!("id = {q}"),
+            p.id.clone().into(),
+        ),
+        (
+            "persons",
+            "nationality_enc",
+            format!("id = {q}"),
+            p.id.clone().into(),
+        ),
+        (
+            "persons",
+            "languages_enc",
+            format!("id = {q}"),
+            p.id.clone().into(),
+        ),
+        (
+            "persons",
+            "notes_enc",
+            format!("id = {q}"),
+            p.id.clone().into(),
+        ),
+        (
+            "persons",
+            "gender_enc",
+            format!("id = {q}"),
+            p.id.clone().into(),
+        ),
+        (
+            "case_elements",
+            "elements_enc",
+            by_case.clone(),
+            c.id.into(),
+        ),
+        (
+            "case_elements",
+            "findings_enc",
+            by_case.clone(),
+            c.id.into(),
+        ),
         ("interviews", "answers_enc", by_case.clone(), c.id.into()),
-        ("trafficking_decisions", "basis_enc", by_case.clone(), c.id.into()),
+        (
+            "trafficking_decisions",
+            "basis_enc",
+            by_case.clone(),
+            c.id.into(),
+        ),
         ("placements", "location_enc", by_case.clone(), c.id.into()),
         ("returns", "explained_by_enc", by_case.clone(), c.id.into()),
-        ("returns", "early_departure_reason_enc", by_case.clone(), c.id.into()),
-        ("risk_assessments", "findings_enc", returns.clone(), c.id.into()),
+        (
+            "returns",
+            "early_departure_reason_enc",
+            by_case.clone(),
+            c.id.into(),
+        ),
+        (
+            "risk_assessments",
+            "findings_enc",
+            returns.clone(),
+            c.id.into(),
+        ),
         ("itinerary_legs", "from_enc", returns.clone(), c.id.into()),
         ("itinerary_legs", "to_enc", returns.clone(), c.id.into()),
-        ("travel_documents", "number_enc", returns.clone(), c.id.into()),
-        ("follow_up_visits", "reason_enc", by_case.clone(), c.id.into()),
-        ("reintegration_assessments", "note_enc", by_case.clone(), c.id.into()),
-        ("reintegration_plan_items", "provider_enc", by_case.clone(), c.id.into()),
-        ("reintegration_plan_items", "description_enc", by_case.clone(), c.id.into()),
-        ("follow_up_alerts", "details_enc", by_case.clone(), c.id.into()),
+        (
+            "travel_documents",
+            "number_enc",
+            returns.clone(),
+            c.id.into(),
+        ),
+        (
+            "follow_up_visits",
+            "reason_enc",
+            by_case.clone(),
+            c.id.into(),
+        ),
+        (
+            "reintegration_assessments",
+            "note_enc",
+            by_case.clone(),
+            c.id.into(),
+        ),
+        (
+            "reintegration_plan_items",
+            "provider_enc",
+            by_case.clone(),
+            c.id.into(),
+        ),
+        (
+            "reintegration_plan_items",
+            "description_enc",
+            by_case.clone(),
+            c.id.into(),
+        ),
+        (
+            "follow_up_alerts",
+            "details_enc",
+            by_case.clone(),
+            c.id.into(),
+        ),
     ];
     let mut out = Vec::new();
     for (table, column, cond, v) in queries {
@@ -126,7 +227,11 @@ async fn disk_bytes(app: &TestApp) -> Vec<u8> {
                 ))
                 .await
                 .unwrap();
-            assert!(files.len() > 40, "expected every table's file: {}", files.len());
+            assert!(
+                files.len() > 40,
+                "expected every table's file: {}",
+                files.len()
+            );
             let mut all = Vec::new();
             for f in files {
                 let path: String = f.try_get("", "f").unwrap();
@@ -138,10 +243,8 @@ async fn disk_bytes(app: &TestApp) -> Vec<u8> {
                     ))
                     .await
                     .unwrap_or_else(|e| panic!("{path}: {e}"));
-                if let Some(r) = b {
-                    if let Ok(Some(bytes)) = r.try_get::<Option<Vec<u8>>>("", "b") {
-                        all.extend(bytes);
-                    }
+                if let Some(Ok(Some(bytes))) = b.map(|r| r.try_get::<Option<Vec<u8>>>("", "b")) {
+                    all.extend(bytes);
                 }
             }
             all
@@ -181,7 +284,7 @@ async fn an_administrator_erases_a_person_and_nothing_of_them_is_left() {
     assert_eq!(st, 200, "{v}");
     let office = passerelle_core::store::entity::organisation::Entity::find()
         .filter(passerelle_core::store::entity::organisation::Column::Kind.eq("state_authority"))
-        .one(&app.services.db)
+        .first(&app.services.db)
         .await
         .unwrap()
         .unwrap();
@@ -195,12 +298,23 @@ async fn an_administrator_erases_a_person_and_nothing_of_them_is_left() {
     assert_eq!(st, 200, "{v}");
     assert!(v["erasure"].is_null());
     let before = secrets(&app, &osas, &osas_p).await;
-    let places = ["persons.location_enc", "itinerary_legs.from_enc", "itinerary_legs.to_enc"];
-    for p in ["persons.name_enc", "persons.birth_date_enc", "persons.name_idx"]
-        .iter()
-        .chain(places.iter())
+    let places = [
+        "persons.location_enc",
+        "itinerary_legs.from_enc",
+        "itinerary_legs.to_enc",
+    ];
+    for p in [
+        "persons.name_enc",
+        "persons.birth_date_enc",
+        "persons.name_idx",
+    ]
+    .iter()
+    .chain(places.iter())
     {
-        assert!(before.iter().any(|(w, _)| w == p), "{p} not seeded: the test would prove nothing");
+        assert!(
+            before.iter().any(|(w, _)| w == p),
+            "{p} not seeded: the test would prove nothing"
+        );
     }
     let bytes = disk_bytes(&app).await;
     assert!(
@@ -217,12 +331,26 @@ async fn an_administrator_erases_a_person_and_nothing_of_them_is_left() {
     assert_eq!(st, 403, "a shared organisation's officer: {v}");
     let (st, v) = send_json(&other_admin, "POST", url.clone(), body.clone()).await;
     assert_eq!(st, 404, "another organisation's administrator: {v}");
-    for bad in [json!({}), json!({"reason": "bored"}), json!({"reason": " "})] {
+    for bad in [
+        json!({}),
+        json!({"reason": "bored"}),
+        json!({"reason": " "}),
+    ] {
         let (st, v) = send_json(&admin, "POST", url.clone(), bad.clone()).await;
-        assert_eq!((st, v["field"].as_str()), (422, Some("reason")), "{bad}: {v}");
+        assert_eq!(
+            (st, v["field"].as_str()),
+            (422, Some("reason")),
+            "{bad}: {v}"
+        );
     }
     // The case is open: its retention period has not begun.
-    let (st, v) = send_json(&admin, "POST", url.clone(), json!({"reason": "retention_expired"})).await;
+    let (st, v) = send_json(
+        &admin,
+        "POST",
+        url.clone(),
+        json!({"reason": "retention_expired"}),
+    )
+    .await;
     assert_eq!((st, v["field"].as_str()), (422, Some("reason")), "{v}");
 
     // On the page: the confirmation, then a form without a reason (in French), then for good.
@@ -234,7 +362,10 @@ async fn an_administrator_erases_a_person_and_nothing_of_them_is_left() {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("id=\"erase-link\""), "the administrator sees the way to erase");
+    assert!(
+        page.contains("id=\"erase-link\""),
+        "the administrator sees the way to erase"
+    );
     let confirm = admin
         .get(app.url(&format!("/cases/{reference}/erase")))
         .send()
@@ -247,13 +378,20 @@ async fn an_administrator_erases_a_person_and_nothing_of_them_is_left() {
     let r = admin
         .post(app.url(&format!("/cases/{reference}/erase")))
         .header("Accept-Language", "fr")
-        .form(&[("_csrf", csrf.as_str()), ("confirmed", "yes"), ("keep_statistics", "yes")])
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("confirmed", "yes"),
+            ("keep_statistics", "yes"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
-    assert!(html.contains("aria-invalid"), "the reason is marked: {html}");
+    assert!(
+        html.contains("aria-invalid"),
+        "the reason is marked: {html}"
+    );
     let advocate_page = advocate
         .get(app.url(&format!("/cases/{reference}/erase")))
         .send()
@@ -281,7 +419,11 @@ async fn an_administrator_erases_a_person_and_nothing_of_them_is_left() {
         .map(|(w, _)| w)
         .collect();
     assert!(left.is_empty(), "still in the database's bytes: {left:?}");
-    for clear in ["Osas Uwaifo", "1996-04-18", "Benin City (fictional address)"] {
+    for clear in [
+        "Osas Uwaifo",
+        "1996-04-18",
+        "Benin City (fictional address)",
+    ] {
         assert!(!contains(&bytes, clear), "{clear} in clear");
     }
 
@@ -315,7 +457,11 @@ async fn an_administrator_erases_a_person_and_nothing_of_them_is_left() {
         }
     }
     for section in ["return", "follow-up", "identification"] {
-        let (st, v) = get_json(&follow_up, app.url(&format!("/api/v1/cases/{reference}/{section}"))).await;
+        let (st, v) = get_json(
+            &follow_up,
+            app.url(&format!("/api/v1/cases/{reference}/{section}")),
+        )
+        .await;
         assert!(matches!(st, 403 | 404 | 409), "{section}: {st} {v}");
     }
     let (st, v) = send_json(
@@ -373,13 +519,17 @@ async fn an_administrator_erases_a_person_and_nothing_of_them_is_left() {
         .unwrap();
     assert_eq!(entries.len(), 2);
     assert!(entries.iter().all(|e| e.user_id == Some(olivia.user_id)));
-    assert!(entries.iter().any(|e| e.case_ref.as_deref() == Some(reference.as_str())));
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.case_ref.as_deref() == Some(reference.as_str()))
+    );
 }
 
 async fn v_version(app: &TestApp, reference: &str) -> i64 {
     case::Entity::find()
         .filter(case::Column::Reference.eq(reference))
-        .one(&app.services.db)
+        .first(&app.services.db)
         .await
         .unwrap()
         .unwrap()
@@ -395,7 +545,11 @@ async fn cases_past_retention_are_listed_for_the_administrator_who_decides() {
     let (st, v) = get_json(&admin, app.url("/api/v1/retention/cases")).await;
     assert_eq!(st, 200, "{v}");
     assert!(
-        !v["items"].as_array().unwrap().iter().any(|i| i["reference"] == json!(c.reference)),
+        !v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["reference"] == json!(c.reference)),
         "{v}"
     );
     let (st, _) = get_json(&advocate, app.url("/api/v1/retention/cases")).await;
@@ -413,7 +567,9 @@ async fn cases_past_retention_are_listed_for_the_administrator_who_decides() {
             case::Entity::update_many()
                 .col_expr(
                     case::Column::ClosedAt,
-                    sea_orm::sea_query::Expr::value(Some(chrono::Utc::now() - chrono::Duration::days(days))),
+                    sea_orm::sea_query::Expr::value(Some(
+                        chrono::Utc::now() - chrono::Duration::days(days),
+                    )),
                 )
                 .filter(case::Column::Id.eq(id))
                 .exec(&db)
@@ -422,14 +578,24 @@ async fn cases_past_retention_are_listed_for_the_administrator_who_decides() {
         }
     };
     set_closed(10).await;
-    let (st, v) = send_json(&admin, "POST", url.clone(), json!({"reason": "retention_expired"})).await;
+    let (st, v) = send_json(
+        &admin,
+        "POST",
+        url.clone(),
+        json!({"reason": "retention_expired"}),
+    )
+    .await;
     assert_eq!((st, v["field"].as_str()), (422, Some("reason")), "{v}");
     let days = app.services.retention_days;
     set_closed(days + 1).await;
     let (st, v) = get_json(&admin, app.url("/api/v1/retention/cases")).await;
     assert_eq!(st, 200, "{v}");
     assert!(
-        v["items"].as_array().unwrap().iter().any(|i| i["reference"] == json!(c.reference)),
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["reference"] == json!(c.reference)),
         "{v}"
     );
     let page = admin.get(app.url("/retention")).send().await.unwrap();

@@ -134,7 +134,8 @@ impl Services {
                 .first(&txn)
                 .await?
                 .map(|e| e.elements_enc);
-            let record = super::data::statistics::live_record_of_case(&self.keys, &c, &p, elements)?;
+            let record =
+                super::data::statistics::live_record_of_case(&self.keys, &c, &p, elements)?;
             let kept = StatisticalRecord::of(&record);
             erased_statistics::ActiveModel {
                 case_id: Set(c.id),
@@ -142,7 +143,9 @@ impl Services {
                 age_to: Set(kept.age.map(|(_, b)| i16::from(b))),
                 citizenship: Set(kept.citizenship.map(|x| x.to_string())),
                 country_of_exploitation: Set(kept.country_of_exploitation.map(|x| x.to_string())),
-                exploitation: Set(erasure::join_codes(kept.exploitation.iter().map(|e| e.as_str()))),
+                exploitation: Set(erasure::join_codes(
+                    kept.exploitation.iter().map(|e| e.as_str()),
+                )),
                 means_of_control: Set(erasure::join_codes(
                     kept.means_of_control.iter().map(|e| e.as_str()),
                 )),
@@ -184,10 +187,7 @@ impl Services {
                 .col_expr(case::Column::CloseStatus, Expr::value(Some("closed")))
                 .col_expr(case::Column::CloseReason, Expr::value(Some("persons_wish")));
         }
-        update
-            .filter(case::Column::Id.eq(c.id))
-            .exec(&txn)
-            .await?;
+        update.filter(case::Column::Id.eq(c.id)).exec(&txn).await?;
         if c.closed_at.is_none() {
             self.advance_stage(&txn, c.id, CaseEvent::Closed).await?;
         }
@@ -362,10 +362,7 @@ impl Services {
     }
 
     /// The erasure of a loaded case, if it was erased.
-    pub(crate) async fn erasure_view(
-        &self,
-        c: &case::Model,
-    ) -> Result<Option<ErasureView>> {
+    pub(crate) async fn erasure_view(&self, c: &case::Model) -> Result<Option<ErasureView>> {
         let (Some(erased_at), Some(reason)) = (c.erased_at, c.erasure_reason.as_deref()) else {
             return Ok(None);
         };
@@ -396,7 +393,8 @@ impl Services {
     ) -> Result<RetentionPage> {
         if actor.role != crate::domain::Role::OrgAdmin {
             return Err(ServiceError::Forbidden(
-                "only an organisation's administrator sees the cases past their retention period".into(),
+                "only an organisation's administrator sees the cases past their retention period"
+                    .into(),
             ));
         }
         let days = self.retention_days;

@@ -514,9 +514,9 @@ async fn case_page(
         o.insert("title".into(), json!(v.summary.reference));
         o.insert(
             "erasure".into(),
-            v.erasure
-                .as_ref()
-                .map_or(Value::Null, |e| crate::routes::erasure::erasure_words(&s.page, e)),
+            v.erasure.as_ref().map_or(Value::Null, |e| {
+                crate::routes::erasure::erasure_words(&s.page, e)
+            }),
         );
         o.insert(
             "can_erase".into(),

@@ -24,7 +24,10 @@ pub fn erasure_words(page: &Page, e: &ErasureView) -> Value {
         "erased-line",
         &[
             ("date", json!(on)),
-            ("name", json!(e.erased_by.clone().unwrap_or_else(|| "—".into()))),
+            (
+                "name",
+                json!(e.erased_by.clone().unwrap_or_else(|| "—".into())),
+            ),
             ("reason", json!(reason)),
         ],
     );

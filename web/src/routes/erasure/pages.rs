@@ -2,7 +2,7 @@
 //! what is kept, why, and whether the case stays in the statistics) and the list of cases
 //! past their retention period (`/retention`), for an organisation's administrator.
 
-use crate::http::{Pairs, PageError, Refill, Signed, SignedForm, route, see_other};
+use crate::http::{PageError, Pairs, Refill, Signed, SignedForm, route, see_other};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use passerelle_core::domain::{Paging, Role};
@@ -76,12 +76,13 @@ async fn confirm_page(
         o.insert("reasons".into(), json!(reasons));
         o.insert(
             "closed".into(),
-            json!(v.summary.closed_at.map(|d| d.format("%Y-%m-%d").to_string())),
+            json!(
+                v.summary
+                    .closed_at
+                    .map(|d| d.format("%Y-%m-%d").to_string())
+            ),
         );
-        o.insert(
-            "retention_days".into(),
-            json!(s.services().retention_days),
-        );
+        o.insert("retention_days".into(), json!(s.services().retention_days));
         o.insert(
             "retention_hint".into(),
             json!(pg.t_args(
