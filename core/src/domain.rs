@@ -273,6 +273,10 @@ str_enum!(
         End => "end",
         Export => "export",
         Refused => "refused",
+        // A person's data erased (`crate::erasure`), and why: on their request, or once
+        // the retention period after closing was over.
+        EraseOnRequest => "erase_on_request",
+        EraseAfterRetention => "erase_after_retention",
     }
 );
 

@@ -7,6 +7,7 @@ pub mod crypto;
 pub mod data;
 pub mod deadlines;
 pub mod domain;
+pub mod erasure;
 pub mod follow_up;
 pub mod funding;
 pub mod identification;

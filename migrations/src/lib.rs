@@ -19,6 +19,7 @@ mod m20261203_000013_notifications;
 mod m20261203_000014_notification_prefs;
 mod m20261203_000015_signin_links;
 mod m20261204_000016_exports;
+mod m20261207_000017_erasure;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000014_notification_prefs::Migration),
             Box::new(m20261203_000015_signin_links::Migration),
             Box::new(m20261204_000016_exports::Migration),
+            Box::new(m20261207_000017_erasure::Migration),
         ]
     }
 }

@@ -339,6 +339,10 @@ async fn seed(
             close_status: Set(closed.then(|| "closed".to_owned())),
             close_reason: Set(None),
             close_note_enc: Set(None),
+            erased_at: Set(None),
+            erased_by: Set(None),
+            erasure_reason: Set(None),
+            erased_keep_statistics: Set(false),
         });
         let decision = |tag: u8, status: &str, days: i64| trafficking_decision::ActiveModel {
             id: Set(hex(tag, i)),

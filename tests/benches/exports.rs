@@ -362,6 +362,10 @@ async fn seed_cases(
                     close_status: Set(None),
                     close_reason: Set(None),
                     close_note_enc: Set(None),
+                    erased_at: Set(None),
+                    erased_by: Set(None),
+                    erasure_reason: Set(None),
+                    erased_keep_statistics: Set(false),
                 });
                 // Nine in ten identified: one or two types (mostly the first four), one to
                 // three means of control, the country of exploitation.

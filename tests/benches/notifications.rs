@@ -585,6 +585,10 @@ async fn seed_cases(
                     close_status: Set(closed.then(|| "closed".to_owned())),
                     close_reason: Set(None),
                     close_note_enc: Set(None),
+                    erased_at: Set(None),
+                    erased_by: Set(None),
+                    erasure_reason: Set(None),
+                    erased_keep_statistics: Set(false),
                 });
             }
             person::Entity::insert_many(persons)

@@ -1836,3 +1836,49 @@ msg-must-be-json-or-csv = must be json or csv
 msg-only-the-organisation-s-administrator-decides-whether-its-cases-are-counted-in-the-statistics-export = only the organisation's administrator decides whether its cases are counted in the statistics export
 msg-only-the-organisation-s-administrator-exports-its-cases = only the organisation's administrator exports its cases
 msg-only-a-statistician-or-the-administrator-or-auditor-of-a-state-authority-exports-statistics = only a statistician, or the administrator or auditor of a state authority, exports statistics
+
+## Erasure and retention (issue 15, point 3)
+erased-title = The person's data were erased
+erased-line = Erased on { $date } by { $name }: { $reason }. Names, dates of birth, places, testimony and notes no longer exist; this case is an anonymous record.
+erased-statistics-kept = It still counts, anonymously, in the statistics.
+erased-statistics-removed = It no longer counts in the statistics.
+erasure-reason-person_request = at the person's request (GDPR art. 17)
+erasure-reason-retention_expired = the retention period after closing is over
+erase-link = Erase the person's data
+erase-title = Erase the person's data
+erase-intro = Every personal field of this case is destroyed for good: nobody, not even the administrators, can read them again.
+erase-destroyed = Destroyed: the name and aliases (and their search index), birth date, nationality, gender, languages, contact, places, notes, testimony and interview answers, decision bases, the shelter's location, proceedings' details, the return's places, documents and reasons, the follow-up's notes and answers.
+erase-kept = Kept: the reference, the organisation, the stage and the dates, consents and shares as records, the fund ledger; an open case is closed.
+erase-audit = The audit trail stays whole; it records that the data were erased, by you, and why.
+erase-final = This cannot be undone. Those who could see the case will see it as erased.
+erase-retention-hint = { $n ->
+    [one] The retention period ends 1 day after the case was closed.
+   *[other] The retention period ends { $n } days after the case was closed.
+}
+erase-closed-on = Closed on
+field-keep_statistics = Keep the case as an anonymous record in the statistics
+erase-statistics-hint = Only generalised values are kept (a five-year age band, countries, types of exploitation and means of control, gender), never a name, a date or a place.
+erase-button = Erase for good
+flash-case-erased = The person's data were erased.
+retention-title = Cases past their retention period
+retention-intro = { $n ->
+    [one] Closed cases of your organisation closed more than 1 day ago and not erased yet. Nothing is erased by itself: you decide, case by case.
+   *[other] Closed cases of your organisation closed more than { $n } days ago and not erased yet. Nothing is erased by itself: you decide, case by case.
+}
+retention-closed = Closed on
+retention-ended = Retention ended on
+retention-none = No case is past its retention period.
+route-cases-one-erase = erasing a person's data
+route-cases-one-erasure = a case's erasure
+route-retention = cases past their retention period
+route-retention-cases = cases past their retention period
+audit-action-erase_on_request = erased at the person's request
+audit-action-erase_after_retention = erased after the retention period
+what-erasure = This case was not erased.
+field-erase_after_days = Retention period (days)
+msg-this-case-was-erased-its-personal-data-no-longer-exist-and-it-can-no-longer-be-changed = this case was erased: its personal data no longer exist, and it can no longer be changed
+msg-this-case-was-already-erased = this case was already erased
+msg-only-an-administrator-of-the-organisation-that-owns-the-case-erases-a-person-s-data = only an administrator of the organisation that owns the case erases a person's data
+msg-only-an-organisation-s-administrator-sees-the-cases-past-their-retention-period = only an organisation's administrator sees the cases past their retention period
+msg-the-case-is-still-open-its-retention-period-begins-when-it-is-closed = the case is still open: its retention period begins when it is closed
+msg-the-retention-period-of-this-case-ends-on-date = the retention period of this case ends on { $date }

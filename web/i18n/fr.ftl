@@ -1964,3 +1964,49 @@ msg-must-be-json-or-csv = doit être json ou csv
 msg-only-the-organisation-s-administrator-decides-whether-its-cases-are-counted-in-the-statistics-export = seul l'administrateur de l'organisation décide si ses dossiers sont comptés dans l'export statistique
 msg-only-the-organisation-s-administrator-exports-its-cases = seul l'administrateur de l'organisation exporte ses dossiers
 msg-only-a-statistician-or-the-administrator-or-auditor-of-a-state-authority-exports-statistics = seul·e un·e statisticien·ne, ou l'administrateur ou l'auditeur d'une autorité de l'État, exporte des statistiques
+
+## Effacement et conservation (ticket 15, point 3)
+erased-title = Les données de la personne ont été effacées
+erased-line = Effacé le { $date } par { $name } : { $reason }. Noms, dates de naissance, lieux, témoignages et notes n'existent plus ; ce dossier est un enregistrement anonyme.
+erased-statistics-kept = Il compte encore, anonymement, dans les statistiques.
+erased-statistics-removed = Il ne compte plus dans les statistiques.
+erasure-reason-person_request = à la demande de la personne (RGPD art. 17)
+erasure-reason-retention_expired = la durée de conservation après la clôture est écoulée
+erase-link = Effacer les données de la personne
+erase-title = Effacer les données de la personne
+erase-intro = Toutes les données personnelles de ce dossier sont détruites définitivement : personne, pas même les administrateurs, ne pourra plus les lire.
+erase-destroyed = Détruits : le nom et les alias (et leur index de recherche), la date de naissance, la nationalité, le genre, les langues, le contact, les lieux, les notes, le témoignage et les réponses aux entretiens, les motifs des décisions, l'adresse du foyer, le détail des procédures, les lieux, documents et motifs du retour, les notes et réponses du suivi.
+erase-kept = Conservés : la référence, l'organisation, l'étape et les dates, les consentements et partages en tant qu'enregistrements, le registre des fonds ; un dossier ouvert est clos.
+erase-audit = Le journal d'audit reste entier ; il enregistre que les données ont été effacées, par vous, et pourquoi.
+erase-final = C'est irréversible. Ceux qui pouvaient voir le dossier le verront effacé.
+erase-retention-hint = { $n ->
+    [one] La durée de conservation prend fin { $n } jour après la clôture du dossier.
+   *[other] La durée de conservation prend fin { $n } jours après la clôture du dossier.
+}
+erase-closed-on = Clos le
+field-keep_statistics = Garder le dossier comme enregistrement anonyme dans les statistiques
+erase-statistics-hint = Seules des valeurs généralisées sont gardées (une tranche d'âge de cinq ans, des pays, les types d'exploitation et moyens de contrôle, le genre), jamais un nom, une date ou un lieu.
+erase-button = Effacer définitivement
+flash-case-erased = Les données de la personne ont été effacées.
+retention-title = Dossiers dont la durée de conservation est écoulée
+retention-intro = { $n ->
+    [one] Dossiers de votre organisation clos depuis plus de { $n } jour et pas encore effacés. Rien n'est effacé automatiquement : vous décidez, dossier par dossier.
+   *[other] Dossiers de votre organisation clos depuis plus de { $n } jours et pas encore effacés. Rien n'est effacé automatiquement : vous décidez, dossier par dossier.
+}
+retention-closed = Clos le
+retention-ended = Conservation terminée le
+retention-none = Aucun dossier n'a dépassé sa durée de conservation.
+route-cases-one-erase = effacement des données d'une personne
+route-cases-one-erasure = effacement d'un dossier
+route-retention = dossiers dont la conservation est écoulée
+route-retention-cases = dossiers dont la conservation est écoulée
+audit-action-erase_on_request = effacé à la demande de la personne
+audit-action-erase_after_retention = effacé après la durée de conservation
+what-erasure = Ce dossier n'a pas été effacé.
+field-erase_after_days = Durée de conservation (jours)
+msg-this-case-was-erased-its-personal-data-no-longer-exist-and-it-can-no-longer-be-changed = ce dossier a été effacé : ses données personnelles n'existent plus, et il ne peut plus être modifié
+msg-this-case-was-already-erased = ce dossier a déjà été effacé
+msg-only-an-administrator-of-the-organisation-that-owns-the-case-erases-a-person-s-data = seul un administrateur de l'organisation propriétaire du dossier efface les données d'une personne
+msg-only-an-organisation-s-administrator-sees-the-cases-past-their-retention-period = seul l'administrateur d'une organisation voit les dossiers dont la durée de conservation est écoulée
+msg-the-case-is-still-open-its-retention-period-begins-when-it-is-closed = le dossier est encore ouvert : sa durée de conservation commence à sa clôture
+msg-the-retention-period-of-this-case-ends-on-date = la durée de conservation de ce dossier prend fin le { $date }

@@ -17,6 +17,14 @@ pub struct Settings {
     pub plugins: PluginSettings,
     pub mail: crate::mail::MailSettings,
     pub limits: crate::limits::LimitSettings,
+    pub retention: RetentionSettings,
+}
+
+/// `[retention]`: how long after closing a case becomes erasable for the end of its
+/// retention (its organisation's administrator decides; nothing is erased by itself).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RetentionSettings {
+    pub erase_after_days: i64,
 }
 
 /// `[plugins]`: which plugins, which countries and partners they serve, their bounds.

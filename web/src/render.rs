@@ -61,6 +61,8 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/admin_plugins.hbs"),
     ),
     ("confirm", include_str!("../templates/confirm.hbs")),
+    ("erase", include_str!("../templates/erase.hbs")),
+    ("retention", include_str!("../templates/retention.hbs")),
     (
         "notifications",
         include_str!("../templates/notifications.hbs"),

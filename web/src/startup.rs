@@ -73,6 +73,9 @@ pub async fn build_services(settings: &Settings) -> anyhow::Result<Services> {
     })?;
     let mut services = Services::new(db, keys, auth_policy(settings));
     services.referral_answer_days = settings.workflow.referral_answer_days;
+    services.retention_days =
+        passerelle_core::erasure::check_retention_days(settings.retention.erase_after_days)
+            .map_err(|e| anyhow::anyhow!("[retention] {}: {}", e.field, e.message))?;
     Ok(services)
 }
 

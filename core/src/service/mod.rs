@@ -8,6 +8,7 @@ pub mod cases;
 pub mod data;
 pub mod deadlines;
 pub mod demo;
+pub mod erasure;
 pub mod follow_up;
 pub mod funding;
 pub mod identification;
@@ -173,6 +174,9 @@ pub struct Services {
     pub adapters: Arc<dyn crate::ports::Adapters>,
     /// How long a referral may wait for an answer before it is flagged.
     pub referral_answer_days: i64,
+    /// `[retention] erase_after_days`: how long after closing a case may be erased for
+    /// the end of its retention (`crate::erasure`).
+    pub retention_days: i64,
     /// Fund ledgers already folded (see `funding`).
     pub ledgers: funding::LedgerCache,
     /// Dashboard figures this node counted in the last minute (see `data::dashboard`).
@@ -195,6 +199,7 @@ impl Services {
             auth_policy,
             adapters: Arc::new(crate::ports::BuiltIn),
             referral_answer_days: 5,
+            retention_days: 1_825,
             ledgers: funding::LedgerCache::default(),
             dashboards: data::dashboard::FigureCache::default(),
             reintegration: crate::follow_up::default_config().ok().map(Arc::new),

@@ -16,7 +16,7 @@ pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Connect, with the pragmas that protect case data on SQLite:
 /// WAL, `synchronous=FULL` (no acknowledged write lost on a crash), `busy_timeout`,
-/// foreign keys on. Write transactions begin IMMEDIATE (see [`begin_write`]).
+/// foreign keys on, `secure_delete`. Write transactions begin IMMEDIATE (see [`begin_write`]).
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.max_connections(max_connections)
@@ -37,6 +37,10 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 // pages again (caseload bench: API 54 → 60 % of the raw floor, page
                 // 43 → 49 %, the floor unchanged). See docs/benchmarks.md.
                 .pragma("mmap_size", "0")
+                // Deleted and overwritten content is zeroed, not left in free space: an
+                // erased person's old ciphertexts must not survive in the file
+                // (`crate::erasure`). Costs a few page writes on deletes.
+                .pragma("secure_delete", "on")
         });
     Database::connect(opts).await
 }

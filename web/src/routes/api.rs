@@ -32,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(crate::routes::data::configure_api)
             .configure(crate::routes::data::exports::configure_api)
             .configure(crate::routes::data::configure_dashboard_api)
+            .configure(crate::routes::erasure::configure_api)
             .default_service(web::to(|| async {
                 error_json(
                     StatusCode::NOT_FOUND,
@@ -87,6 +88,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::routes::data::Doc::openapi());
     doc.merge(crate::routes::data::exports::Doc::openapi());
     doc.merge(crate::routes::data::DashboardDoc::openapi());
+    doc.merge(crate::routes::erasure::Doc::openapi());
     doc
 }
 

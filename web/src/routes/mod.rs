@@ -6,6 +6,7 @@ pub mod api;
 pub mod care;
 pub mod cases;
 pub mod data;
+pub mod erasure;
 pub mod follow_up;
 pub mod funding;
 pub mod home;
@@ -48,5 +49,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     data::exports::configure(cfg);
     data::configure_dashboard(cfg);
     data::configure(cfg);
+    erasure::configure(cfg);
     admin::configure(cfg);
 }

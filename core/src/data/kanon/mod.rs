@@ -353,6 +353,30 @@ impl From<Option<u8>> for Age {
     }
 }
 
+impl Age {
+    /// The finest band the export can publish for this age (its first level: five years,
+    /// 15-17 and 18-24 around majority), both ends included; `None` when unknown. What an
+    /// erased case keeps instead of a birth date (`crate::erasure`): nothing finer than
+    /// what the export itself would show at its finest level.
+    pub fn finest_band(self) -> Option<(u8, u8)> {
+        let band = |y: u8| {
+            hierarchy::AGE_BANDS[0]
+                .iter()
+                .find(|&&(from, to, _)| from <= y && y <= to)
+                .map_or((y, y), |&(from, to, _)| (from, to))
+        };
+        match self {
+            Age::Unknown => None,
+            Age::Years(y) => Some(band(y)),
+            Age::Range { from, to } => {
+                let (a, _) = band(from);
+                let (_, b) = band(to);
+                Some((a, b))
+            }
+        }
+    }
+}
+
 /// One case, reduced to its quasi-identifiers. No free text, no dates, no references.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {

@@ -133,6 +133,18 @@ impl Services {
             refused(Some(&c.reference));
             return Err(ServiceError::Forbidden(forbidden_message(action).into()));
         }
+        // An erased case is an anonymous record: its summary and trail stay readable, every
+        // other section and every edit is refused (nothing personal is left to show).
+        if c.erased_at.is_some()
+            && !matches!(
+                action,
+                CaseAction::ViewSection(Section::Summary | Section::Audit)
+            )
+        {
+            return Err(ServiceError::Conflict(
+                "this case was erased: its personal data no longer exist, and it can no longer be changed".into(),
+            ));
+        }
         if action.is_edit() && c.closed_at.is_some() {
             return Err(ServiceError::Conflict(
                 "this case is closed: it can be read but no longer changed".into(),

@@ -102,6 +102,8 @@ fn caseload_page(q: Select<case::Entity>) -> Select<case::Entity> {
             case::Column::ClosedAt,
             case::Column::CloseStatus,
             case::Column::CloseReason,
+            case::Column::ErasedAt,
+            case::Column::ErasureReason,
         ])
         .column_as(organisation::Column::Name, "owner_org")
         .column_as(user::Column::DisplayName, "advocate")
@@ -324,7 +326,10 @@ impl Services {
         let mut allowed: Vec<case::Model> = Vec::new();
         for c in cases {
             let rel = self.relation(&self.db, actor, &c).await?;
-            if may(actor.role, rel, CaseAction::ViewSection(Section::Person)) {
+            // An erased person has no name left to show.
+            if c.erased_at.is_none()
+                && may(actor.role, rel, CaseAction::ViewSection(Section::Person))
+            {
                 allowed.push(c);
             }
         }

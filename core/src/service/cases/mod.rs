@@ -155,6 +155,10 @@ pub struct CaseSummary {
     /// HTCDS case status on closing: closed or closed_referred.
     pub close_status: Option<String>,
     pub close_reason: Option<String>,
+    /// When the person's data were erased (the case is then an anonymous record), and why
+    /// (person_request or retention_expired).
+    pub erased_at: Option<DateTime<Utc>>,
+    pub erasure_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -202,6 +206,8 @@ pub struct CaseView {
     pub consents: Option<Vec<ConsentView>>,
     pub shares: Option<Vec<ShareView>>,
     pub permissions: Permissions,
+    /// Set when the person's data were erased: the case shows this instead of them.
+    pub erasure: Option<crate::service::erasure::ErasureView>,
 }
 
 const PERSONS: &str = "persons";
@@ -234,6 +240,8 @@ struct SummaryRow {
     closed_at: Option<DateTime<Utc>>,
     close_status: Option<String>,
     close_reason: Option<String>,
+    erased_at: Option<DateTime<Utc>>,
+    erasure_reason: Option<String>,
 }
 
 fn summary_of(actor: &Actor, r: SummaryRow) -> Result<CaseSummary> {
@@ -255,6 +263,8 @@ fn summary_of(actor: &Actor, r: SummaryRow) -> Result<CaseSummary> {
         closed_at: r.closed_at,
         close_status: r.close_status,
         close_reason: r.close_reason,
+        erased_at: r.erased_at,
+        erasure_reason: r.erasure_reason,
     })
 }
 
@@ -409,6 +419,8 @@ impl Services {
                         closed_at: c.closed_at,
                         close_status: c.close_status,
                         close_reason: c.close_reason,
+                        erased_at: c.erased_at,
+                        erasure_reason: c.erasure_reason,
                     },
                 )
             })
@@ -579,7 +591,13 @@ impl Services {
             )
             .await?;
         let role = actor.role;
-        let can = |a| may(role, rel, a);
+        let erasure = self.erasure_view(&c).await?;
+        let live = erasure.is_none();
+        // An erased case shows its summary, its trail and how it was erased: nothing else.
+        let can = |a| match a {
+            CaseAction::ViewSection(Section::Summary | Section::Audit) => may(role, rel, a),
+            _ => live && may(role, rel, a),
+        };
         let open = c.closed_at.is_none();
         let edit = |a| open && can(a);
         let view = |s| can(CaseAction::ViewSection(s));
@@ -655,6 +673,7 @@ impl Services {
             consents,
             shares,
             permissions,
+            erasure,
         })
     }
 

@@ -399,6 +399,8 @@ impl Services {
             let st = with_limit(
                 case::Entity::find()
                     .filter(case::Column::OwnerOrgId.eq(actor.org_id))
+                    // An erased case has no personal data left to exchange.
+                    .filter(case::Column::ErasedAt.is_null())
                     .filter(case::Column::Id.gt(after))
                     .order_by_asc(case::Column::Id)
                     .build(backend),

@@ -23,7 +23,7 @@ use crate::identification::Elements;
 use crate::service::audit::NewEntry;
 use crate::service::{Actor, Result, Route, ServiceError, Services, at};
 use crate::store::First;
-use crate::store::entity::{case, case_elements, organisation, person};
+use crate::store::entity::{case, case_elements, erased_statistics, organisation, person};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -130,6 +130,17 @@ struct CaseRow {
     gender_enc: Option<Vec<u8>>,
     is_minor: bool,
     elements_enc: Option<Vec<u8>>,
+    /// An erased case (`crate::erasure`): counted from its kept record, if kept.
+    erased_at: Option<DateTime<Utc>>,
+    erased_keep_statistics: bool,
+    kept_case_id: Option<i64>,
+    age_from: Option<i16>,
+    age_to: Option<i16>,
+    citizenship: Option<String>,
+    country_of_exploitation: Option<String>,
+    exploitation: Option<String>,
+    means_of_control: Option<String>,
+    gender: Option<String>,
 }
 
 impl Services {
@@ -280,6 +291,16 @@ pub fn statistics_window_statement(
         .column(person::Column::GenderEnc)
         .column(person::Column::IsMinor)
         .column(case_elements::Column::ElementsEnc)
+        .column(case::Column::ErasedAt)
+        .column(case::Column::ErasedKeepStatistics)
+        .column_as(erased_statistics::Column::CaseId, "kept_case_id")
+        .column(erased_statistics::Column::AgeFrom)
+        .column(erased_statistics::Column::AgeTo)
+        .column(erased_statistics::Column::Citizenship)
+        .column(erased_statistics::Column::CountryOfExploitation)
+        .column(erased_statistics::Column::Exploitation)
+        .column(erased_statistics::Column::MeansOfControl)
+        .column(erased_statistics::Column::Gender)
         .join(
             JoinType::InnerJoin,
             case::Entity::belongs_to(person::Entity)
@@ -292,6 +313,13 @@ pub fn statistics_window_statement(
             case::Entity::belongs_to(case_elements::Entity)
                 .from(case::Column::Id)
                 .to(case_elements::Column::CaseId)
+                .into(),
+        )
+        .join(
+            JoinType::LeftJoin,
+            case::Entity::belongs_to(erased_statistics::Entity)
+                .from(case::Column::Id)
+                .to(erased_statistics::Column::CaseId)
                 .into(),
         )
         .filter(case::Column::OwnerOrgId.is_in(org_ids.iter().copied()))
@@ -341,6 +369,89 @@ fn records_on_every_core(keys: &crate::crypto::KeyRing, rows: Vec<CaseRow>) -> R
 /// Decrypt what the export needs of each case and reduce it to a [`Record`]; the clear
 /// values are dropped at the end of each row.
 fn records_of(keys: &crate::crypto::KeyRing, rows: Vec<CaseRow>) -> Result<Vec<Record>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        if r.erased_at.is_some() {
+            // Erased: its kept record, or nothing (the organisation did not keep it).
+            if r.erased_keep_statistics && r.kept_case_id.is_some() {
+                out.push(kept_record(&r)?);
+            }
+            continue;
+        }
+        out.push(live_record(keys, &r)?);
+    }
+    Ok(out)
+}
+
+/// The generalised record an erased case kept (`erased_statistics`).
+fn kept_record(r: &CaseRow) -> Result<Record> {
+    let bad = || {
+        ServiceError::Integrity(crate::crypto::CryptoError::Integrity {
+            table: "erased_statistics",
+            column: "record",
+        })
+    };
+    let country = |c: &Option<String>| c.as_deref().and_then(|c| Country::parse(c).ok());
+    let age = match (r.age_from, r.age_to) {
+        (Some(a), Some(b)) => Some((
+            u8::try_from(a).map_err(|_| bad())?,
+            u8::try_from(b).map_err(|_| bad())?,
+        )),
+        _ => None,
+    };
+    let kept = crate::erasure::StatisticalRecord {
+        age,
+        citizenship: country(&r.citizenship),
+        country_of_exploitation: country(&r.country_of_exploitation),
+        exploitation: crate::erasure::split_codes(
+            r.exploitation.as_deref().unwrap_or(""),
+            crate::identification::Exploitation::parse,
+        )
+        .map_err(|_| bad())?,
+        means_of_control: crate::erasure::split_codes(
+            r.means_of_control.as_deref().unwrap_or(""),
+            crate::identification::Control::parse,
+        )
+        .map_err(|_| bad())?,
+        gender: Gender::parse(r.gender.as_deref().unwrap_or("unknown")).map_err(|_| bad())?,
+    };
+    Ok(kept.record(r.created_at.date_naive().year()))
+}
+
+/// The record of one case from its encrypted fields (decrypted here and dropped). The
+/// erasure derives the record it keeps with it, before the fields are destroyed.
+pub(crate) fn live_record_of_case(
+    keys: &crate::crypto::KeyRing,
+    c: &case::Model,
+    p: &person::Model,
+    elements_enc: Option<Vec<u8>>,
+) -> Result<Record> {
+    live_record(
+        keys,
+        &CaseRow {
+            id: c.id,
+            created_at: c.created_at,
+            person_id: p.id.clone(),
+            birth_date_enc: p.birth_date_enc.clone(),
+            nationality_enc: p.nationality_enc.clone(),
+            gender_enc: p.gender_enc.clone(),
+            is_minor: p.is_minor,
+            elements_enc,
+            erased_at: None,
+            erased_keep_statistics: false,
+            kept_case_id: None,
+            age_from: None,
+            age_to: None,
+            citizenship: None,
+            country_of_exploitation: None,
+            exploitation: None,
+            means_of_control: None,
+            gender: None,
+        },
+    )
+}
+
+fn live_record(keys: &crate::crypto::KeyRing, r: &CaseRow) -> Result<Record> {
     let open = |column: &'static str, row: &str, v: Option<&Vec<u8>>| -> Result<Option<String>> {
         Ok(match v {
             Some(b) => Some(keys.decrypt_string(at("persons", column, row), b)?),
@@ -350,8 +461,8 @@ fn records_of(keys: &crate::crypto::KeyRing, rows: Vec<CaseRow>) -> Result<Vec<R
     let integrity = |table: &'static str, column: &'static str| {
         ServiceError::Integrity(crate::crypto::CryptoError::Integrity { table, column })
     };
-    rows.into_iter()
-        .map(|r| {
+    {
+        {
             let pid = r.person_id.as_str();
             let birth = open("birth_date", pid, r.birth_date_enc.as_ref())?
                 .map(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d"))
@@ -392,8 +503,8 @@ fn records_of(keys: &crate::crypto::KeyRing, rows: Vec<CaseRow>) -> Result<Vec<R
                 means_of_control: elements.controls.iter().copied().collect::<BTreeSet<_>>(),
                 gender,
             })
-        })
-        .collect()
+        }
+    }
 }
 
 #[cfg(test)]

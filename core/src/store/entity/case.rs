@@ -20,6 +20,15 @@ pub struct Model {
     pub close_status: Option<String>,
     pub close_reason: Option<String>,
     pub close_note_enc: Option<Vec<u8>>,
+    /// When the person's data were erased (migration 000017): the case is then an
+    /// anonymous record (`crate::erasure`).
+    pub erased_at: Option<DateTimeUtc>,
+    pub erased_by: Option<i64>,
+    /// `erasure::ErasureReason`: person_request or retention_expired.
+    pub erasure_reason: Option<String>,
+    /// Whether the erased case still counts in the statistics export (its generalised
+    /// record is in `erased_statistics`).
+    pub erased_keep_statistics: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,6 +9,7 @@ pub mod case_service;
 pub mod citizenship_request;
 pub mod consent;
 pub mod deadline;
+pub mod erased_statistics;
 pub mod follow_up_alert;
 pub mod follow_up_visit;
 pub mod fund;

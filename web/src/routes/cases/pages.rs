@@ -512,6 +512,20 @@ async fn case_page(
         o.insert("purposes".into(), json!(purposes));
         o.insert("givers".into(), json!(givers));
         o.insert("title".into(), json!(v.summary.reference));
+        o.insert(
+            "erasure".into(),
+            v.erasure.as_ref().map_or(Value::Null, |e| {
+                crate::routes::erasure::erasure_words(&s.page, e)
+            }),
+        );
+        o.insert(
+            "can_erase".into(),
+            json!(
+                v.erasure.is_none()
+                    && v.summary.access == "owner"
+                    && s.actor().role == passerelle_core::domain::Role::OrgAdmin
+            ),
+        );
     }
     Ok(s.page.show("case", data, refill))
 }
