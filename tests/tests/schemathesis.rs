@@ -5,7 +5,9 @@
 //! `.ci/run` installs it and sets PASSERELLE_REQUIRE_EXTERNAL=1.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use passerelle_tests::{in_days, send_json as send, skip_or_fail, spawn_app};
+use passerelle_tests::{
+    in_days, postgres_admin_url, send_json as send, skip_or_fail, spawn_app_with,
+};
 use serde_json::{Value, json};
 
 fn schemathesis() -> Option<std::path::PathBuf> {
@@ -18,13 +20,33 @@ fn schemathesis() -> Option<std::path::PathBuf> {
         .then(|| std::path::PathBuf::from("schemathesis"))
 }
 
+/// Issue 15: at least this many generated requests in one run.
+const AT_LEAST: u32 = 5_000;
+
+/// Examples per operation (`PASSERELLE_SCHEMATHESIS_EXAMPLES`, default 45: about 6 000
+/// requests over the 118 selected operations; 100 gave 14 267 in 6 minutes). Fewer than 5 000 requests fail the test.
+fn examples_per_operation() -> u32 {
+    std::env::var("PASSERELLE_SCHEMATHESIS_EXAMPLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(45)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_answers_as_its_document_says() {
     let Some(program) = schemathesis() else {
         skip_or_fail("schemathesis (pip install schemathesis)");
         return;
     };
-    let app = spawn_app().await;
+    // Conformance, not the limits: the search and exports are not cut off by their
+    // per-account limits half-way (tests/tests/limits.rs tests those).
+    let app = spawn_app_with(postgres_admin_url(), |s| {
+        s.limits.search_per_account = 100_000;
+        s.limits.search_per_address = 100_000;
+        s.limits.exports_per_account = 100_000;
+        s.limits.exports_per_address = 100_000;
+    })
+    .await;
     let w = app.world().await;
     let adv = app.api_login("advocate@ngo.test").await;
     let reference = app.create_case(&adv, "Fuzzed Person").await;
@@ -125,6 +147,7 @@ async fn the_api_answers_as_its_document_says() {
     )
     .unwrap();
     let schema = app.url("/api/v1/openapi.json");
+    let examples = examples_per_operation().to_string();
     let report = dir.path().join("report");
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(program)
@@ -137,14 +160,22 @@ async fn the_api_answers_as_its_document_says() {
                 "-H",
                 &format!("Cookie: {cookie}"),
                 // The case, identification, care, trial and return endpoints, the lists,
-                // and funding (funds, commitments, reports, estimates); not the
-                // sign-in/out nor the directory of the administrators.
+                // funding (funds, commitments, reports, estimates), follow-up, the
+                // dashboard, the statistics export, notifications; not the sign-in/out
+                // (which would end the session), the administrators' directory, the
+                // import (a CSV body) nor the HTCDS export (re-authentication).
                 "--include-path-regex",
-                "^/api/v1/(cases|deadlines|referrals|returns|search|funds|estimates)",
+                "^/api/v1/(cases|deadlines|referrals|returns|search|funds|estimates|follow-up|dashboard|statistics|notifications|me)",
                 "--checks",
                 "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
                 "--max-examples",
-                "10",
+                &examples,
+                // Not the stateful phase: schemathesis 4.32 infers links from Location
+                // headers and built one from `POST /api/v1/cases` to
+                // `POST /api/v1/imports/cases/check` with a `reference` that operation
+                // does not have, and reports its own link as an error.
+                "--phases",
+                "examples,coverage,fuzzing",
                 "--seed",
                 "7",
                 "--workers",
@@ -174,6 +205,6 @@ async fn the_api_answers_as_its_document_says() {
         .and_then(|l| l.split_whitespace().next())
         .and_then(|n| n.parse::<u32>().ok())
         .unwrap_or(0);
-    assert!(generated >= 500, "only {generated} requests: {text}");
+    assert!(generated >= AT_LEAST, "only {generated} requests: {text}");
     println!("schemathesis: {generated} generated requests, all conform");
 }

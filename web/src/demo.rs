@@ -63,6 +63,8 @@ const USERS: &[(usize, &str, &str, &str)] = &[
         "system_admin",
     ),
     (0, "fatou@mission.example", "Fatou Diallo", "fund_manager"),
+    // Reads the k-anonymised statistics export and nothing else.
+    (0, "mathis@mission.example", "Mathis Girard", "statistician"),
     (1, "amelie@passage.example", "Amélie Durand", "advocate"),
     (1, "karim@passage.example", "Karim Benali", "advocate"),
     (1, "olivia@passage.example", "Olivia Martin", "org_admin"),
