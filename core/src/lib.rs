@@ -17,5 +17,6 @@ pub mod returns;
 pub mod service;
 pub mod store;
 pub mod trial;
+pub mod two_factor;
 
 pub use service::{Actor, ServiceError, Services};

@@ -20,6 +20,7 @@ mod m20261203_000014_notification_prefs;
 mod m20261203_000015_signin_links;
 mod m20261204_000016_exports;
 mod m20261207_000017_erasure;
+mod m20261207_000018_two_factor;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000015_signin_links::Migration),
             Box::new(m20261204_000016_exports::Migration),
             Box::new(m20261207_000017_erasure::Migration),
+            Box::new(m20261207_000018_two_factor::Migration),
         ]
     }
 }

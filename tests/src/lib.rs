@@ -163,6 +163,9 @@ async fn spawn_app_as(
     settings.server.data_dir = dir.0.clone();
     settings.server.secure_cookies = "off".into();
     settings.server.workers = 2;
+    // The second factor is tested in tests/tests/two_factor.rs (which asks for the
+    // configured roles again); the other tests sign administrators in with a password.
+    settings.security.two_factor_roles = String::new();
     tweak(&mut settings);
     let backend = match pg_admin_url {
         Some(admin_url) => {

@@ -38,6 +38,8 @@ impl ServerProcess {
                 app.settings.database_url().unwrap(),
             )
             .env("RUST_LOG", "warn")
+            // As `spawn_app`: the second factor is tested apart (two_factor.rs).
+            .env("PASSERELLE__SECURITY__TWO_FACTOR_ROLES", "")
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         for (k, v) in env {

@@ -112,6 +112,7 @@ field-action = Action
 field-route = Where
 field-email = E-mail
 field-password = Password
+field-code = Code
 field-display_name = Display name
 field-role = Role
 field-kind = Kind
@@ -1882,3 +1883,38 @@ msg-only-an-administrator-of-the-organisation-that-owns-the-case-erases-a-person
 msg-only-an-organisation-s-administrator-sees-the-cases-past-their-retention-period = only an organisation's administrator sees the cases past their retention period
 msg-the-case-is-still-open-its-retention-period-begins-when-it-is-closed = the case is still open: its retention period begins when it is closed
 msg-the-retention-period-of-this-case-ends-on-date = the retention period of this case ends on { $date }
+# Two-factor sign-in (issue 15)
+two-factor-code-title = Code of your authenticator
+two-factor-code-hint = Your password was right. Enter the six-digit code your authenticator application shows for Passerelle.
+two-factor-code-submit = Sign in
+two-factor-code-recovery = Lost your phone? Enter one of your recovery codes instead (XXXXX-XXXXX); each works once.
+two-factor-code-rejected = This code is not the current one, was already used, or the sign-in took too long. Wait for the next code and try again, or sign in again.
+two-factor-title = Two-factor sign-in
+two-factor-missing = Your role requires two-factor sign-in. Set it up to continue: nothing else opens until then.
+two-factor-on = Two-factor sign-in is on: each sign-in asks for a code from your authenticator application.
+two-factor-recovery-left = { $count ->
+    [0] No recovery code is left.
+    [one] One recovery code is left.
+   *[other] { $count } recovery codes are left.
+}
+two-factor-off = Two-factor sign-in is off for your account. You may turn it on.
+two-factor-off-required = Two-factor sign-in is required for your account and is not set up yet.
+two-factor-start = Set up two-factor sign-in
+two-factor-scan = Scan this code with your authenticator application
+two-factor-or-type = Or type this secret in it:
+two-factor-confirm = Confirm with the code it shows
+two-factor-codes-title = Your recovery codes
+two-factor-codes-hint = Write these codes down and keep them apart from your phone. Each replaces a code once if you lose your authenticator. They are shown only now.
+two-factor-continue = Continue
+route-login-code = sign-in code
+route-account-two-factor = two-factor sign-in
+route-account-two-factor-start = two-factor set-up
+route-account-two-factor-confirm = two-factor confirmation
+route-auth-code = sign-in code
+route-me-two-factor = two-factor sign-in
+route-me-two-factor-confirm = two-factor confirmation
+users-reauth-title = Your password and a code again
+users-reauth-needed = To change a role, give your password and a code of your authenticator again: it holds five minutes.
+users-reauth-until = Confirmed: you may change roles until { $until }.
+flash-reauthenticated-roles = Confirmed: you may change roles for five minutes.
+route-admin-users-reauth = password and code given again for a role change

@@ -112,6 +112,7 @@ field-action = Action
 field-route = Où
 field-email = Adresse électronique
 field-password = Mot de passe
+field-code = Code
 field-display_name = Nom affiché
 field-role = Rôle
 field-kind = Type
@@ -2010,3 +2011,38 @@ msg-only-an-administrator-of-the-organisation-that-owns-the-case-erases-a-person
 msg-only-an-organisation-s-administrator-sees-the-cases-past-their-retention-period = seul l'administrateur d'une organisation voit les dossiers dont la durée de conservation est écoulée
 msg-the-case-is-still-open-its-retention-period-begins-when-it-is-closed = le dossier est encore ouvert : sa durée de conservation commence à sa clôture
 msg-the-retention-period-of-this-case-ends-on-date = la durée de conservation de ce dossier prend fin le { $date }
+# Two-factor sign-in (issue 15)
+two-factor-code-title = Code de votre authentificateur
+two-factor-code-hint = Votre mot de passe est correct. Saisissez le code à six chiffres que votre application d’authentification affiche pour Passerelle.
+two-factor-code-submit = Se connecter
+two-factor-code-recovery = Téléphone perdu ? Saisissez plutôt l’un de vos codes de secours (XXXXX-XXXXX) ; chacun ne sert qu’une fois.
+two-factor-code-rejected = Ce code n’est pas le code actuel, a déjà servi, ou la connexion a pris trop de temps. Attendez le code suivant et réessayez, ou reconnectez-vous.
+two-factor-title = Connexion à deux facteurs
+two-factor-missing = Votre rôle exige la connexion à deux facteurs. Activez-la pour continuer : rien d’autre ne s’ouvre d’ici là.
+two-factor-on = La connexion à deux facteurs est active : chaque connexion demande un code de votre application d’authentification.
+two-factor-recovery-left = { $count ->
+    [0] Il ne reste aucun code de secours.
+    [one] Il reste un code de secours.
+   *[other] Il reste { $count } codes de secours.
+}
+two-factor-off = La connexion à deux facteurs n’est pas activée pour votre compte. Vous pouvez l’activer.
+two-factor-off-required = La connexion à deux facteurs est exigée pour votre compte et n’est pas encore activée.
+two-factor-start = Activer la connexion à deux facteurs
+two-factor-scan = Scannez ce code avec votre application d’authentification
+two-factor-or-type = Ou saisissez-y ce secret :
+two-factor-confirm = Confirmer avec le code affiché
+two-factor-codes-title = Vos codes de secours
+two-factor-codes-hint = Notez ces codes et gardez-les loin de votre téléphone. Chacun remplace une fois un code si vous perdez votre authentificateur. Ils ne sont affichés que maintenant.
+two-factor-continue = Continuer
+route-login-code = code de connexion
+route-account-two-factor = connexion à deux facteurs
+route-account-two-factor-start = activation des deux facteurs
+route-account-two-factor-confirm = confirmation des deux facteurs
+route-auth-code = code de connexion
+route-me-two-factor = connexion à deux facteurs
+route-me-two-factor-confirm = confirmation des deux facteurs
+users-reauth-title = Votre mot de passe et un code à nouveau
+users-reauth-needed = Pour changer un rôle, redonnez votre mot de passe et un code de votre authentificateur : cela vaut cinq minutes.
+users-reauth-until = Confirmé : vous pouvez changer des rôles jusqu’à { $until }.
+flash-reauthenticated-roles = Confirmé : vous pouvez changer des rôles pendant cinq minutes.
+route-admin-users-reauth = mot de passe et code redonnés pour un changement de rôle

@@ -70,6 +70,8 @@ pub struct SecuritySettings {
     pub max_login_failures: i32,
     pub failure_window_minutes: i64,
     pub lockout_minutes: i64,
+    /// Comma-separated roles that must sign in with a second factor.
+    pub two_factor_roles: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

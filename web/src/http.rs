@@ -242,6 +242,21 @@ impl ResponseError for ApiAuthError {
 
 type BoxFut<T> = Pin<Box<dyn Future<Output = T>>>;
 
+/// What a session that must enrol a second factor, and has none, may still open.
+fn enrolment_path(path: &str) -> bool {
+    matches!(
+        path,
+        "/api/v1/me"
+            | "/api/v1/me/two-factor"
+            | "/api/v1/me/two-factor/confirm"
+            | "/api/v1/auth/logout"
+            | "/account/two-factor"
+            | "/account/two-factor/start"
+            | "/account/two-factor/confirm"
+            | "/logout"
+    ) || path.starts_with("/lang/")
+}
+
 impl FromRequest for ApiAuth {
     type Error = ApiAuthError;
     type Future = BoxFut<Result<Self, Self::Error>>;
@@ -251,6 +266,11 @@ impl FromRequest for ApiAuth {
             let state = state_of(&req).map_err(ApiAuthError::Failed)?;
             let lang = state.lang(&req);
             match session_of(&req).await.map_err(ApiAuthError::Failed)? {
+                Some(session) if session.two_factor_missing && !enrolment_path(req.path()) => {
+                    Err(ApiAuthError::Failed(ApiError(ServiceError::Forbidden(
+                        "your role requires two-factor sign-in: enrol first (POST /api/v1/me/two-factor, then POST /api/v1/me/two-factor/confirm with a code)".into(),
+                    ))))
+                }
                 Some(session) => Ok(ApiAuth {
                     session,
                     state,
@@ -841,6 +861,11 @@ impl FromRequest for Page {
                     return Err(p.service_error(e.0));
                 }
             };
+            // A session that must enrol a second factor opens only the enrolment.
+            if session.as_ref().is_some_and(|s| s.two_factor_missing) && !enrolment_path(req.path())
+            {
+                return Err(PageError::redirect("/account/two-factor"));
+            }
             // The header's count of unread notifications, on pages (not on form posts,
             // which answer with a redirect or the page again).
             let unread = match &session {

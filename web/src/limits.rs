@@ -74,7 +74,9 @@ enum Key {
 pub fn class_of(method: &Method, path: &str) -> Option<Class> {
     let post = method == Method::POST;
     match path {
-        "/login" | "/api/v1/auth/login" if post => Some(Class::SignIn),
+        "/login" | "/api/v1/auth/login" | "/login/code" | "/api/v1/auth/code" if post => {
+            Some(Class::SignIn)
+        }
         "/forgot" | "/api/v1/auth/forgot" if post => Some(Class::SignInLink),
         "/search" | "/api/v1/search" if post => Some(Class::Search),
         "/statistics" | "/api/v1/statistics" if method == Method::GET => Some(Class::Export),
@@ -82,6 +84,7 @@ pub fn class_of(method: &Method, path: &str) -> Option<Class> {
         | "/api/v1/exports/htcds"
         | "/exports/htcds/reauth"
         | "/api/v1/session/reauth"
+        | "/admin/users/reauth"
             if post =>
         {
             Some(Class::Export)

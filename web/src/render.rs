@@ -13,6 +13,8 @@ use std::sync::Arc;
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout", include_str!("../templates/layout.hbs")),
     ("login", include_str!("../templates/login.hbs")),
+    ("login_code", include_str!("../templates/login_code.hbs")),
+    ("two_factor", include_str!("../templates/two_factor.hbs")),
     ("home", include_str!("../templates/home.hbs")),
     ("home_admin", include_str!("../templates/home_admin.hbs")),
     ("caseload", include_str!("../templates/caseload.hbs")),

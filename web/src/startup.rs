@@ -37,15 +37,27 @@ pub fn load_keys(settings: &Settings) -> anyhow::Result<KeyRing> {
     }
 }
 
-pub fn auth_policy(settings: &Settings) -> AuthPolicy {
+pub fn auth_policy(settings: &Settings) -> anyhow::Result<AuthPolicy> {
     let s = &settings.security;
-    AuthPolicy {
+    let mut two_factor_roles = Vec::new();
+    for r in s
+        .two_factor_roles
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    {
+        two_factor_roles.push(passerelle_core::domain::Role::parse(r).map_err(|_| {
+            anyhow::anyhow!("configuration: security.two_factor_roles: {r:?} is not a role")
+        })?);
+    }
+    Ok(AuthPolicy {
+        two_factor_roles,
         idle_timeout: chrono::Duration::minutes(s.idle_timeout_minutes),
         absolute_timeout: chrono::Duration::hours(s.absolute_timeout_hours),
         max_failures: s.max_login_failures,
         failure_window: chrono::Duration::minutes(s.failure_window_minutes),
         lockout: chrono::Duration::minutes(s.lockout_minutes),
-    }
+    })
 }
 
 /// The services with the plugin registry as adapters, when plugins are configured.
@@ -53,7 +65,12 @@ pub async fn build_services_with_plugins(
     settings: &Settings,
     demo: bool,
 ) -> anyhow::Result<(Services, Option<Arc<crate::plugins::PluginAdapters>>)> {
-    let services = build_services(settings).await?;
+    let mut services = build_services(settings).await?;
+    if demo {
+        // The demo's accounts share a published password and a newcomer tries them in
+        // turn: no role is made to enrol a second factor there (any account may).
+        services.auth_policy.two_factor_roles.clear();
+    }
     let plugins = crate::plugins::load(settings, demo)?;
     Ok(match plugins {
         Some(p) => (services.with_adapters(p.clone()), Some(p)),
@@ -71,7 +88,7 @@ pub async fn build_services(settings: &Settings) -> anyhow::Result<Services> {
     passerelle_core::follow_up::default_config().map_err(|e| {
         anyhow::anyhow!("config/reintegration/rss.toml: {}: {}", e.field, e.message)
     })?;
-    let mut services = Services::new(db, keys, auth_policy(settings));
+    let mut services = Services::new(db, keys, auth_policy(settings)?);
     services.referral_answer_days = settings.workflow.referral_answer_days;
     services.retention_days =
         passerelle_core::erasure::check_retention_days(settings.retention.erase_after_days)

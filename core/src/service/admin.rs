@@ -23,6 +23,8 @@ pub struct OrgView {
     /// Its cases are counted in the k-anonymised statistics export (its administrator
     /// opts in; off until then).
     pub statistics_opt_in: bool,
+    /// Every user of the organisation signs in with a second factor.
+    pub require_two_factor: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -59,6 +61,7 @@ fn org_view(o: organisation::Model) -> Result<OrgView> {
         country: o.country,
         active: o.active,
         statistics_opt_in: o.statistics_opt_in,
+        require_two_factor: o.require_two_factor,
     })
 }
 
@@ -146,6 +149,39 @@ impl Services {
         let m = a.update(&txn).await?;
         txn.commit().await?;
         tracing::info!(org_id, opt_in, "statistics opt-in changed");
+        org_view(m)
+    }
+
+    /// Require a second factor of every user of the organisation, or only of the roles
+    /// the configuration names: its own administrator's decision, as the opt-in above.
+    pub async fn set_require_two_factor(
+        &self,
+        actor: &Actor,
+        org_id: i64,
+        required: bool,
+    ) -> Result<OrgView> {
+        if actor.role != Role::OrgAdmin {
+            return Err(ServiceError::Forbidden(
+                "only the organisation's administrator decides whether all its users need a second factor".into(),
+            ));
+        }
+        if org_id != actor.org_id {
+            return Err(ServiceError::NotFound("organisation"));
+        }
+        let txn = begin_write(&self.db).await?;
+        let org = organisation::Entity::find_by_id(org_id)
+            .first(&txn)
+            .await?
+            .ok_or(ServiceError::NotFound("organisation"))?;
+        let mut a = org.into_active_model();
+        a.require_two_factor = Set(required);
+        let m = a.update(&txn).await?;
+        txn.commit().await?;
+        tracing::info!(
+            org_id,
+            required,
+            "second factor required of all users or not"
+        );
         org_view(m)
     }
 
@@ -274,10 +310,13 @@ impl Services {
     }
 
     /// Change another user's role or active flag. Nobody changes their own role or
-    /// organisation; disabling a user ends their sessions at once.
+    /// organisation; disabling a user ends their sessions at once. An administrator who
+    /// signs in with a second factor changes a role only within five minutes of giving
+    /// the password and a code again in `session_id` (`Services::reauthenticate`).
     pub async fn update_user(
         &self,
         actor: &Actor,
+        session_id: i64,
         user_id: i64,
         role: Option<&str>,
         active: Option<bool>,
@@ -305,6 +344,17 @@ impl Services {
                 "you may not give the role {}",
                 new_role.as_str()
             )));
+        }
+        if new_role != current_role
+            && user::Entity::find_by_id(actor.user_id)
+                .first(&txn)
+                .await?
+                .is_some_and(|u| u.totp_enabled_at.is_some())
+            && self.reauthenticated_until(session_id).await?.is_none()
+        {
+            return Err(ServiceError::Forbidden(
+                "give your password and a code again before changing a role (POST /api/v1/session/reauth, or the form at the top of the users' page)".into(),
+            ));
         }
         let disable = active == Some(false);
         let mut a = target.into_active_model();

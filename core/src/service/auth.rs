@@ -27,6 +27,9 @@ pub struct NewSession {
     pub token: SecretString,
     pub csrf_token: String,
     pub actor: Actor,
+    /// The account has a second factor: the session opens nothing until its code is
+    /// given (`Services::second_factor`).
+    pub second_factor_pending: bool,
 }
 
 /// A session found from its cookie token.
@@ -35,6 +38,9 @@ pub struct CurrentSession {
     pub session_id: i64,
     pub csrf_token: String,
     pub actor: Actor,
+    /// The account must have a second factor and has none yet: until it enrols, the
+    /// session opens only the enrolment (and signing out).
+    pub two_factor_missing: bool,
 }
 
 /// A session row with its user's and organisation's columns; those are `None` when the
@@ -52,7 +58,10 @@ struct SessionRow {
     u_display_name: Option<String>,
     u_role: Option<String>,
     u_active: Option<bool>,
+    u_totp_enabled_at: Option<DateTime<Utc>>,
     org_active: Option<bool>,
+    org_require_two_factor: Option<bool>,
+    second_factor_pending: bool,
 }
 
 /// How long a re-authentication holds (the password given again in a session).
@@ -126,6 +135,7 @@ impl Services {
             return Err(LoginError::Rejected);
         };
         let actor = actor_of(u).map_err(unexpected)?;
+        let second_factor_pending = u.totp_enabled_at.is_some() && u.totp_secret_enc.is_some();
 
         let token = random_token(32).map_err(|e| unexpected(e.into()))?;
         let csrf = random_token(32).map_err(|e| unexpected(e.into()))?;
@@ -142,6 +152,7 @@ impl Services {
             csrf_token: Set(csrf.clone()),
             created_at: Set(now),
             last_seen_at: Set(now),
+            second_factor_pending: Set(second_factor_pending),
             ..Default::default()
         }
         .insert(&txn)
@@ -152,10 +163,15 @@ impl Services {
             token: SecretString::from(token),
             csrf_token: csrf,
             actor,
+            second_factor_pending,
         })
     }
 
-    async fn record_failure(&self, key: &str) -> Result<()> {
+    pub(crate) fn throttle_key_of(&self, email: &str) -> String {
+        self.throttle_key(&email.trim().to_lowercase())
+    }
+
+    pub(crate) async fn record_failure(&self, key: &str) -> Result<()> {
         let now = Utc::now();
         let p = &self.auth_policy;
         let txn = begin_write(&self.db).await?;
@@ -212,7 +228,13 @@ impl Services {
             .column_as(user::Column::DisplayName, "u_display_name")
             .column_as(user::Column::Role, "u_role")
             .column_as(user::Column::Active, "u_active")
+            .column_as(user::Column::TotpEnabledAt, "u_totp_enabled_at")
             .column_as(organisation::Column::Active, "org_active")
+            .column_as(
+                organisation::Column::RequireTwoFactor,
+                "org_require_two_factor",
+            )
+            .column(session::Column::SecondFactorPending)
             .join(
                 JoinType::LeftJoin,
                 session::Entity::belongs_to(user::Entity)
@@ -237,6 +259,10 @@ impl Services {
         let p = &self.auth_policy;
         if now - s.last_seen_at > p.idle_timeout || now - s.created_at > p.absolute_timeout {
             session::Entity::delete_by_id(s.id).exec(&self.db).await?;
+            return Ok(None);
+        }
+        // Waiting for its second factor: not signed in yet.
+        if s.second_factor_pending {
             return Ok(None);
         }
         let (Some(_), Some(org_id), Some(email), Some(display_name), Some(role), Some(active)) = (
@@ -268,13 +294,21 @@ impl Services {
                 .exec(&self.db)
                 .await?;
         }
+        let role = stored_role(&role)?;
+        let two_factor_missing = s.u_totp_enabled_at.is_none()
+            && crate::two_factor::required(
+                role,
+                &p.two_factor_roles,
+                s.org_require_two_factor.unwrap_or(false),
+            );
         Ok(Some(CurrentSession {
             session_id: s.id,
             csrf_token: s.csrf_token,
+            two_factor_missing,
             actor: Actor {
                 user_id: s.user_id,
                 org_id,
-                role: stored_role(&role)?,
+                role,
                 display_name,
                 email,
             },
@@ -290,6 +324,7 @@ impl Services {
         session_id: i64,
         actor: &Actor,
         password: SecretString,
+        code: Option<&str>,
     ) -> Result<DateTime<Utc>> {
         let key = self.throttle_key(&actor.email.trim().to_lowercase());
         let now = Utc::now();
@@ -298,15 +333,38 @@ impl Services {
             .await?
             .and_then(|t| t.locked_until)
             .is_some_and(|until| until > now);
-        let phc = user::Entity::find_by_id(actor.user_id)
+        let found = user::Entity::find_by_id(actor.user_id)
             .first(&self.db)
             .await?
-            .filter(|u| u.active)
-            .map(|u| u.password_hash)
+            .filter(|u| u.active);
+        let phc = found
+            .as_ref()
+            .map(|u| u.password_hash.clone())
             .unwrap_or_else(dummy_hash);
         let ok = tokio::task::spawn_blocking(move || crypto::verify_password(&password, &phc))
             .await
             .map_err(|e| anyhow::anyhow!("password check failed: {e}"))?;
+        // With a second factor, its code too (a recovery code is not taken here).
+        if ok
+            && !locked
+            && let Some(u) = found.as_ref().filter(|u| u.totp_enabled_at.is_some())
+        {
+            let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
+                return Err(crate::domain::Invalid::new(
+                    "code",
+                    "the code of your authenticator application is needed as well",
+                )
+                .into());
+            };
+            if !self.take_totp_code(u, code).await? {
+                self.record_failure(&key).await?;
+                return Err(crate::domain::Invalid::new(
+                    "code",
+                    "is not the current code of your authenticator application, or was already used",
+                )
+                .into());
+            }
+        }
         if !ok || locked {
             if !locked {
                 self.record_failure(&key).await?;

@@ -17,6 +17,7 @@ pub mod referrals;
 pub mod returns;
 pub mod signin;
 pub mod trial;
+pub mod two_factor;
 
 use crate::crypto::{CryptoError, KeyRing};
 use crate::domain::{Invalid, Role};
@@ -149,6 +150,8 @@ pub struct AuthPolicy {
     pub max_failures: i32,
     pub failure_window: chrono::Duration,
     pub lockout: chrono::Duration,
+    /// The roles that must sign in with a second factor (`two_factor::DEFAULT_ROLES`).
+    pub two_factor_roles: Vec<crate::domain::Role>,
 }
 
 impl Default for AuthPolicy {
@@ -159,6 +162,7 @@ impl Default for AuthPolicy {
             max_failures: 6,
             failure_window: chrono::Duration::minutes(15),
             lockout: chrono::Duration::minutes(30),
+            two_factor_roles: crate::two_factor::DEFAULT_ROLES.to_vec(),
         }
     }
 }

@@ -37,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/static/style.css", web::get().to(stylesheet));
     api::configure(cfg);
     session::configure(cfg);
+    session::configure_two_factor(cfg);
     home::configure(cfg);
     cases::configure(cfg);
     identification::configure(cfg);

@@ -28,6 +28,7 @@ pub mod person;
 pub mod placement;
 pub mod planned_departure;
 pub mod proceeding;
+pub mod recovery_code;
 pub mod ref_counter;
 pub mod referral;
 pub mod reintegration_assessment;

@@ -11,6 +11,8 @@ pub struct Model {
     pub active: bool,
     /// Counted in the k-anonymised statistics export (its administrator opts in).
     pub statistics_opt_in: bool,
+    /// Every user of the organisation signs in with a second factor.
+    pub require_two_factor: bool,
     pub created_at: DateTimeUtc,
 }
 

@@ -13,6 +13,9 @@ pub struct Model {
     pub last_seen_at: DateTimeUtc,
     /// When the password was last given again in this session (exports of personal data).
     pub reauth_at: Option<DateTimeUtc>,
+    /// Signed in with the password, still waiting for the second factor: not a session
+    /// that opens anything but the code's page.
+    pub second_factor_pending: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

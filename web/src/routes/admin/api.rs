@@ -116,11 +116,15 @@ async fn create_org(a: ApiAuth, body: web::Json<NewOrgBody>) -> Result<HttpRespo
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateOrgBody {
     /// Count the organisation's cases in the k-anonymised statistics export.
-    statistics_opt_in: bool,
+    #[serde(default)]
+    statistics_opt_in: Option<bool>,
+    /// Every user of the organisation signs in with a second factor.
+    #[serde(default)]
+    require_two_factor: Option<bool>,
 }
 
 /// The organisation's own choices (its administrator): whether its cases are counted in
-/// the k-anonymised statistics export. Answers the organisation as it now is.
+/// the k-anonymised statistics export, whether every user needs a second factor. Answers the organisation as it now is.
 #[utoipa::path(patch, path = "/api/v1/organisations/{id}", params(("id" = i64, Path)), request_body = UpdateOrgBody,
     responses((status = 200, body = OrgView)))]
 async fn update_org(
@@ -128,11 +132,33 @@ async fn update_org(
     id: web::Path<i64>,
     body: web::Json<UpdateOrgBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let o = a
-        .services()
-        .set_statistics_opt_in(a.actor(), *id, body.statistics_opt_in)
-        .await?;
-    Ok(ok(StatusCode::OK, &o))
+    if body.statistics_opt_in.is_none() && body.require_two_factor.is_none() {
+        return Err(ApiError(ServiceError::Invalid(
+            passerelle_core::domain::Invalid::new(
+                "statistics_opt_in",
+                "give statistics_opt_in or require_two_factor",
+            ),
+        )));
+    }
+    let mut o = None;
+    if let Some(v) = body.statistics_opt_in {
+        o = Some(
+            a.services()
+                .set_statistics_opt_in(a.actor(), *id, v)
+                .await?,
+        );
+    }
+    if let Some(v) = body.require_two_factor {
+        o = Some(
+            a.services()
+                .set_require_two_factor(a.actor(), *id, v)
+                .await?,
+        );
+    }
+    match o {
+        Some(o) => Ok(ok(StatusCode::OK, &o)),
+        None => Err(ApiError(ServiceError::NotFound("organisation"))),
+    }
 }
 
 /// Users the caller administers, by e-mail address.
@@ -216,7 +242,13 @@ async fn update_user(
     body: web::Json<UpdateUserBody>,
 ) -> Result<HttpResponse, ApiError> {
     a.services()
-        .update_user(a.actor(), *id, body.role.as_deref(), body.active)
+        .update_user(
+            a.actor(),
+            a.session.session_id,
+            *id,
+            body.role.as_deref(),
+            body.active,
+        )
         .await?;
     Ok(ok(StatusCode::OK, &user_view(&a, *id).await?))
 }

@@ -16,6 +16,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/organisations/{id}", web::post().to(update_org))
         .route("/admin/users", web::get().to(users))
         .route("/admin/users", web::post().to(create_user))
+        .route("/admin/users/reauth", web::post().to(reauth))
         .route("/admin/users/{id}", web::post().to(update_user))
         .route("/admin/users/{id}/disable", web::get().to(disable_confirm))
         .route("/admin/plugins", web::get().to(plugins_page))
@@ -147,6 +148,23 @@ async fn users_page(s: &Signed, refill: Option<Refill>) -> Result<HttpResponse, 
                 .collect::<Vec<_>>()),
         );
         o.insert("roles".into(), json!(roles));
+        // With a second factor, roles change only after the password and a code again.
+        let two_factor = s
+            .services()
+            .two_factor_status(s.actor())
+            .await
+            .map_err(|e| s.page.service_error(e))?;
+        if two_factor.enabled {
+            let until = s
+                .services()
+                .reauthenticated_until(s.session.session_id)
+                .await
+                .map_err(|e| s.page.service_error(e))?;
+            o.insert(
+                "reauth".into(),
+                json!({"until": until.map(|u| crate::words::time(&u.to_rfc3339()))}),
+            );
+        }
         // An organisation's administrator decides whether its cases are counted in the
         // k-anonymised statistics export.
         let own = orgs
@@ -308,7 +326,7 @@ async fn update_user(
     let outcome = match active {
         Ok(active) => s
             .services()
-            .update_user(s.actor(), id, role, active)
+            .update_user(s.actor(), s.session.session_id, id, role, active)
             .await
             .map(|_| active),
         Err(e) => Err(e),
@@ -447,4 +465,21 @@ async fn reload_plugins(
     }
     tracing::info!(by = s.actor().user_id, "plugins reloaded");
     Ok(s.page.done("/admin/plugins", "flash-plugins-reloaded"))
+}
+
+/// The password and a code again, before changing roles (with a second factor on).
+async fn reauth(f: SignedForm<crate::http::Pairs>) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    let password = secrecy::SecretString::from(f.sent.text("password"));
+    let code = f.sent.text("code");
+    match s
+        .services()
+        .reauthenticate(s.session.session_id, s.actor(), password, Some(&code))
+        .await
+    {
+        Ok(_) => Ok(s
+            .page
+            .done("/admin/users#reauth", "flash-reauthenticated-roles")),
+        Err(e) => users_page(s, Some(f.refill("reauth", e)?)).await,
+    }
 }

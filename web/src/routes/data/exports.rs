@@ -147,6 +147,9 @@ fn htcds_answer(v: &HtcdsExport, format: HtcdsFormat) -> Result<HttpResponse, Se
 #[derive(Deserialize, ToSchema)]
 pub struct ReauthBody {
     password: String,
+    /// The code of the authenticator application, when two-factor sign-in is on.
+    #[serde(default)]
+    code: Option<String>,
 }
 
 /// The session is re-authenticated until then.
@@ -155,7 +158,8 @@ pub struct Reauthenticated {
     reauthenticated_until: chrono::DateTime<chrono::Utc>,
 }
 
-/// Give the password again: the session is re-authenticated for five minutes (the HTCDS
+/// Give the password again, and the code of the authenticator application when
+/// two-factor sign-in is on: the session is re-authenticated for five minutes (the HTCDS
 /// export needs it). A wrong password is a 422 naming `password` and counts as a failed
 /// sign-in (six lock the account for a while).
 #[utoipa::path(post, path = "/api/v1/session/reauth", request_body = ReauthBody,
@@ -168,6 +172,7 @@ async fn api_reauth(a: ApiAuth, body: web::Json<ReauthBody>) -> Result<HttpRespo
             a.session.session_id,
             a.actor(),
             SecretString::from(body.password),
+            body.code.as_deref(),
         )
         .await?;
     Ok(ok(
@@ -368,6 +373,12 @@ async fn htcds_page_with(s: &Signed, refill: Option<Refill>) -> Result<HttpRespo
             json!(until.map(|u| crate::words::time(&u.to_rfc3339()))),
         );
         o.insert("org".into(), json!(own.name));
+        let two_factor = s
+            .services()
+            .two_factor_status(s.actor())
+            .await
+            .map_err(|e| s.page.service_error(e))?;
+        o.insert("two_factor".into(), json!(two_factor.enabled));
         o.insert(
             "statistics".into(),
             json!(statistics_scope(s.actor().role, own.kind, &own.country).is_some()),
@@ -446,9 +457,10 @@ async fn reauth_form(f: SignedForm<Pairs>) -> Result<HttpResponse, PageError> {
     let s = &f.signed;
     admin_only(s)?;
     let password = SecretString::from(f.sent.text("password"));
+    let code = f.sent.text("code");
     match s
         .services()
-        .reauthenticate(s.session.session_id, s.actor(), password)
+        .reauthenticate(s.session.session_id, s.actor(), password, Some(&code))
         .await
     {
         Ok(_) => Ok(s

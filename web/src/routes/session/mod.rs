@@ -5,6 +5,8 @@
 
 mod api;
 pub(crate) mod pages;
+mod two_factor;
 
 pub use api::{Doc, configure_api};
 pub use pages::configure;
+pub use two_factor::configure as configure_two_factor;

@@ -41,7 +41,7 @@ fn signed_out_form(
     resp
 }
 
-fn csrf_ok(req: &HttpRequest, sent: &str) -> bool {
+pub(super) fn csrf_ok(req: &HttpRequest, sent: &str) -> bool {
     let cookie = req
         .cookie(LOGIN_CSRF_COOKIE)
         .map(|c| c.value().to_owned())
@@ -288,6 +288,18 @@ async fn login(page: Page, req: HttpRequest, form: web::Form<LoginForm>) -> Http
         .login(&form.email, SecretString::from(form.password))
         .await
     {
+        Ok(s) if s.second_factor_pending => {
+            // The password was right; the session opens with the code.
+            let to = match back.next() {
+                Some(n) => format!("/login/code?next={}", crate::http::percent_encode(&n)),
+                None => "/login/code".to_owned(),
+            };
+            let mut resp = see_other(&to);
+            let name = page.state.session_cookie_name();
+            let secret = secrecy::ExposeSecret::expose_secret(&s.token).to_owned();
+            let _ = resp.add_cookie(&page.state.cookie(name, secret));
+            resp
+        }
         Ok(s) => {
             // Every role lands on its home (which opens on what needs them), or back
             // on the page the expired session interrupted.
