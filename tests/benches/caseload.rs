@@ -32,6 +32,7 @@ use passerelle_core::service::cases::{Scope, caseload_page_statement};
 use passerelle_core::store::entity::{case, person, ref_counter, user};
 use passerelle_core::store::{First, begin_write};
 use passerelle_core::{Actor, Services};
+use passerelle_tests::bench::{drop_postgres, loadavg};
 use passerelle_tests::{Backend, PASSWORD, TestApp, spawn_app};
 use reqwest::Client;
 use sea_orm::ActiveValue::Set;
@@ -319,12 +320,6 @@ fn backend_name(b: DbBackend) -> &'static str {
         DbBackend::Postgres => "PostgreSQL",
         _ => "other",
     }
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "n/a".into())
 }
 
 async fn count(db: &DatabaseConnection, sql: &str) -> anyhow::Result<i64> {
@@ -1329,22 +1324,4 @@ fn report(
     }
     println!("audit log entries at the end: {audit_rows}");
     println!("load average after: {}", loadavg());
-}
-
-/// Remove the PostgreSQL database spawn_app created (best effort).
-async fn drop_postgres(app: &TestApp) {
-    if let Backend::Postgres { admin_url, db_name } = &app.backend {
-        app.services.db.clone().close().await.ok();
-        let dropped = async {
-            let admin = sea_orm::Database::connect(admin_url.as_str()).await?;
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
-                .await?;
-            admin.close().await
-        }
-        .await;
-        if let Err(e) = dropped {
-            eprintln!("could not drop the bench database {db_name}: {e}");
-        }
-    }
 }

@@ -27,7 +27,8 @@ use passerelle_core::identification::{Control, Elements, Exploitation};
 use passerelle_core::service::data::statistics::statistics_window_statement;
 use passerelle_core::store::begin_write;
 use passerelle_core::store::entity::{case, case_elements, organisation, person};
-use passerelle_tests::{Backend, TestApp, postgres_for_pg_only_tests, spawn_app_on};
+use passerelle_tests::bench::{drop_postgres, loadavg, reachable_postgres};
+use passerelle_tests::{Backend, TestApp, spawn_app_on};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter};
 use std::time::{Duration, Instant};
@@ -443,47 +444,4 @@ async fn seed_cases(
         .await?;
     }
     Ok(records)
-}
-
-/// The PostgreSQL server to run on too, if one answers.
-async fn reachable_postgres() -> Option<String> {
-    let url = postgres_for_pg_only_tests();
-    match tokio::time::timeout(Duration::from_secs(5), sea_orm::Database::connect(&url)).await {
-        Ok(Ok(db)) => {
-            db.close().await.ok();
-            Some(url)
-        }
-        Ok(Err(e)) => {
-            println!("PostgreSQL at {url}: {e}");
-            None
-        }
-        Err(_) => {
-            println!("PostgreSQL at {url}: no answer in 5 s");
-            None
-        }
-    }
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "n/a".into())
-}
-
-/// Remove the PostgreSQL database spawn_app created (best effort).
-async fn drop_postgres(app: &TestApp) {
-    if let Backend::Postgres { admin_url, db_name } = &app.backend {
-        app.services.db.clone().close().await.ok();
-        let dropped = async {
-            let admin = sea_orm::Database::connect(admin_url.as_str()).await?;
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
-                .await?;
-            admin.close().await
-        }
-        .await;
-        if let Err(e) = dropped {
-            eprintln!("could not drop the bench database {db_name}: {e}");
-        }
-    }
 }

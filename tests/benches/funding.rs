@@ -29,6 +29,7 @@ use passerelle_core::funding::{
 };
 use passerelle_core::store::entity::{case, fund, fund_entry, user};
 use passerelle_core::store::{First, begin_write};
+use passerelle_tests::bench::{drop_postgres, loadavg};
 use passerelle_tests::{Backend, TestApp, in_days, spawn_app};
 use reqwest::Client;
 use sea_orm::ActiveValue::Set;
@@ -545,28 +546,4 @@ async fn insert_history(
     }
     txn.commit().await?;
     Ok(())
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "n/a".into())
-}
-
-/// Remove the PostgreSQL database spawn_app created (best effort).
-async fn drop_postgres(app: &TestApp) {
-    if let Backend::Postgres { admin_url, db_name } = &app.backend {
-        app.services.db.clone().close().await.ok();
-        let dropped = async {
-            let admin = sea_orm::Database::connect(admin_url.as_str()).await?;
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
-                .await?;
-            admin.close().await
-        }
-        .await;
-        if let Err(e) = dropped {
-            eprintln!("could not drop the bench database {db_name}: {e}");
-        }
-    }
 }

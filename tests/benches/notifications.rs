@@ -25,9 +25,9 @@ use passerelle_core::crypto::FieldLocation;
 use passerelle_core::domain::{CaseRef, Stage};
 use passerelle_core::store::entity::{case, deadline, follow_up_visit, notification, person, user};
 use passerelle_core::store::{First, begin_write};
-use passerelle_tests::bench::{drop_postgres, loadavg};
+use passerelle_tests::bench::{drop_postgres, loadavg, reachable_postgres};
 use passerelle_tests::smtp::SmtpServer;
-use passerelle_tests::{TestApp, postgres_for_pg_only_tests, spawn_app_on};
+use passerelle_tests::{TestApp, spawn_app_on};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter};
 use std::collections::HashSet;
@@ -124,25 +124,6 @@ async fn run(config: Config) -> anyhow::Result<()> {
     println!();
     println!("load average after: {}", loadavg());
     Ok(())
-}
-
-/// The PostgreSQL server to run on too, if one answers.
-async fn reachable_postgres() -> Option<String> {
-    let url = postgres_for_pg_only_tests();
-    match tokio::time::timeout(Duration::from_secs(5), sea_orm::Database::connect(&url)).await {
-        Ok(Ok(db)) => {
-            db.close().await.ok();
-            Some(url)
-        }
-        Ok(Err(e)) => {
-            println!("PostgreSQL at {url}: {e}");
-            None
-        }
-        Err(_) => {
-            println!("PostgreSQL at {url}: no answer in 5 s");
-            None
-        }
-    }
 }
 
 // ---------- 1. delivery ----------

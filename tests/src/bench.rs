@@ -1,8 +1,9 @@
-//! What the benchmarks share: the machine's load, and the removal of the PostgreSQL
-//! database `spawn_app` created for a run.
+//! What the benchmarks share: the machine's load, the PostgreSQL server to run on too,
+//! and the removal of the PostgreSQL database `spawn_app` created for a run.
 
-use crate::{Backend, TestApp};
+use crate::{Backend, TestApp, postgres_for_pg_only_tests};
 use sea_orm::ConnectionTrait;
+use std::time::Duration;
 
 /// The load average (1, 5 and 15 minutes), for the benchmarks' reports.
 pub fn loadavg() -> String {
@@ -26,6 +27,25 @@ pub async fn drop_postgres(app: &TestApp) {
         .await;
         if let Err(e) = dropped {
             eprintln!("could not drop the bench database {db_name}: {e}");
+        }
+    }
+}
+
+/// The PostgreSQL server to run on too, if one answers within five seconds.
+pub async fn reachable_postgres() -> Option<String> {
+    let url = postgres_for_pg_only_tests();
+    match tokio::time::timeout(Duration::from_secs(5), sea_orm::Database::connect(&url)).await {
+        Ok(Ok(db)) => {
+            db.close().await.ok();
+            Some(url)
+        }
+        Ok(Err(e)) => {
+            println!("PostgreSQL at {url}: {e}");
+            None
+        }
+        Err(_) => {
+            println!("PostgreSQL at {url}: no answer in 5 s");
+            None
         }
     }
 }

@@ -401,6 +401,48 @@ async fn the_pages_ask_for_the_code_and_re_authentication_asks_for_it_before_an_
     let r = c.get(app.url("/cases")).send().await.unwrap();
     assert_eq!(r.status(), 200);
 
+    // The administrator asks it of every user, on the users' page; an advocate is then
+    // taken to the enrolment.
+    let page = c
+        .get(app.url("/admin/users"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"two-factor-form\""), "{page}");
+    let r = c
+        .post(app.url(&format!("/admin/organisations/{}/two-factor", w.ngo)))
+        .form(&[
+            ("_csrf", hidden_csrf(&page).as_str()),
+            ("require_two_factor", "on"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let adv = app_html_password(&app, "advocate@ngo.test").await;
+    let r = adv.get(app.url("/cases")).send().await.unwrap();
+    assert_eq!(r.headers()["location"], "/account/two-factor");
+    let page = c
+        .get(app.url("/admin/users"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = c
+        .post(app.url(&format!("/admin/organisations/{}/two-factor", w.ngo)))
+        .form(&[("_csrf", hidden_csrf(&page).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = adv.get(app.url("/cases")).send().await.unwrap();
+    assert_eq!(r.status(), 200, "no longer required of the advocate");
+
     // Enrolment through the pages, by another administrator: the QR code is drawn on
     // the server, the secret can be typed, the first code shows the recovery codes.
     app.user(w.ngo, "admin2@ngo.test", "org_admin").await;

@@ -1884,28 +1884,28 @@ msg-only-an-organisation-s-administrator-sees-the-cases-past-their-retention-per
 msg-the-case-is-still-open-its-retention-period-begins-when-it-is-closed = the case is still open: its retention period begins when it is closed
 msg-the-retention-period-of-this-case-ends-on-date = the retention period of this case ends on { $date }
 # Two-factor sign-in (issue 15)
-two-factor-code-title = Code of your authenticator
-two-factor-code-hint = Your password was right. Enter the six-digit code your authenticator application shows for Passerelle.
-two-factor-code-submit = Sign in
-two-factor-code-recovery = Lost your phone? Enter one of your recovery codes instead (XXXXX-XXXXX); each works once.
-two-factor-code-rejected = This code is not the current one, was already used, or the sign-in took too long. Wait for the next code and try again, or sign in again.
-two-factor-title = Two-factor sign-in
-two-factor-missing = Your role requires two-factor sign-in. Set it up to continue: nothing else opens until then.
-two-factor-on = Two-factor sign-in is on: each sign-in asks for a code from your authenticator application.
-two-factor-recovery-left = { $count ->
+second-factor-code-title = Code of your authenticator
+second-factor-code-hint = Your password was right. Enter the six-digit code your authenticator application shows for Passerelle.
+second-factor-code-submit = Sign in
+second-factor-code-recovery = Lost your phone? Enter one of your recovery codes instead (XXXXX-XXXXX); each works once.
+second-factor-code-rejected = This code is not the current one, was already used, or the sign-in took too long. Wait for the next code and try again, or sign in again.
+second-factor-title = Two-factor sign-in
+second-factor-missing = Your role requires two-factor sign-in. Set it up to continue: nothing else opens until then.
+second-factor-on = Two-factor sign-in is on: each sign-in asks for a code from your authenticator application.
+second-factor-recovery-left = { $count ->
     [0] No recovery code is left.
     [one] One recovery code is left.
    *[other] { $count } recovery codes are left.
 }
-two-factor-off = Two-factor sign-in is off for your account. You may turn it on.
-two-factor-off-required = Two-factor sign-in is required for your account and is not set up yet.
-two-factor-start = Set up two-factor sign-in
-two-factor-scan = Scan this code with your authenticator application
-two-factor-or-type = Or type this secret in it:
-two-factor-confirm = Confirm with the code it shows
-two-factor-codes-title = Your recovery codes
-two-factor-codes-hint = Write these codes down and keep them apart from your phone. Each replaces a code once if you lose your authenticator. They are shown only now.
-two-factor-continue = Continue
+second-factor-off = Two-factor sign-in is off for your account. You may turn it on.
+second-factor-off-required = Two-factor sign-in is required for your account and is not set up yet.
+second-factor-start = Set up two-factor sign-in
+second-factor-scan = Scan this code with your authenticator application
+second-factor-or-type = Or type this secret in it:
+second-factor-confirm = Confirm with the code it shows
+second-factor-codes-title = Your recovery codes
+second-factor-codes-hint = Write these codes down and keep them apart from your phone. Each replaces a code once if you lose your authenticator. They are shown only now.
+second-factor-continue = Continue
 route-login-code = sign-in code
 route-account-two-factor = two-factor sign-in
 route-account-two-factor-start = two-factor set-up
@@ -1918,3 +1918,8 @@ users-reauth-needed = To change a role, give your password and a code of your au
 users-reauth-until = Confirmed: you may change roles until { $until }.
 flash-reauthenticated-roles = Confirmed: you may change roles for five minutes.
 route-admin-users-reauth = password and code given again for a role change
+org-two-factor-title = Two-factor sign-in for everyone
+org-two-factor-hint = Administrators, fund managers and auditors always sign in with a code from an authenticator application. You may ask it of every user of your organisation: each is taken to the set-up at their next page.
+field-require_two_factor = Every user of the organisation signs in with a second factor
+flash-org-two-factor-saved = Saved: who must sign in with a second factor.
+route-admin-organisations-one-two-factor = two-factor sign-in required or not for the organisation

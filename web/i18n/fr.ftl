@@ -2012,28 +2012,28 @@ msg-only-an-organisation-s-administrator-sees-the-cases-past-their-retention-per
 msg-the-case-is-still-open-its-retention-period-begins-when-it-is-closed = le dossier est encore ouvert : sa durée de conservation commence à sa clôture
 msg-the-retention-period-of-this-case-ends-on-date = la durée de conservation de ce dossier prend fin le { $date }
 # Two-factor sign-in (issue 15)
-two-factor-code-title = Code de votre authentificateur
-two-factor-code-hint = Votre mot de passe est correct. Saisissez le code à six chiffres que votre application d’authentification affiche pour Passerelle.
-two-factor-code-submit = Se connecter
-two-factor-code-recovery = Téléphone perdu ? Saisissez plutôt l’un de vos codes de secours (XXXXX-XXXXX) ; chacun ne sert qu’une fois.
-two-factor-code-rejected = Ce code n’est pas le code actuel, a déjà servi, ou la connexion a pris trop de temps. Attendez le code suivant et réessayez, ou reconnectez-vous.
-two-factor-title = Connexion à deux facteurs
-two-factor-missing = Votre rôle exige la connexion à deux facteurs. Activez-la pour continuer : rien d’autre ne s’ouvre d’ici là.
-two-factor-on = La connexion à deux facteurs est active : chaque connexion demande un code de votre application d’authentification.
-two-factor-recovery-left = { $count ->
+second-factor-code-title = Code de votre authentificateur
+second-factor-code-hint = Votre mot de passe est correct. Saisissez le code à six chiffres que votre application d’authentification affiche pour Passerelle.
+second-factor-code-submit = Se connecter
+second-factor-code-recovery = Téléphone perdu ? Saisissez plutôt l’un de vos codes de secours (XXXXX-XXXXX) ; chacun ne sert qu’une fois.
+second-factor-code-rejected = Ce code n’est pas le code actuel, a déjà servi, ou la connexion a pris trop de temps. Attendez le code suivant et réessayez, ou reconnectez-vous.
+second-factor-title = Connexion à deux facteurs
+second-factor-missing = Votre rôle exige la connexion à deux facteurs. Activez-la pour continuer : rien d’autre ne s’ouvre d’ici là.
+second-factor-on = La connexion à deux facteurs est active : chaque connexion demande un code de votre application d’authentification.
+second-factor-recovery-left = { $count ->
     [0] Il ne reste aucun code de secours.
     [one] Il reste un code de secours.
    *[other] Il reste { $count } codes de secours.
 }
-two-factor-off = La connexion à deux facteurs n’est pas activée pour votre compte. Vous pouvez l’activer.
-two-factor-off-required = La connexion à deux facteurs est exigée pour votre compte et n’est pas encore activée.
-two-factor-start = Activer la connexion à deux facteurs
-two-factor-scan = Scannez ce code avec votre application d’authentification
-two-factor-or-type = Ou saisissez-y ce secret :
-two-factor-confirm = Confirmer avec le code affiché
-two-factor-codes-title = Vos codes de secours
-two-factor-codes-hint = Notez ces codes et gardez-les loin de votre téléphone. Chacun remplace une fois un code si vous perdez votre authentificateur. Ils ne sont affichés que maintenant.
-two-factor-continue = Continuer
+second-factor-off = La connexion à deux facteurs n’est pas activée pour votre compte. Vous pouvez l’activer.
+second-factor-off-required = La connexion à deux facteurs est exigée pour votre compte et n’est pas encore activée.
+second-factor-start = Activer la connexion à deux facteurs
+second-factor-scan = Scannez ce code avec votre application d’authentification
+second-factor-or-type = Ou saisissez-y ce secret :
+second-factor-confirm = Confirmer avec le code affiché
+second-factor-codes-title = Vos codes de secours
+second-factor-codes-hint = Notez ces codes et gardez-les loin de votre téléphone. Chacun remplace une fois un code si vous perdez votre authentificateur. Ils ne sont affichés que maintenant.
+second-factor-continue = Continuer
 route-login-code = code de connexion
 route-account-two-factor = connexion à deux facteurs
 route-account-two-factor-start = activation des deux facteurs
@@ -2046,3 +2046,8 @@ users-reauth-needed = Pour changer un rôle, redonnez votre mot de passe et un c
 users-reauth-until = Confirmé : vous pouvez changer des rôles jusqu’à { $until }.
 flash-reauthenticated-roles = Confirmé : vous pouvez changer des rôles pendant cinq minutes.
 route-admin-users-reauth = mot de passe et code redonnés pour un changement de rôle
+org-two-factor-title = Connexion à deux facteurs pour tous
+org-two-factor-hint = Les administrateurs, gestionnaires de fonds et auditeurs se connectent toujours avec un code d’une application d’authentification. Vous pouvez l’exiger de chaque utilisateur de votre organisation : chacun est conduit à l’activation à sa page suivante.
+field-require_two_factor = Chaque utilisateur de l’organisation se connecte avec un second facteur
+flash-org-two-factor-saved = Enregistré : qui doit se connecter avec un second facteur.
+route-admin-organisations-one-two-factor = connexion à deux facteurs exigée ou non pour l’organisation

@@ -14,6 +14,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/organisations", web::get().to(orgs))
         .route("/admin/organisations", web::post().to(create_org))
         .route("/admin/organisations/{id}", web::post().to(update_org))
+        .route(
+            "/admin/organisations/{id}/two-factor",
+            web::post().to(update_org_two_factor),
+        )
         .route("/admin/users", web::get().to(users))
         .route("/admin/users", web::post().to(create_user))
         .route("/admin/users/reauth", web::post().to(reauth))
@@ -173,6 +177,7 @@ async fn users_page(s: &Signed, refill: Option<Refill>) -> Result<HttpResponse, 
             .filter(|_| s.actor().role == Role::OrgAdmin)
             .map(|x| {
                 json!({"id": x.id, "name": x.name, "statistics_opt_in": x.statistics_opt_in,
+                "require_two_factor": x.require_two_factor,
                 "state_authority": x.kind == OrgKind::StateAuthority})
             });
         o.insert("own_org".into(), json!(own));
@@ -248,6 +253,24 @@ async fn update_org(
             .page
             .done("/admin/users#statistics-form", "flash-org-statistics-saved")),
         Err(e) => users_page(s, Some(f.refill("statistics", e)?)).await,
+    }
+}
+
+/// Require a second factor of every user of the organisation (its administrator).
+async fn update_org_two_factor(
+    f: SignedForm<crate::http::Pairs>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, PageError> {
+    let s = &f.signed;
+    match s
+        .services()
+        .set_require_two_factor(s.actor(), *id, f.sent.checked("require_two_factor"))
+        .await
+    {
+        Ok(_) => Ok(s
+            .page
+            .done("/admin/users#two-factor-form", "flash-org-two-factor-saved")),
+        Err(e) => users_page(s, Some(f.refill("two_factor", e)?)).await,
     }
 }
 

@@ -29,7 +29,7 @@ struct Next {
 /// The page after a password that needs a code: only for a session waiting for one.
 fn code_form(page: &Page, status: StatusCode, error: Option<String>, next: &str) -> HttpResponse {
     let token = random_token(32).unwrap_or_default();
-    let mut data = page.base("two-factor-code-title");
+    let mut data = page.base("second-factor-code-title");
     if let Some(o) = data.as_object_mut() {
         o.insert("login_csrf".into(), json!(token));
         o.insert("error".into(), json!(error));
@@ -100,7 +100,7 @@ async fn code(page: Page, req: HttpRequest, form: web::Form<CodeForm>) -> HttpRe
         Err(LoginError::Rejected) => code_form(
             &page,
             StatusCode::UNAUTHORIZED,
-            Some(page.t("two-factor-code-rejected")),
+            Some(page.t("second-factor-code-rejected")),
             &form.next,
         ),
         Err(LoginError::Unexpected(e)) => {
@@ -149,7 +149,7 @@ async fn show_account(
             .await
             .map_err(|e| s.page.service_error(e))?
     };
-    let mut data = s.page.base("two-factor-title");
+    let mut data = s.page.base("second-factor-title");
     if let Some(o) = data.as_object_mut() {
         o.insert("enabled".into(), json!(status.enabled));
         o.insert("required".into(), json!(status.required));
