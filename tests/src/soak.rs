@@ -17,8 +17,8 @@ use passerelle::config::Settings;
 use passerelle_core::crypto::{FieldLocation, random_token};
 use passerelle_core::domain::{CaseRef, Stage};
 use passerelle_core::service::audit::{Verified, verify_chain};
-use passerelle_core::store::begin_write;
 use passerelle_core::store::entity::{case, person, ref_counter, user};
+use passerelle_core::store::{First, begin_write};
 use reqwest::{Client, RequestBuilder};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
@@ -470,7 +470,7 @@ async fn seed_world(app: &TestApp, connections: usize, cases: usize) -> anyhow::
         .user(ngo_ids[0], "soak.seed@ngo.test", "org_admin")
         .await;
     let hash = user::Entity::find_by_id(first)
-        .one(db)
+        .first(db)
         .await?
         .context("the first user")?
         .password_hash;
@@ -570,6 +570,7 @@ async fn seed_world(app: &TestApp, connections: usize, cases: usize) -> anyhow::
                 1 + rng.below(28) as u32,
             )
             .context("birth date")?;
+            let nationality = NATIONALITIES[rng.below(NATIONALITIES.len())];
             persons.push(person::ActiveModel {
                 id: Set(pid.clone()),
                 name_enc: Set(seal("name", &pid, &name)?),
@@ -580,7 +581,7 @@ async fn seed_world(app: &TestApp, connections: usize, cases: usize) -> anyhow::
                     &pid,
                     &birth.format("%Y-%m-%d").to_string(),
                 )?)),
-                nationality_enc: Set(Some(seal("nationality", &pid, *rng.pick(&NATIONALITIES))?)),
+                nationality_enc: Set(Some(seal("nationality", &pid, nationality)?)),
                 stateless: Set(false),
                 languages_enc: Set(Some(seal("languages", &pid, "English, Edo")?)),
                 contact_enc: Set(Some(seal("contact", &pid, "+33 6 00 00 00 00")?)),
