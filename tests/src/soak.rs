@@ -10,7 +10,7 @@
 //! Used by `tests/tests/soak.rs` (60 s in CI, fails on any error or lost write) and
 //! `benches/soak.rs` (5 minutes, both backends, figures in docs/benchmarks.md).
 
-use crate::{PASSWORD, TestApp, client};
+use crate::{PASSWORD, TestApp};
 use anyhow::{Context, bail};
 use chrono::{Datelike, Duration as ChronoDuration, NaiveDate, Utc};
 use passerelle::config::Settings;
@@ -745,10 +745,21 @@ impl Conn {
         let took = u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX);
         match answer {
             Err(e) => {
+                // reqwest's message names the URL only: the causes say what happened.
+                let mut cause = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    let _ = write!(cause, ": {s}");
+                    source = s.source();
+                }
                 self.out.error(
                     kind,
                     "transport error".into(),
-                    format!("{} {what}: transport error: {e}", kind.label()),
+                    format!(
+                        "{} {what}: transport error after {:.1} s: {cause}",
+                        kind.label(),
+                        t.elapsed().as_secs_f64()
+                    ),
                 );
                 None
             }
@@ -954,9 +965,21 @@ impl Conn {
     }
 }
 
-/// Sign in through the API as `email`; a client of its own (one keep-alive connection).
+/// The server closes a keep-alive connection after 5 s without a request (actix-web's
+/// default). A client that reuses such a connection at that very moment gets a transport
+/// error that is nobody's fault (the race of HTTP/1.1 keep-alive; browsers retry), and a
+/// client here can sit idle that long between seeding and the load: it drops idle
+/// connections after 2 s itself, as well-behaved clients do.
+const CLIENT_IDLE: Duration = Duration::from_secs(2);
+
+/// Sign in through the API as `email`; a client of its own (one keep-alive connection),
+/// keeping cookies and not following redirects, as `crate::client()`.
 async fn sign_in(base: &str, email: &str) -> anyhow::Result<Client> {
-    let c = client();
+    let c = Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(CLIENT_IDLE)
+        .build()?;
     let r = c
         .post(format!("{base}/api/v1/auth/login"))
         .json(&json!({"email": email, "password": PASSWORD}))
