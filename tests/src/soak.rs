@@ -45,8 +45,9 @@ const SAMPLE_EVERY: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Examples of errors kept for the report.
 const EXAMPLES: usize = 8;
-/// Acknowledged person updates read back at the end (all of them up to this many).
-const READ_BACK: usize = 400;
+/// Acknowledged writes read back through the API at the end, per connection: the
+/// persons last renamed, and a case it opened.
+const READ_BACK: usize = 5;
 
 const FIRST: [&str; 12] = [
     "Blessing", "Joy", "Precious", "Favour", "Mercy", "Gift", "Amina", "Esther", "Grace", "Faith",
@@ -1230,8 +1231,9 @@ pub async fn run(
         ));
     }
     // The persons read back as last acknowledged (through the API, by their advocate), and
-    // a sample of the opened cases with the name they were opened with.
-    let mut checked = 0usize;
+    // a few of the opened cases with the name they were opened with: `READ_BACK` cases
+    // per connection, the connections in parallel.
+    let mut reading = Vec::new();
     for c in &conns {
         let renamed = c.out.updated.iter().map(|(r, n)| (r, n, "renamed"));
         let opened = c
@@ -1239,27 +1241,35 @@ pub async fn run(
             .created
             .iter()
             .filter(|(r, _)| !c.out.updated.contains_key(r))
-            .take(3)
             .map(|(r, n)| (r, n, "opened"));
-        for (r, name, how) in renamed.chain(opened) {
-            if checked >= READ_BACK {
-                break;
+        let todo: Vec<(String, String, &'static str)> = renamed
+            .take(READ_BACK - 1)
+            .chain(opened)
+            .take(READ_BACK)
+            .map(|(r, n, how)| (r.clone(), n.clone(), how))
+            .collect();
+        let (client, base) = (c.client.clone(), c.base.clone());
+        reading.push(tokio::spawn(async move {
+            let mut wrong = Vec::new();
+            for (r, name, how) in todo {
+                let resp = client
+                    .get(format!("{base}/api/v1/cases/{r}"))
+                    .send()
+                    .await?;
+                let status = resp.status();
+                let v: Value = resp.json().await.unwrap_or_default();
+                if status != 200 || v["person"]["name"] != name.as_str() {
+                    wrong.push(format!(
+                        "case {r} was {how} as {name:?} (acknowledged) but reads {status} {:?}",
+                        v["person"]["name"]
+                    ));
+                }
             }
-            checked += 1;
-            let resp = c
-                .client
-                .get(c.url(&format!("/api/v1/cases/{r}")))
-                .send()
-                .await?;
-            let status = resp.status();
-            let v: Value = resp.json().await.unwrap_or_default();
-            if status != 200 || v["person"]["name"] != name.as_str() {
-                lost.push(format!(
-                    "case {r} was {how} as {name:?} (acknowledged) but reads {status} {:?}",
-                    v["person"]["name"]
-                ));
-            }
-        }
+            anyhow::Ok(wrong)
+        }));
+    }
+    for r in reading {
+        lost.extend(r.await.context("a read-back task")??);
     }
     let audit_entries = match verify_chain(&app.services.db).await? {
         Verified::Intact { entries } => entries,
