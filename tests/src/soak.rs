@@ -1286,8 +1286,10 @@ pub async fn run(
         }
     };
 
+    // The samples taken during the load (the first is the state before it).
     let peak = samples
         .iter()
+        .skip(1)
         .map(|(_, m)| *m)
         .chain([memory_after_load])
         .max_by_key(|m| m.rss_kib)
