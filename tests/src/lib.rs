@@ -14,6 +14,7 @@ pub mod bench;
 pub mod journey;
 pub mod process;
 pub mod smtp;
+pub mod soak;
 pub mod webdriver;
 pub mod words;
 
