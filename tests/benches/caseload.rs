@@ -33,7 +33,7 @@ use passerelle_core::store::entity::{case, person, ref_counter, user};
 use passerelle_core::store::{First, begin_write};
 use passerelle_core::{Actor, Services};
 use passerelle_tests::bench::{drop_postgres, loadavg};
-use passerelle_tests::{Backend, PASSWORD, TestApp, spawn_app};
+use passerelle_tests::{PASSWORD, TestApp, spawn_app};
 use reqwest::Client;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sqlx::{self, Row};

@@ -33,7 +33,7 @@ use passerelle_core::store::entity::{
 };
 use passerelle_core::store::{First, begin_write};
 use passerelle_tests::bench::{drop_postgres, loadavg, reachable_postgres};
-use passerelle_tests::{Backend, TestApp, spawn_app_on};
+use passerelle_tests::{TestApp, spawn_app_on};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter};
 use std::time::{Duration, Instant};

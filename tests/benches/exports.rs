@@ -28,10 +28,10 @@ use passerelle_core::service::data::statistics::statistics_window_statement;
 use passerelle_core::store::begin_write;
 use passerelle_core::store::entity::{case, case_elements, organisation, person};
 use passerelle_tests::bench::{drop_postgres, loadavg, reachable_postgres};
-use passerelle_tests::{Backend, TestApp, spawn_app_on};
+use passerelle_tests::{TestApp, spawn_app_on};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const ORGS: usize = 10;
 const CHUNK: usize = 500;

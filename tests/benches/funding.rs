@@ -30,7 +30,7 @@ use passerelle_core::funding::{
 use passerelle_core::store::entity::{case, fund, fund_entry, user};
 use passerelle_core::store::{First, begin_write};
 use passerelle_tests::bench::{drop_postgres, loadavg};
-use passerelle_tests::{Backend, TestApp, in_days, spawn_app};
+use passerelle_tests::{TestApp, in_days, spawn_app};
 use reqwest::Client;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait};

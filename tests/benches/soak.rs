@@ -13,8 +13,9 @@
 //! Run: `cargo bench -p passerelle-tests --bench soak`. Results: docs/benchmarks.md.
 
 use anyhow::bail;
+use passerelle_tests::bench::reachable_postgres;
 use passerelle_tests::soak::{self, CONNECTIONS, SoakReport};
-use passerelle_tests::{bench, postgres_for_pg_only_tests, spawn_app_with};
+use passerelle_tests::{bench, spawn_app_with};
 use std::time::Duration;
 
 fn main() -> anyhow::Result<()> {
@@ -84,23 +85,4 @@ async fn run(secs: u64) -> anyhow::Result<()> {
         bail!("errors or lost writes on {}", bad.join(", "));
     }
     Ok(())
-}
-
-/// The PostgreSQL server to run on too, if one answers.
-async fn reachable_postgres() -> Option<String> {
-    let url = postgres_for_pg_only_tests();
-    match tokio::time::timeout(Duration::from_secs(5), sea_orm::Database::connect(&url)).await {
-        Ok(Ok(db)) => {
-            db.close().await.ok();
-            Some(url)
-        }
-        Ok(Err(e)) => {
-            println!("PostgreSQL at {url}: {e}");
-            None
-        }
-        Err(_) => {
-            println!("PostgreSQL at {url}: no answer in 5 s");
-            None
-        }
-    }
 }
