@@ -21,6 +21,7 @@ mod m20261203_000015_signin_links;
 mod m20261204_000016_exports;
 mod m20261207_000017_erasure;
 mod m20261207_000018_two_factor;
+mod m20261208_000019_data_keys;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000016_exports::Migration),
             Box::new(m20261207_000017_erasure::Migration),
             Box::new(m20261207_000018_two_factor::Migration),
+            Box::new(m20261208_000019_data_keys::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ pub mod erasure;
 pub mod follow_up;
 pub mod funding;
 pub mod identification;
+pub mod keys;
 pub mod notify;
 pub mod referrals;
 pub mod returns;
