@@ -89,6 +89,10 @@ pub async fn build_services(settings: &Settings) -> anyhow::Result<Services> {
         anyhow::anyhow!("config/reintegration/rss.toml: {}: {}", e.field, e.message)
     })?;
     let mut services = Services::new(db, keys, auth_policy(settings)?);
+    services
+        .load_data_keys()
+        .await
+        .map_err(|e| anyhow::anyhow!("the data keys: {e}"))?;
     services.referral_answer_days = settings.workflow.referral_answer_days;
     services.retention_days =
         passerelle_core::erasure::check_retention_days(settings.retention.erase_after_days)
@@ -101,6 +105,8 @@ pub struct Application {
     pub server: Server,
     /// This node's mail worker, when mail is on.
     pub mail_worker: Option<tokio::task::JoinHandle<()>>,
+    /// This node's key worker (reloads the data keys, runs the re-encryption job).
+    pub key_worker: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -136,6 +142,7 @@ impl Application {
         }
         let mail_worker =
             crate::mail::spawn_worker(state.clone(), mail, &settings.server.data_dir)?;
+        let key_worker = spawn_key_worker(state.clone());
         let limit = settings.server.max_body_bytes;
         let mut server = HttpServer::new(move || {
             App::new()
@@ -191,8 +198,41 @@ impl Application {
             port,
             server: server.run(),
             mail_worker,
+            key_worker,
         })
     }
+}
+
+/// Every [`passerelle_core::keys::RELOAD_EVERY`]: load the data keys other nodes made,
+/// retired or destroyed, then take a share of a running re-encryption job (batches until
+/// it is done, waiting, or held by another node).
+fn spawn_key_worker(state: web::Data<AppState>) -> tokio::task::JoinHandle<()> {
+    use passerelle_core::service::keys::Step;
+    let node = format!(
+        "node-{}-{}",
+        std::process::id(),
+        passerelle_core::crypto::random_token(6).unwrap_or_default()
+    );
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(passerelle_core::keys::RELOAD_EVERY).await;
+            let s = &state.services;
+            if let Err(e) = s.reload_data_keys().await {
+                tracing::warn!(error = %e, "data keys not reloaded");
+                continue;
+            }
+            loop {
+                match s.reencrypt_step(&node, 500).await {
+                    Ok(Step::Progress(j)) if j.state != "done" => tokio::task::yield_now().await,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "re-encryption step");
+                        break;
+                    }
+                }
+            }
+        }
+    })
 }
 
 async fn not_found(req: HttpRequest, page: crate::http::Page) -> HttpResponse {

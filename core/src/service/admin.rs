@@ -99,6 +99,7 @@ impl Services {
         }
         .insert(&txn)
         .await?;
+        super::keys::create_org_key_in(&txn, &self.keys, m.id).await?;
         txn.commit().await?;
         org_view(m)
     }

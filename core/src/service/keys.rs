@@ -20,6 +20,12 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, TransactionTrait, Value};
 use std::collections::BTreeMap;
 
+/// How long a worker's hold on the job lasts after its last batch (another worker takes
+/// the job over after that: a worker that died leaves it for this long).
+fn lease() -> chrono::Duration {
+    chrono::Duration::seconds(30)
+}
+
 /// What [`Services::load_data_keys`] found and did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyReport {
@@ -296,6 +302,23 @@ async fn organisations<C: ConnectionTrait>(c: &C) -> Result<Vec<i64>> {
         .collect()
 }
 
+/// A new organisation's data key, in the transaction that creates the organisation. It
+/// seals once every node has loaded it; until then the deployment's key seals for it.
+/// Nothing to do before the first start has made the keys (start-up makes them all).
+pub(crate) async fn create_org_key_in<C: ConnectionTrait>(
+    c: &C,
+    ring: &KeyRing,
+    org: i64,
+) -> Result<()> {
+    let existing = keys_with_wraps(c, ring.master_id()).await?;
+    if !existing.is_empty() && !existing.iter().any(|(k, _)| k.org == Some(org)) {
+        let id = next_key_id(c).await?;
+        let at = Utc::now() + activation_delay();
+        create_key(c, ring, id, Some(org), at, false, &KeyRing::new_data_key()?).await?;
+    }
+    Ok(())
+}
+
 impl Services {
     /// Start-up: make the keys that are missing, then unwrap every key this master key
     /// wraps. Refuses a master key that unwraps none of the keys there are.
@@ -375,30 +398,6 @@ impl Services {
             }
         }
         Ok(created)
-    }
-
-    /// A new organisation's data key (it seals once every node has loaded it; until then
-    /// the deployment's key seals for it).
-    pub async fn create_organisation_key(&self, org: i64) -> Result<()> {
-        let txn = begin_write(&self.db).await?;
-        let existing = keys_with_wraps(&txn, self.keys.master_id()).await?;
-        if !existing.is_empty() && !existing.iter().any(|(k, _)| k.org == Some(org)) {
-            let id = next_key_id(&txn).await?;
-            let at = Utc::now() + activation_delay();
-            create_key(
-                &txn,
-                &self.keys,
-                id,
-                Some(org),
-                at,
-                false,
-                &KeyRing::new_data_key()?,
-            )
-            .await?;
-        }
-        txn.commit().await?;
-        self.reload_data_keys().await?;
-        Ok(())
     }
 
     /// Load what the database holds now: new keys, retirements, destroyed keys.
@@ -534,7 +533,13 @@ impl Services {
     /// organisation and the deployment, wrapped under this master key only; every other
     /// key retired; and the job that re-seals every field. A job already running is
     /// returned as it is (the command resumes it).
-    pub async fn start_reencryption(&self) -> Result<JobProgress> {
+    ///
+    /// `worker` (the command that runs the job in the foreground) holds the job's lease
+    /// from the start, so that no server takes it over while it waits for the keys.
+    /// Refused while a master key other than this node's still wraps keys: every node must
+    /// run on the new master key (and the old one be retired) before, or the nodes left on
+    /// the old one could not open what the new data keys seal.
+    pub async fn start_reencryption(&self, worker: Option<&str>) -> Result<JobProgress> {
         if let Some(j) = self.key_job().await?
             && j.state == "running"
         {
@@ -542,6 +547,28 @@ impl Services {
         }
         let txn = begin_write(&self.db).await?;
         let b = txn.get_database_backend();
+        let others = txn
+            .query_all_raw(stmt(
+                b,
+                format!(
+                    "SELECT DISTINCT master_id FROM data_key_wraps WHERE master_id <> {}",
+                    ph(b, 1)
+                ),
+                vec![self.keys.master_id().to_owned().into()],
+            ))
+            .await?;
+        if !others.is_empty() {
+            let ids: Vec<String> = others
+                .iter()
+                .map(|r| r.try_get::<String>("", "master_id"))
+                .collect::<std::result::Result<_, _>>()?;
+            return Err(ServiceError::Conflict(format!(
+                "the master key {} still wraps data keys: once every node runs on this one ({}), retire it with `passerelle key retire {}`, then re-encrypt",
+                ids.join(", "),
+                self.keys.master_id(),
+                ids.join(" ")
+            )));
+        }
         let now = Utc::now();
         let at = now + activation_delay();
         txn.execute_raw(stmt(
@@ -573,12 +600,20 @@ impl Services {
         txn.execute_raw(stmt(
             b,
             format!(
-                "INSERT INTO key_jobs (id, state, pass, table_index, cursor, done, total, resealed, created_at) VALUES ({}, 'running', 1, 0, NULL, 0, {}, 0, {})",
+                "INSERT INTO key_jobs (id, state, pass, table_index, cursor, done, total, resealed, created_at, lease_owner, lease_until) VALUES ({}, 'running', 1, 0, NULL, 0, {}, 0, {}, {}, {})",
                 ph(b, 1),
                 ph(b, 2),
-                ph(b, 3)
+                ph(b, 3),
+                ph(b, 4),
+                ph(b, 5)
             ),
-            vec![id.into(), total.into(), now.into()],
+            vec![
+                id.into(),
+                total.into(),
+                now.into(),
+                worker.map(str::to_owned).into(),
+                worker.map(|_| at + lease()).into(),
+            ],
         ))
         .await?;
         txn.commit().await?;
@@ -653,7 +688,7 @@ impl Services {
                 if !self.keys.needs_reseal(&blob) {
                     continue;
                 }
-                let at = super::at(t.table, *c, &k);
+                let at = super::at(t.table, c, &k);
                 let plain = self.keys.decrypt(at, &blob)?;
                 let org = self.keys.org_of(&blob).or(owner);
                 let sealed = self.keys.encrypt_for(org, at, &plain)?;
@@ -736,7 +771,7 @@ impl Services {
                 job.resealed.into(),
                 job.finished_at.into(),
                 worker.to_owned().into(),
-                (now + chrono::Duration::seconds(60)).into(),
+                (now + lease()).into(),
                 job.id.clone().into(),
             ],
         ))
@@ -766,7 +801,7 @@ impl Services {
                         let Some(blob) = r.try_get::<Option<Vec<u8>>>("", &format!("c{i}"))? else {
                             continue;
                         };
-                        match self.keys.decrypt(super::at(t.table, *c, &k), &blob) {
+                        match self.keys.decrypt(super::at(t.table, c, &k), &blob) {
                             Ok(_) => {
                                 *report
                                     .by_key

@@ -8,6 +8,8 @@ use passerelle_core::service::audit::{Verified, verify_chain};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod keys;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "passerelle",
@@ -68,6 +70,12 @@ pub enum Command {
     Import {
         #[command(subcommand)]
         command: ImportCommand,
+    },
+    /// The keys: status, rotation of the master key, re-encryption after a compromise,
+    /// and a check that every sealed field opens.
+    Key {
+        #[command(subcommand)]
+        command: keys::KeyCommand,
     },
     /// Write a consistent copy of the SQLite database to FILE while the server runs.
     Backup { file: PathBuf },
@@ -329,6 +337,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     check,
                 },
         } => import_cases(&settings, &file, &as_user, check).await,
+        Command::Key { command } => keys::run(&settings, command).await,
         Command::Backup { file } => {
             if !settings.is_sqlite() {
                 anyhow::bail!(
