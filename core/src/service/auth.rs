@@ -113,9 +113,10 @@ impl Services {
             .map(|u| u.password_hash.clone())
             .unwrap_or_else(dummy_hash);
         // Argon2 is CPU-heavy: run it on the blocking pool, never on an executor thread.
-        let ok = tokio::task::spawn_blocking(move || crypto::verify_password(&password, &phc))
+        let ok = self
+            .password_work(move || crypto::verify_password(&password, &phc))
             .await
-            .map_err(|e| LoginError::Unexpected(anyhow::anyhow!("password check failed: {e}")))?;
+            .map_err(LoginError::Unexpected)?;
 
         let org_active = match &found {
             Some(u) => organisation::Entity::find_by_id(u.org_id)
@@ -341,9 +342,9 @@ impl Services {
             .as_ref()
             .map(|u| u.password_hash.clone())
             .unwrap_or_else(dummy_hash);
-        let ok = tokio::task::spawn_blocking(move || crypto::verify_password(&password, &phc))
-            .await
-            .map_err(|e| anyhow::anyhow!("password check failed: {e}"))?;
+        let ok = self
+            .password_work(move || crypto::verify_password(&password, &phc))
+            .await?;
         // With a second factor, its code too (a recovery code is not taken here).
         if ok
             && !locked
