@@ -277,6 +277,12 @@ str_enum!(
         // the retention period after closing was over.
         EraseOnRequest => "erase_on_request",
         EraseAfterRetention => "erase_after_retention",
+        // The keys (`crate::keys`): a master key's wrapping added or removed, a
+        // re-encryption started and finished. No case, no personal data.
+        KeyRotate => "key_rotate",
+        KeyRetire => "key_retire",
+        KeyReencryptStart => "key_reencrypt_start",
+        KeyReencryptDone => "key_reencrypt_done",
     }
 );
 

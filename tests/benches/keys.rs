@@ -64,7 +64,9 @@ async fn run(rows: usize) -> anyhow::Result<()> {
         None => println!("PostgreSQL not reachable: SQLite only"),
     }
     println!();
-    println!("| backend | sealed fields | rotate (re-wrap) ms | re-encryption s | fields/s | passes | verify s |");
+    println!(
+        "| backend | sealed fields | rotate (re-wrap) ms | re-encryption s | fields/s | passes | verify s |"
+    );
     println!("| --- | --- | --- | --- | --- | --- | --- |");
     for pg in backends {
         let name = if pg.is_some() { "PostgreSQL" } else { "SQLite" };

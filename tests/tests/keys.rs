@@ -11,6 +11,7 @@
 use passerelle::demo::DEMO_PASSWORD;
 use passerelle_core::crypto::sealed_by;
 use passerelle_core::keys::sealed_tables;
+use passerelle_core::service::audit::{Verified, verify_chain};
 use passerelle_tests::process::ServerProcess;
 use passerelle_tests::{TestApp, client, get_json, spawn_demo_app};
 use reqwest::Client;
@@ -436,6 +437,32 @@ async fn rotation_and_a_reencryption_killed_half_way_keep_every_field_readable()
         reads.load(Ordering::Relaxed) >= sample.len() * 2,
         "{n} reads"
     );
+    // Each operation is in the audit log (no user, no case), and the chain verifies.
+    let mut actions: HashMap<String, i64> = HashMap::new();
+    for r in query(
+        &app,
+        "SELECT action, user_id, case_ref FROM audit_log WHERE action LIKE 'key%'",
+    )
+    .await
+    {
+        assert!(r.try_get::<Option<i64>>("", "user_id").unwrap().is_none());
+        assert!(r.try_get::<Option<String>>("", "case_ref").unwrap().is_none());
+        *actions.entry(r.try_get("", "action").unwrap()).or_default() += 1;
+    }
+    let expected: HashMap<String, i64> = [
+        ("key_rotate", 2),
+        ("key_retire", 1),
+        ("key_reencrypt_start", 1),
+        ("key_reencrypt_done", 1),
+    ]
+    .into_iter()
+    .map(|(a, n)| (a.to_owned(), n))
+    .collect();
+    assert_eq!(actions, expected);
+    match verify_chain(&app.services.db).await.unwrap() {
+        Verified::Intact { .. } => {}
+        Verified::Broken(b) => panic!("the audit chain is broken: {b:?}"),
+    }
     eprintln!(
         "key rotation: {before} sealed fields; job killed at {committed}/{total} rows, resumed, done; {n} reads during it, 0 failed"
     );

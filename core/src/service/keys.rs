@@ -11,8 +11,10 @@
 //! - [`Services::start_reencryption`], [`Services::reencrypt_step`]: the job.
 //! - [`Services::verify_sealed_fields`]: opens every sealed field (`key verify`).
 
+use super::audit::{NewEntry, append_in};
 use super::{Result, ServiceError, Services};
 use crate::crypto::{DataKeyInfo, KeyId, KeyRing, LEGACY_KEY, random_token, sealed_by};
+use crate::domain::{AuditAction, Section};
 use crate::erasure::{Key, Scope};
 use crate::keys::{JobProgress, Owner, SealedTable, activation_delay, advance, sealed_tables};
 use crate::store::begin_write;
@@ -24,6 +26,18 @@ use std::collections::BTreeMap;
 /// the job over after that: a worker that died leaves it for this long).
 fn lease() -> chrono::Duration {
     chrono::Duration::seconds(30)
+}
+
+/// The audit entry of a key operation: no user (the command line or the job), no case.
+fn key_entry(action: AuditAction, route: &str) -> NewEntry {
+    NewEntry {
+        user_id: None,
+        org_id: None,
+        case_ref: None,
+        section: Section::Audit,
+        action,
+        route: route.to_owned(),
+    }
 }
 
 /// What [`Services::load_data_keys`] found and did.
@@ -469,6 +483,7 @@ impl Services {
             .await?;
             added += 1;
         }
+        append_in(&txn, &[key_entry(AuditAction::KeyRotate, "cli:key rotate")]).await?;
         txn.commit().await?;
         Ok(added)
     }
@@ -511,6 +526,7 @@ impl Services {
                 vec![master_id.to_owned().into()],
             ))
             .await?;
+        append_in(&txn, &[key_entry(AuditAction::KeyRetire, "cli:key retire")]).await?;
         txn.commit().await?;
         Ok(r.rows_affected())
     }
@@ -615,6 +631,14 @@ impl Services {
                 worker.map(|_| at + lease()).into(),
             ],
         ))
+        .await?;
+        append_in(
+            &txn,
+            &[key_entry(
+                AuditAction::KeyReencryptStart,
+                "cli:key reencrypt",
+            )],
+        )
         .await?;
         txn.commit().await?;
         self.reload_data_keys().await?;
@@ -733,6 +757,14 @@ impl Services {
                 .await?;
                 job.state = "done".into();
                 job.finished_at = Some(now);
+                append_in(
+                    &txn,
+                    &[key_entry(
+                        AuditAction::KeyReencryptDone,
+                        "job:key reencrypt",
+                    )],
+                )
+                .await?;
             }
             None => {
                 // Check again from the start: a field sealed with a retired key while
