@@ -616,15 +616,21 @@ impl Services {
             id: Set(id.clone()),
             case_id: Set(c.id),
             status: Set("open".into()),
-            court_enc: Set(self
-                .keys
-                .encrypt_str(at("proceedings", "court", &id), &court)?),
-            jurisdiction_enc: Set(self
-                .keys
-                .encrypt_str(at("proceedings", "jurisdiction", &id), &jurisdiction)?),
-            case_number_enc: Set(self
-                .keys
-                .encrypt_str(at("proceedings", "case_number", &id), &case_number)?),
+            court_enc: Set(self.keys.encrypt_str_for(
+                Some(c.owner_org_id),
+                at("proceedings", "court", &id),
+                &court,
+            )?),
+            jurisdiction_enc: Set(self.keys.encrypt_str_for(
+                Some(c.owner_org_id),
+                at("proceedings", "jurisdiction", &id),
+                &jurisdiction,
+            )?),
+            case_number_enc: Set(self.keys.encrypt_str_for(
+                Some(c.owner_org_id),
+                at("proceedings", "case_number", &id),
+                &case_number,
+            )?),
             charges: Set(charges
                 .iter()
                 .map(|c| c.as_str())
@@ -717,7 +723,8 @@ impl Services {
         let id = p.id.clone();
         let mut am = p.into_active_model();
         am.cooperation_required = Set(Some(input.required));
-        am.cooperation_decided_by_enc = Set(Some(self.keys.encrypt_str(
+        am.cooperation_decided_by_enc = Set(Some(self.keys.encrypt_str_for(
+            Some(c.owner_org_id),
             at("proceedings", "cooperation_decided_by", &id),
             &decided_by,
         )?));
