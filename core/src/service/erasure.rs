@@ -267,9 +267,12 @@ impl Services {
                     let mut q = Query::update();
                     q.table(col(t.table));
                     for (column, fill) in t.overwritten {
-                        let blob = self
-                            .keys
-                            .encrypt(at(t.table, column, &row_key), &Fill::plaintext(*fill))?;
+                        // The case's owner seals, as for every field of the case.
+                        let blob = self.keys.encrypt_for(
+                            Some(c.owner_org_id),
+                            at(t.table, column, &row_key),
+                            &Fill::plaintext(*fill),
+                        )?;
                         q.value(col(&format!("{column}_enc")), Expr::value(blob));
                     }
                     q.and_where(Expr::col(col(key)).eq(value));

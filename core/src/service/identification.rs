@@ -411,9 +411,11 @@ impl Services {
         }
         let blob = serde_json::to_vec(&current)
             .map_err(|e| ServiceError::Unexpected(anyhow::anyhow!("{e}")))?;
-        let sealed = self
-            .keys
-            .encrypt(at("interviews", "answers", &iv.id), &blob)?;
+        let sealed = self.keys.encrypt_for(
+            Some(c.owner_org_id),
+            at("interviews", "answers", &iv.id),
+            &blob,
+        )?;
         let next = asked.iter().position(|q| !current.contains_key(*q));
         let answered = i32::try_from(current.len()).unwrap_or(i32::MAX);
         let mut a = iv.into_active_model();
@@ -462,14 +464,17 @@ impl Services {
             .map_err(|e| ServiceError::Unexpected(anyhow::anyhow!("{e}")))?;
         let model = case_elements::ActiveModel {
             case_id: Set(c.id),
-            elements_enc: Set(self
-                .keys
-                .encrypt(at("case_elements", "elements", &row), &json)?),
+            elements_enc: Set(self.keys.encrypt_for(
+                Some(c.owner_org_id),
+                at("case_elements", "elements", &row),
+                &json,
+            )?),
             findings_enc: Set(match &findings {
-                Some(f) => Some(
-                    self.keys
-                        .encrypt_str(at("case_elements", "findings", &row), f)?,
-                ),
+                Some(f) => Some(self.keys.encrypt_str_for(
+                    Some(c.owner_org_id),
+                    at("case_elements", "findings", &row),
+                    f,
+                )?),
                 None => None,
             }),
             updated_by: Set(actor.user_id),
@@ -560,9 +565,11 @@ impl Services {
             status: Set(status.as_str().into()),
             deciding_body: Set(body.as_str().into()),
             decided_on: Set(decided_on),
-            basis_enc: Set(self
-                .keys
-                .encrypt_str(at("trafficking_decisions", "basis", &id), &basis)?),
+            basis_enc: Set(self.keys.encrypt_str_for(
+                Some(c.owner_org_id),
+                at("trafficking_decisions", "basis", &id),
+                &basis,
+            )?),
             author_user_id: Set(actor.user_id),
             recorded_at: Set(Utc::now()),
         }
@@ -651,9 +658,11 @@ impl Services {
             witness: Set(input.witness),
             deciding_body: Set(body.as_str().into()),
             decided_on: Set(decided_on),
-            basis_enc: Set(self
-                .keys
-                .encrypt_str(at("smuggling_decisions", "basis", &id), &basis)?),
+            basis_enc: Set(self.keys.encrypt_str_for(
+                Some(c.owner_org_id),
+                at("smuggling_decisions", "basis", &id),
+                &basis,
+            )?),
             author_user_id: Set(actor.user_id),
             recorded_at: Set(Utc::now()),
         }

@@ -301,26 +301,32 @@ pub(crate) fn at<'a>(
 }
 
 impl Services {
-    /// Encrypt a field bound to its table, column and row.
+    /// Encrypt a field bound to its table, column and row, with the data key of `org`,
+    /// the organisation that owns the row (as [`crate::keys::sealed_tables`] finds it: a
+    /// case's record, its case's owner; so that the re-encryption job agrees).
     pub(crate) fn seal_field(
         &self,
+        org: i64,
         table: &'static str,
         column: &'static str,
         row: &str,
         v: &str,
     ) -> Result<Vec<u8>> {
-        Ok(self.keys.encrypt_str(at(table, column, row), v)?)
+        Ok(self
+            .keys
+            .encrypt_str_for(Some(org), at(table, column, row), v)?)
     }
 
-    /// Encrypt an optional field.
+    /// Encrypt an optional field, with the data key of `org` (see [`Self::seal_field`]).
     pub(crate) fn seal_opt(
         &self,
+        org: i64,
         table: &'static str,
         column: &'static str,
         row: &str,
         v: Option<&str>,
     ) -> Result<Option<Vec<u8>>> {
-        v.map(|s| self.seal_field(table, column, row, s))
+        v.map(|s| self.seal_field(org, table, column, row, s))
             .transpose()
     }
 

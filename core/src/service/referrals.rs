@@ -473,7 +473,8 @@ impl Services {
         let mut a = r.into_active_model();
         a.status = Set(if accept { "accepted" } else { "declined" }.into());
         a.reason_enc = Set(match &reason {
-            Some(t) => Some(self.keys.encrypt_str(
+            Some(t) => Some(self.keys.encrypt_str_for(
+                Some(c.owner_org_id),
                 FieldLocation {
                     table: "referrals",
                     column: "reason",
@@ -863,7 +864,8 @@ impl Services {
             .into());
         }
         let sealed = match &outcome {
-            Some(o) => Some(self.keys.encrypt_str(
+            Some(o) => Some(self.keys.encrypt_str_for(
+                Some(c.owner_org_id),
                 FieldLocation {
                     table: "case_services",
                     column: "outcome",
@@ -944,7 +946,8 @@ impl Services {
             id: Set(id.clone()),
             case_id: Set(c.id),
             shelter_org_id: Set(shelter.id),
-            location_enc: Set(self.keys.encrypt_str(
+            location_enc: Set(self.keys.encrypt_str_for(
+                Some(c.owner_org_id),
                 FieldLocation {
                     table: "placements",
                     column: "location",

@@ -82,6 +82,7 @@ impl Services {
             created_at: Set(now),
             digest_id: Set(None),
             secret_enc: Set(Some(self.seal_field(
+                u.org_id,
                 "notifications",
                 "secret",
                 &id,

@@ -616,15 +616,21 @@ impl Services {
             id: Set(id.clone()),
             case_id: Set(c.id),
             status: Set("open".into()),
-            court_enc: Set(self
-                .keys
-                .encrypt_str(at("proceedings", "court", &id), &court)?),
-            jurisdiction_enc: Set(self
-                .keys
-                .encrypt_str(at("proceedings", "jurisdiction", &id), &jurisdiction)?),
-            case_number_enc: Set(self
-                .keys
-                .encrypt_str(at("proceedings", "case_number", &id), &case_number)?),
+            court_enc: Set(self.keys.encrypt_str_for(
+                Some(c.owner_org_id),
+                at("proceedings", "court", &id),
+                &court,
+            )?),
+            jurisdiction_enc: Set(self.keys.encrypt_str_for(
+                Some(c.owner_org_id),
+                at("proceedings", "jurisdiction", &id),
+                &jurisdiction,
+            )?),
+            case_number_enc: Set(self.keys.encrypt_str_for(
+                Some(c.owner_org_id),
+                at("proceedings", "case_number", &id),
+                &case_number,
+            )?),
             charges: Set(charges
                 .iter()
                 .map(|c| c.as_str())
@@ -632,12 +638,14 @@ impl Services {
                 .join(",")),
             person_role: Set(role.as_str().into()),
             prosecutor_enc: Set(self.seal_opt(
+                c.owner_org_id,
                 "proceedings",
                 "prosecutor",
                 &id,
                 prosecutor.as_deref(),
             )?),
             investigator_enc: Set(self.seal_opt(
+                c.owner_org_id,
                 "proceedings",
                 "investigator",
                 &id,
@@ -715,7 +723,8 @@ impl Services {
         let id = p.id.clone();
         let mut am = p.into_active_model();
         am.cooperation_required = Set(Some(input.required));
-        am.cooperation_decided_by_enc = Set(Some(self.keys.encrypt_str(
+        am.cooperation_decided_by_enc = Set(Some(self.keys.encrypt_str_for(
+            Some(c.owner_org_id),
             at("proceedings", "cooperation_decided_by", &id),
             &decided_by,
         )?));
@@ -756,6 +765,7 @@ impl Services {
         am.closed_at = Set(Some(Utc::now()));
         am.closed_by = Set(Some(actor.user_id));
         am.close_reason_enc = Set(Some(self.seal_field(
+            c.owner_org_id,
             "proceedings",
             "close_reason",
             &id,
@@ -800,7 +810,13 @@ impl Services {
             held_on: Set(held_on),
             testimony_required: Set(input.testimony_required),
             presence_required: Set(input.presence_required),
-            notes_enc: Set(self.seal_opt("hearings", "notes", &id, notes.as_deref())?),
+            notes_enc: Set(self.seal_opt(
+                c.owner_org_id,
+                "hearings",
+                "notes",
+                &id,
+                notes.as_deref(),
+            )?),
             cancelled_at: Set(None),
             cancel_reason_enc: Set(None),
             cancelled_by: Set(None),
@@ -855,6 +871,7 @@ impl Services {
         am.cancelled_at = Set(Some(Utc::now()));
         am.cancelled_by = Set(Some(actor.user_id));
         am.cancel_reason_enc = Set(Some(self.seal_field(
+            c.owner_org_id,
             "hearings",
             "cancel_reason",
             &id,
@@ -1077,10 +1094,17 @@ impl Services {
         am.status = Set(next.as_str().into());
         am.decided_on = Set(Some(decided_on));
         am.decided_by = Set(Some(actor.user_id));
-        am.reason_enc = Set(self.seal_opt("measure_requests", "reason", &id, reason.as_deref())?);
+        am.reason_enc = Set(self.seal_opt(
+            c.owner_org_id,
+            "measure_requests",
+            "reason",
+            &id,
+            reason.as_deref(),
+        )?);
         if decided {
             am.authority = Set(authority.map(|a| a.as_str().to_owned()));
             am.decision_ref_enc = Set(self.seal_opt(
+                c.owner_org_id,
                 "measure_requests",
                 "decision_ref",
                 &id,
@@ -1151,6 +1175,7 @@ impl Services {
                     case_id: Set(c.id),
                     departure_on: Set(d),
                     note_enc: Set(self.seal_opt(
+                        c.owner_org_id,
                         "planned_departures",
                         "note",
                         &row,

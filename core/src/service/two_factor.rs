@@ -97,7 +97,9 @@ impl Services {
         }
         let secret = random_bytes::<SECRET_BYTES>()?;
         let id = u.id.to_string();
-        let sealed = self.keys.encrypt(pending_at(&id), &secret)?;
+        let sealed = self
+            .keys
+            .encrypt_for(Some(u.org_id), pending_at(&id), &secret)?;
         user::Entity::update_many()
             .col_expr(user::Column::TotpPendingEnc, Expr::value(sealed))
             .filter(user::Column::Id.eq(u.id))
@@ -144,7 +146,9 @@ impl Services {
             )
             .into());
         };
-        let sealed = self.keys.encrypt(secret_at(&id), &secret)?;
+        let sealed = self
+            .keys
+            .encrypt_for(Some(u.org_id), secret_at(&id), &secret)?;
         let mut codes = Vec::with_capacity(RECOVERY_CODES);
         let txn = begin_write(&self.db).await?;
         let done = user::Entity::update_many()

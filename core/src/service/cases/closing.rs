@@ -76,7 +76,13 @@ impl Services {
             )
             .col_expr(
                 case::Column::CloseNoteEnc,
-                Expr::value(self.seal_opt("cases", "close_note", &c.reference, note.as_deref())?),
+                Expr::value(self.seal_opt(
+                    c.owner_org_id,
+                    "cases",
+                    "close_note",
+                    &c.reference,
+                    note.as_deref(),
+                )?),
             )
             .filter(case::Column::Id.eq(c.id))
             .exec(&txn)

@@ -367,6 +367,7 @@ impl Services {
         a.withdrawn_at = Set(Some(now));
         a.withdrawn_by = Set(Some(actor.user_id));
         a.withdraw_reason_enc = Set(self.seal_opt(
+            c.owner_org_id,
             "consents",
             "withdraw_reason",
             &consent_id.to_string(),
@@ -390,7 +391,7 @@ impl Services {
             .await?;
         // A return resting on it stops, and what was booked is released.
         let stopped = self
-            .stop_returns_on_consent(&txn, consent_id, actor.user_id, now)
+            .stop_returns_on_consent(&txn, c.owner_org_id, consent_id, actor.user_id, now)
             .await?;
         let mut entries = vec![
             NewEntry::by(

@@ -269,14 +269,16 @@ fn summary_of(actor: &Actor, r: SummaryRow) -> Result<CaseSummary> {
 }
 
 impl Services {
+    /// Seal a person's field with the data key of `org`, the owner of the person's case.
     pub(crate) fn seal(
         &self,
+        org: i64,
         column: &'static str,
         row: &str,
         v: Option<&str>,
     ) -> Result<Option<Vec<u8>>> {
         Ok(match v {
-            Some(s) => Some(self.keys.encrypt_str(loc(column, row), s)?),
+            Some(s) => Some(self.keys.encrypt_str_for(Some(org), loc(column, row), s)?),
             None => None,
         })
     }
@@ -293,32 +295,38 @@ impl Services {
         })
     }
 
+    /// The person's row, sealed with the data key of `org`: the organisation that owns
+    /// (or will own) the person's case.
     fn person_model(
         &self,
+        org: i64,
         id: &str,
         p: &Person,
         created_at: DateTime<Utc>,
     ) -> Result<person::ActiveModel> {
         Ok(person::ActiveModel {
             id: Set(id.to_owned()),
-            name_enc: Set(self.keys.encrypt_str(loc("name", id), &p.name)?),
+            name_enc: Set(self
+                .keys
+                .encrypt_str_for(Some(org), loc("name", id), &p.name)?),
             name_idx: Set(self.keys.blind_index("person-name", &p.name)),
-            aliases_enc: Set(self.seal("aliases", id, p.aliases.as_deref())?),
+            aliases_enc: Set(self.seal(org, "aliases", id, p.aliases.as_deref())?),
             birth_date_enc: Set(self.seal(
+                org,
                 "birth_date",
                 id,
                 p.birth_date
                     .map(|d| d.format("%Y-%m-%d").to_string())
                     .as_deref(),
             )?),
-            nationality_enc: Set(self.seal("nationality", id, p.nationality.as_deref())?),
+            nationality_enc: Set(self.seal(org, "nationality", id, p.nationality.as_deref())?),
             stateless: Set(p.stateless),
-            languages_enc: Set(self.seal("languages", id, p.languages.as_deref())?),
-            contact_enc: Set(self.seal("contact", id, p.contact.as_deref())?),
-            location_enc: Set(self.seal("location", id, p.location.as_deref())?),
-            notes_enc: Set(self.seal("notes", id, p.notes.as_deref())?),
+            languages_enc: Set(self.seal(org, "languages", id, p.languages.as_deref())?),
+            contact_enc: Set(self.seal(org, "contact", id, p.contact.as_deref())?),
+            location_enc: Set(self.seal(org, "location", id, p.location.as_deref())?),
+            notes_enc: Set(self.seal(org, "notes", id, p.notes.as_deref())?),
             is_minor: Set(p.is_minor),
-            gender_enc: Set(self.seal("gender", id, p.gender.map(Gender::as_str))?),
+            gender_enc: Set(self.seal(org, "gender", id, p.gender.map(Gender::as_str))?),
             created_at: Set(created_at),
         })
     }
@@ -511,7 +519,7 @@ impl Services {
         now: DateTime<Utc>,
     ) -> Result<case::Model> {
         let person_id = random_token(16)?;
-        let person_row = self.person_model(&person_id, person, now)?;
+        let person_row = self.person_model(actor.org_id, &person_id, person, now)?;
         let reference = next_reference(txn, now.year()).await?;
         person_row.insert(txn).await?;
         Ok(case::ActiveModel {
@@ -546,7 +554,7 @@ impl Services {
         let mut cases = Vec::with_capacity(people.len());
         for ((person, advocate), reference) in people.iter().zip(&refs) {
             let person_id = random_token(16)?;
-            persons.push(self.person_model(&person_id, person, now)?);
+            persons.push(self.person_model(actor.org_id, &person_id, person, now)?);
             cases.push(case::ActiveModel {
                 reference: Set(reference.as_str().into()),
                 person_id: Set(person_id),
@@ -748,7 +756,8 @@ impl Services {
             .first(&txn)
             .await?
             .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("case without person")))?;
-        let mut row = self.person_model(&c.person_id, &person, existing.created_at)?;
+        let mut row =
+            self.person_model(c.owner_org_id, &c.person_id, &person, existing.created_at)?;
         row.created_at = sea_orm::ActiveValue::Unchanged(existing.created_at);
         row.id = sea_orm::ActiveValue::Unchanged(c.person_id.clone());
         row.update(&txn).await?;

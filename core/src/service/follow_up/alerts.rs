@@ -197,6 +197,7 @@ impl Services {
             // The message names scores and counts, not the person; kept encrypted like
             // every alert's details all the same.
             details_enc: Set(Some(self.seal_field(
+                c.owner_org_id,
                 "follow_up_alerts",
                 "details",
                 &id,
@@ -275,6 +276,7 @@ impl Services {
             automatic: Set(false),
             rule: Set(None),
             details_enc: Set(self.seal_opt(
+                c.owner_org_id,
                 "follow_up_alerts",
                 "details",
                 &id,
@@ -353,6 +355,7 @@ impl Services {
                 am.closed_by = Set(Some(actor.user_id));
                 am.closed_at = Set(Some(now));
                 am.action_enc = Set(Some(self.seal_field(
+                    c.owner_org_id,
                     "follow_up_alerts",
                     "action",
                     &m.id,

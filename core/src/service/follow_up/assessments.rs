@@ -145,12 +145,14 @@ impl Services {
             set_id: Set(scores.set_id.clone()),
             set_version: Set(scores.set_version.clone()),
             answers_enc: Set(self.seal_field(
+                c.owner_org_id,
                 "reintegration_assessments",
                 "answers",
                 &id,
                 &answers_json,
             )?),
             note_enc: Set(self.seal_opt(
+                c.owner_org_id,
                 "reintegration_assessments",
                 "note",
                 &id,

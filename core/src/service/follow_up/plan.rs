@@ -141,12 +141,14 @@ impl Services {
             org_id: Set(h.org_id),
             kind: Set(kind.as_str().into()),
             provider_enc: Set(self.seal_field(
+                c.owner_org_id,
                 "reintegration_plan_items",
                 "provider",
                 &id,
                 &provider,
             )?),
             description_enc: Set(self.seal_opt(
+                c.owner_org_id,
                 "reintegration_plan_items",
                 "description",
                 &id,
@@ -221,12 +223,18 @@ impl Services {
             changed = true;
         }
         if let Some(p) = provider {
-            am.provider_enc =
-                Set(self.seal_field("reintegration_plan_items", "provider", &m.id, &p)?);
+            am.provider_enc = Set(self.seal_field(
+                c.owner_org_id,
+                "reintegration_plan_items",
+                "provider",
+                &m.id,
+                &p,
+            )?);
             changed = true;
         }
         if let Some(d) = description {
             am.description_enc = Set(Some(self.seal_field(
+                c.owner_org_id,
                 "reintegration_plan_items",
                 "description",
                 &m.id,

@@ -302,6 +302,7 @@ impl Services {
                 am.happened_on = Set(Some(*on));
                 am.mode = Set(Some(mode.as_str().into()));
                 am.visitor_enc = Set(Some(self.seal_field(
+                    c.owner_org_id,
                     "follow_up_visits",
                     "visitor",
                     &id,
@@ -314,6 +315,7 @@ impl Services {
                 am.mode = Set(None);
                 am.visitor_enc = Set(None);
                 am.reason_enc = Set(Some(self.seal_field(
+                    c.owner_org_id,
                     "follow_up_visits",
                     "reason",
                     &id,
@@ -322,6 +324,7 @@ impl Services {
             }
             VisitStatus::Cancelled { reason } => {
                 am.reason_enc = Set(Some(self.seal_field(
+                    c.owner_org_id,
                     "follow_up_visits",
                     "reason",
                     &id,
@@ -332,6 +335,7 @@ impl Services {
         }
         if let VisitChange::Correct { note, .. } = &change {
             am.correction_note_enc = Set(Some(self.seal_field(
+                c.owner_org_id,
                 "follow_up_visits",
                 "correction_note",
                 &id,

@@ -141,7 +141,7 @@ impl Services {
             category: Set(category.as_str().into()),
             amount: Set(amount),
             currency: Set(currency.code().into()),
-            note_enc: Set(self.seal_opt("return_estimates", "note", &id, note)?),
+            note_enc: Set(self.seal_opt(c.owner_org_id, "return_estimates", "note", &id, note)?),
             created_by: Set(actor.user_id),
             created_at: Set(Utc::now()),
         }

@@ -90,8 +90,15 @@ impl Services {
             return_id: Set(l.r.id.clone()),
             persecution: Set(persecution.as_str().into()),
             re_trafficking: Set(re_trafficking.as_str().into()),
-            findings_enc: Set(self.seal_field("risk_assessments", "findings", &id, &findings)?),
+            findings_enc: Set(self.seal_field(
+                l.c.owner_org_id,
+                "risk_assessments",
+                "findings",
+                &id,
+                &findings,
+            )?),
             safety_plan_enc: Set(self.seal_opt(
+                l.c.owner_org_id,
                 "risk_assessments",
                 "safety_plan",
                 &id,
@@ -143,11 +150,18 @@ impl Services {
         let rid = l.r.id.clone();
         let mut am = l.r.clone().into_active_model();
         if let Some(g) = &guardian {
-            am.guardian_enc = Set(Some(self.seal_field("returns", "guardian", &rid, g)?));
+            am.guardian_enc = Set(Some(self.seal_field(
+                l.c.owner_org_id,
+                "returns",
+                "guardian",
+                &rid,
+                g,
+            )?));
         }
         if let (Some(on), Some(by)) = (bid_on, &bid_by) {
             am.best_interests_on = Set(Some(on));
             am.best_interests_by_enc = Set(Some(self.seal_field(
+                l.c.owner_org_id,
                 "returns",
                 "best_interests_by",
                 &rid,
@@ -208,7 +222,13 @@ impl Services {
             return_id: Set(l.r.id.clone()),
             requirement: Set(requirement),
             done_on: Set(on),
-            note_enc: Set(self.seal_opt("return_checks", "note", &id, note.as_deref())?),
+            note_enc: Set(self.seal_opt(
+                l.c.owner_org_id,
+                "return_checks",
+                "note",
+                &id,
+                note.as_deref(),
+            )?),
             by_user: Set(actor.user_id),
             created_at: Set(Utc::now()),
         }

@@ -154,6 +154,7 @@ impl Services {
             }),
             consent_id: Set(k.id),
             explained_by_enc: Set(self.seal_field(
+                c.owner_org_id,
                 "returns",
                 "explained_by",
                 &id,
@@ -165,6 +166,7 @@ impl Services {
             destination_country: Set(destination.as_str().into()),
             agency_org_id: Set(agency.as_ref().map(|a| a.id)),
             partner_payload_enc: Set(self.seal_opt(
+                c.owner_org_id,
                 "returns",
                 "partner_payload",
                 &id,
@@ -331,6 +333,7 @@ impl Services {
                 am.departed_on = Set(Some(on));
                 if l.first_departure().is_some_and(|leg| on < leg) {
                     am.early_departure_reason_enc = Set(self.seal_opt(
+                        l.c.owner_org_id,
                         "returns",
                         "early_departure_reason",
                         &fresh.id,
@@ -384,6 +387,7 @@ impl Services {
             }
             ReturnStage::Cancelled => {
                 am.cancelled_reason_enc = Set(Some(self.seal_field(
+                    l.c.owner_org_id,
                     "returns",
                     "cancelled_reason",
                     &fresh.id,
@@ -524,6 +528,7 @@ impl Services {
         k.withdrawn_at = Set(Some(now));
         k.withdrawn_by = Set(Some(actor.user_id));
         k.withdraw_reason_enc = Set(self.seal_opt(
+            l.c.owner_org_id,
             "consents",
             "withdraw_reason",
             &l.consent.id.to_string(),
@@ -531,7 +536,7 @@ impl Services {
         )?);
         k.update(&txn).await?;
         let stopped = self
-            .stop_returns_on_consent(&txn, l.consent.id, actor.user_id, now)
+            .stop_returns_on_consent(&txn, l.c.owner_org_id, l.consent.id, actor.user_id, now)
             .await?;
         let mut entries = vec![NewEntry::by(
             actor,
@@ -556,9 +561,11 @@ impl Services {
 
     /// When a consent is withdrawn (from the return page or the case page), every live
     /// return resting on it is cancelled and its bookings released. True if one was.
+    /// `owner_org` owns the consent's case (and so its returns): its data key seals.
     pub(crate) async fn stop_returns_on_consent(
         &self,
         txn: &DatabaseTransaction,
+        owner_org: i64,
         consent_id: i64,
         by_user: i64,
         now: chrono::DateTime<Utc>,
@@ -579,6 +586,7 @@ impl Services {
             am.stage_since = Set(now);
             am.version = Set(r.version + 1);
             am.cancelled_reason_enc = Set(Some(self.seal_field(
+                owner_org,
                 "returns",
                 "cancelled_reason",
                 &r.id,

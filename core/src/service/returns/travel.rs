@@ -209,6 +209,7 @@ impl Services {
     async fn insert_document(
         &self,
         txn: &DatabaseTransaction,
+        owner_org: i64,
         actor: &Actor,
         return_id: &str,
         d: &NewDocument,
@@ -220,6 +221,7 @@ impl Services {
             kind: Set(d.kind.as_str().into()),
             issued_by: Set(d.issued_by.clone()),
             number_enc: Set(self.seal_opt(
+                owner_org,
                 "travel_documents",
                 "number",
                 &id,
@@ -241,6 +243,7 @@ impl Services {
     async fn insert_leg(
         &self,
         txn: &DatabaseTransaction,
+        owner_org: i64,
         actor: &Actor,
         return_id: &str,
         g: &NewLeg,
@@ -250,9 +253,15 @@ impl Services {
             id: Set(id.clone()),
             return_id: Set(return_id.to_owned()),
             travel_on: Set(g.travel_on),
-            from_enc: Set(self.seal_field("itinerary_legs", "from", &id, &g.from)?),
-            to_enc: Set(self.seal_field("itinerary_legs", "to", &id, &g.to)?),
-            escort_enc: Set(self.seal_opt("itinerary_legs", "escort", &id, g.escort.as_deref())?),
+            from_enc: Set(self.seal_field(owner_org, "itinerary_legs", "from", &id, &g.from)?),
+            to_enc: Set(self.seal_field(owner_org, "itinerary_legs", "to", &id, &g.to)?),
+            escort_enc: Set(self.seal_opt(
+                owner_org,
+                "itinerary_legs",
+                "escort",
+                &id,
+                g.escort.as_deref(),
+            )?),
             status: Set("booked".into()),
             created_by: Set(actor.user_id),
             created_at: Set(Utc::now()),
@@ -284,7 +293,9 @@ impl Services {
             .return_case_for(&txn, actor, reference, CaseAction::EditReturn, route)
             .await?;
         Self::require_open(&l)?;
-        let m = self.insert_document(&txn, actor, &l.r.id, &d).await?;
+        let m = self
+            .insert_document(&txn, l.c.owner_org_id, actor, &l.r.id, &d)
+            .await?;
         Self::commit_return(txn, actor, &l, AuditAction::Create, route).await?;
         self.document_view(&m)
     }
@@ -312,8 +323,10 @@ impl Services {
             .await?;
         require_before_departure(&l)?;
         let old = Self::valid_document(&l, document_id)?;
-        let m = self.insert_document(&txn, actor, &l.r.id, &d).await?;
-        self.end_document(&txn, actor, &old, "changed", Some(&m.id), &why)
+        let m = self
+            .insert_document(&txn, l.c.owner_org_id, actor, &l.r.id, &d)
+            .await?;
+        self.end_document(&txn, l.c.owner_org_id, actor, &old, Some(&m.id), &why)
             .await?;
         Self::commit_return(txn, actor, &l, AuditAction::Update, route).await?;
         self.document_view(&m)
@@ -336,7 +349,7 @@ impl Services {
         require_before_departure(&l)?;
         let old = Self::valid_document(&l, document_id)?;
         let m = self
-            .end_document(&txn, actor, &old, "cancelled", None, &why)
+            .end_document(&txn, l.c.owner_org_id, actor, &old, None, &why)
             .await?;
         Self::commit_return(txn, actor, &l, AuditAction::End, route).await?;
         self.document_view(&m)
@@ -361,16 +374,23 @@ impl Services {
     async fn end_document(
         &self,
         txn: &DatabaseTransaction,
+        owner_org: i64,
         actor: &Actor,
         old: &travel_document::Model,
-        status: &str,
         replaced_by: Option<&str>,
         why: &str,
     ) -> Result<travel_document::Model> {
         let mut am = old.clone().into_active_model();
+        // Replaced by another: changed; else cancelled.
+        let status = if replaced_by.is_some() {
+            "changed"
+        } else {
+            "cancelled"
+        };
         am.status = Set(status.into());
         am.replaced_by = Set(replaced_by.map(str::to_owned));
         am.end_reason_enc = Set(Some(self.seal_field(
+            owner_org,
             "travel_documents",
             "end_reason",
             &old.id,
@@ -401,7 +421,9 @@ impl Services {
             .return_case_for(&txn, actor, reference, CaseAction::EditReturn, route)
             .await?;
         Self::require_open(&l)?;
-        let m = self.insert_leg(&txn, actor, &l.r.id, &g).await?;
+        let m = self
+            .insert_leg(&txn, l.c.owner_org_id, actor, &l.r.id, &g)
+            .await?;
         sync_planned_departure(&txn, l.c.id, &l.r.id, actor.user_id).await?;
         Self::commit_return(txn, actor, &l, AuditAction::Create, route).await?;
         self.leg_view(&m)
@@ -430,8 +452,10 @@ impl Services {
             .await?;
         require_before_departure(&l)?;
         let old = Self::booked_leg(&l, leg_id)?;
-        let m = self.insert_leg(&txn, actor, &l.r.id, &g).await?;
-        self.end_leg(&txn, actor, &old, "changed", Some(&m.id), &why)
+        let m = self
+            .insert_leg(&txn, l.c.owner_org_id, actor, &l.r.id, &g)
+            .await?;
+        self.end_leg(&txn, l.c.owner_org_id, actor, &old, Some(&m.id), &why)
             .await?;
         sync_planned_departure(&txn, l.c.id, &l.r.id, actor.user_id).await?;
         Self::commit_return(txn, actor, &l, AuditAction::Update, route).await?;
@@ -455,7 +479,7 @@ impl Services {
         require_before_departure(&l)?;
         let old = Self::booked_leg(&l, leg_id)?;
         let m = self
-            .end_leg(&txn, actor, &old, "cancelled", None, &why)
+            .end_leg(&txn, l.c.owner_org_id, actor, &old, None, &why)
             .await?;
         sync_planned_departure(&txn, l.c.id, &l.r.id, actor.user_id).await?;
         Self::commit_return(txn, actor, &l, AuditAction::End, route).await?;
@@ -481,16 +505,23 @@ impl Services {
     async fn end_leg(
         &self,
         txn: &DatabaseTransaction,
+        owner_org: i64,
         actor: &Actor,
         old: &itinerary_leg::Model,
-        status: &str,
         replaced_by: Option<&str>,
         why: &str,
     ) -> Result<itinerary_leg::Model> {
         let mut am = old.clone().into_active_model();
+        // Replaced by another: changed; else cancelled.
+        let status = if replaced_by.is_some() {
+            "changed"
+        } else {
+            "cancelled"
+        };
         am.status = Set(status.into());
         am.replaced_by = Set(replaced_by.map(str::to_owned));
         am.end_reason_enc = Set(Some(self.seal_field(
+            owner_org,
             "itinerary_legs",
             "end_reason",
             &old.id,
@@ -523,6 +554,7 @@ impl Services {
         let mut am = l.r.clone().into_active_model();
         am.counselled_on = Set(Some(on));
         am.counselled_by_enc = Set(Some(self.seal_field(
+            l.c.owner_org_id,
             "returns",
             "counselled_by",
             &rid,
