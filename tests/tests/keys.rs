@@ -446,7 +446,11 @@ async fn rotation_and_a_reencryption_killed_half_way_keep_every_field_readable()
     .await
     {
         assert!(r.try_get::<Option<i64>>("", "user_id").unwrap().is_none());
-        assert!(r.try_get::<Option<String>>("", "case_ref").unwrap().is_none());
+        assert!(
+            r.try_get::<Option<String>>("", "case_ref")
+                .unwrap()
+                .is_none()
+        );
         *actions.entry(r.try_get("", "action").unwrap()).or_default() += 1;
     }
     let expected: HashMap<String, i64> = [

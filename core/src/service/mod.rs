@@ -371,6 +371,10 @@ impl PasswordWork {
     }
 }
 
+/// Which route an action came through, for the audit log (a route pattern, never a URL
+/// with values in it beyond the case reference).
+pub type Route<'a> = &'a str;
+
 #[cfg(test)]
 mod password_work_tests {
     use super::PasswordWork;
@@ -409,7 +413,3 @@ mod password_work_tests {
         );
     }
 }
-
-/// Which route an action came through, for the audit log (a route pattern, never a URL
-/// with values in it beyond the case reference).
-pub type Route<'a> = &'a str;
