@@ -10,7 +10,8 @@
 //! holds the server and the clients) and a summary table; exits non-zero on any error or
 //! lost write.
 //!
-//! Run: `cargo bench -p passerelle-tests --bench soak`. Results: docs/benchmarks.md.
+//! Run: `cargo bench -p passerelle-tests --bench soak` (`PASSERELLE_BENCH_BACKEND=sqlite` or
+//! `postgres` for one backend alone). Results: docs/benchmarks.md.
 
 use anyhow::bail;
 use passerelle_tests::bench::reachable_postgres;
@@ -34,10 +35,17 @@ async fn run(secs: u64) -> anyhow::Result<()> {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         bench::loadavg()
     );
-    let mut backends: Vec<Option<String>> = vec![None];
-    match reachable_postgres().await {
-        Some(url) => backends.push(Some(url)),
-        None => println!("PostgreSQL not reachable: SQLite only"),
+    // PASSERELLE_BENCH_BACKEND=sqlite or postgres runs that one alone.
+    let only = std::env::var("PASSERELLE_BENCH_BACKEND").unwrap_or_default();
+    let mut backends: Vec<Option<String>> = Vec::new();
+    if only != "postgres" {
+        backends.push(None);
+    }
+    if only != "sqlite" {
+        match reachable_postgres().await {
+            Some(url) => backends.push(Some(url)),
+            None => println!("PostgreSQL not reachable: SQLite only"),
+        }
     }
     let mut reports: Vec<SoakReport> = Vec::new();
     for pg in backends {

@@ -220,6 +220,57 @@ async fn rotation_and_a_reencryption_killed_half_way_keep_every_field_readable()
         "the sealed columns and the job's list differ"
     );
 
+    // Once its organisation's own key is active (30 s after the organisation was made), a
+    // case written is sealed by that key, not the deployment's.
+    let owner: i64 = query(
+        &app,
+        &format!(
+            "SELECT owner_org_id FROM cases WHERE reference = '{}'",
+            sample[0].0
+        ),
+    )
+    .await[0]
+        .try_get("", "owner_org_id")
+        .unwrap();
+    let active: chrono::DateTime<chrono::Utc> = query(
+        &app,
+        &format!("SELECT active_from FROM data_keys WHERE organisation_id = {owner}"),
+    )
+    .await[0]
+        .try_get("", "active_from")
+        .unwrap();
+    if let Ok(wait) = (active - chrono::Utc::now()).to_std() {
+        tokio::time::sleep(wait + Duration::from_secs(1)).await;
+    }
+    let r = reader_client
+        .post(app.url("/api/v1/cases"))
+        .json(&json!({"person": {"name": "Written After Activation", "birth_date": "1990-01-02"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let reference = r.json::<serde_json::Value>().await.unwrap()["summary"]["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = &query(
+        &app,
+        &format!(
+            "SELECT p.name_enc FROM persons p JOIN cases c ON c.person_id = p.id WHERE c.reference = '{reference}'"
+        ),
+    )
+    .await;
+    let blob: Vec<u8> = r[0].try_get("", "name_enc").unwrap();
+    let sealer = sealed_by(&blob).unwrap();
+    let sealer_org: Option<i64> = query(
+        &app,
+        &format!("SELECT organisation_id FROM data_keys WHERE id = {sealer}"),
+    )
+    .await[0]
+        .try_get("", "organisation_id")
+        .unwrap();
+    assert_eq!(sealer_org, Some(owner), "sealed by key {sealer}");
+
     let old = current_key(&app);
     let old_id = ok(&app, &old, &["key", "status"])
         .lines()
@@ -425,6 +476,53 @@ async fn rotation_and_a_reencryption_killed_half_way_keep_every_field_readable()
         }
     }
 
+    // 6. Once more, left to the servers (--detach): the node on the new key runs the job in
+    // the background; `key status` shows its progress.
+    let out = ok(&app, &new, &["key", "reencrypt", "--detach"]);
+    assert!(
+        out.contains("the servers run it in the background"),
+        "{out}"
+    );
+    let started = Instant::now();
+    let mut seen_progress = false;
+    loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "the servers did not finish the job in 5 minutes"
+        );
+        let status = ok(&app, &new, &["key", "status"]);
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("re-encryption job "))
+            .unwrap_or_else(|| panic!("{status}"));
+        assert!(line.contains("rows") && line.contains('%'), "{line}");
+        if line.contains(": done") {
+            break;
+        }
+        seen_progress |= line.contains(": running");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(seen_progress, "the job was never seen running");
+    let jobs = query(&app, "SELECT state, lease_owner FROM key_jobs").await;
+    assert_eq!(jobs.len(), 2);
+    assert!(
+        jobs.iter()
+            .all(|r| r.try_get::<String>("", "state").unwrap() == "done")
+    );
+    assert!(
+        jobs.iter().any(|r| r
+            .try_get::<Option<String>>("", "lease_owner")
+            .unwrap()
+            .is_some_and(|o| o.starts_with("node-"))),
+        "no server ran the second job"
+    );
+    assert_eq!(fields_open(&ok(&app, &new, &["key", "verify"])), before);
+    assert_eq!(
+        query(&app, "SELECT id FROM data_keys").await.len(),
+        orgs + 1,
+        "the second job destroyed the keys it retired"
+    );
+
     // The node on the new key read throughout, and still reads.
     read_all(&reader_client, &node_address, &sample).await;
     stop.store(true, Ordering::Relaxed);
@@ -456,8 +554,8 @@ async fn rotation_and_a_reencryption_killed_half_way_keep_every_field_readable()
     let expected: HashMap<String, i64> = [
         ("key_rotate", 2),
         ("key_retire", 1),
-        ("key_reencrypt_start", 1),
-        ("key_reencrypt_done", 1),
+        ("key_reencrypt_start", 2),
+        ("key_reencrypt_done", 2),
     ]
     .into_iter()
     .map(|(a, n)| (a.to_owned(), n))
