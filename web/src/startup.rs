@@ -222,8 +222,14 @@ fn spawn_key_worker(state: web::Data<AppState>) -> tokio::task::JoinHandle<()> {
                 continue;
             }
             loop {
-                match s.reencrypt_step(&node, 500).await {
-                    Ok(Step::Progress(j)) if j.state != "done" => tokio::task::yield_now().await,
+                let t = std::time::Instant::now();
+                match s.reencrypt_step(&node, 200).await {
+                    // As long again without the write lock: the users' writes (and on
+                    // SQLite, every other writer) get their turn between batches.
+                    Ok(Step::Progress(j)) if j.state != "done" => {
+                        tokio::time::sleep(t.elapsed().max(std::time::Duration::from_millis(20)))
+                            .await
+                    }
                     Ok(_) => break,
                     Err(e) => {
                         tracing::warn!(error = %e, "re-encryption step");

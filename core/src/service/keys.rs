@@ -337,6 +337,17 @@ impl Services {
     /// Start-up: make the keys that are missing, then unwrap every key this master key
     /// wraps. Refuses a master key that unwraps none of the keys there are.
     pub async fn load_data_keys(&self) -> Result<KeyReport> {
+        // Most starts have nothing to make: find out without taking the write lock (the
+        // commands that only read, such as `key status`, then never wait for it).
+        let known = keys_with_wraps(&self.db, self.keys.master_id()).await?;
+        let orgs = organisations(&self.db).await?;
+        if !known.is_empty()
+            && orgs
+                .iter()
+                .all(|o| known.iter().any(|(k, _)| k.org == Some(*o)))
+        {
+            return self.reload_data_keys().await;
+        }
         let mut created = 0;
         let txn = begin_write(&self.db).await?;
         let existing = keys_with_wraps(&txn, self.keys.master_id()).await?;

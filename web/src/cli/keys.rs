@@ -170,6 +170,7 @@ async fn follow(services: &passerelle_core::Services, batch: usize) -> anyhow::R
         .progress_chars("=> "),
     );
     loop {
+        let t = std::time::Instant::now();
         match services
             .reencrypt_step(CLI_WORKER, batch)
             .await
@@ -203,6 +204,8 @@ async fn follow(services: &passerelle_core::Services, batch: usize) -> anyhow::R
                 bar.set_message(j.pass.to_string());
                 bar.set_length(j.total.max(0) as u64);
                 bar.set_position(j.done.max(0) as u64);
+                // As long again without the write lock, for the servers' writes.
+                tokio::time::sleep(t.elapsed().max(std::time::Duration::from_millis(5))).await;
                 if j.state == "done" {
                     bar.finish_and_clear();
                     println!(
