@@ -153,7 +153,7 @@ fn reader(
                     failed.push(format!("{reference}: {st} {v}"));
                 }
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
         (counted.load(Ordering::Relaxed), failed)
     });
@@ -366,7 +366,7 @@ async fn rotation_and_a_reencryption_killed_half_way_keep_every_field_readable()
         sample.clone(),
         stop.clone(),
     );
-    let mut job = cli(&app, &new, &["key", "reencrypt", "--batch", "40"])
+    let mut job = cli(&app, &new, &["key", "reencrypt", "--batch", "100"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
