@@ -399,18 +399,7 @@ impl KeyRing {
     /// Format 1: sealed by the master key's AEAD half directly (a key ring without data
     /// keys; and what the legacy data key opens).
     fn encrypt_v1(&self, at: FieldLocation<'_>, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let cipher = XChaCha20Poly1305::new(self.aead.expose_secret().into());
-        let nonce = random_bytes::<NONCE_LEN>()?;
-        let aad = at.aad();
-        let ct = cipher
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| CryptoError::Random)?;
+        let (nonce, ct) = seal_with(self.aead.expose_secret(), &at.aad(), plaintext)?;
         let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
         out.push(FORMAT_V1);
         out.extend_from_slice(&nonce);

@@ -306,11 +306,7 @@ pub fn spawn_worker(
         settings.remind_hearing_days,
     )
     .map_err(|e| anyhow::anyhow!("[mail] {}: {}", e.field, e.message))?;
-    let node = format!(
-        "{}-{}",
-        std::process::id(),
-        passerelle_core::crypto::random_token(6).unwrap_or_default()
-    );
+    let node = crate::startup::node_id();
     Ok(Some(tokio::spawn(async move {
         let poll = std::time::Duration::from_millis(settings.poll_ms.max(10));
         let every = std::time::Duration::from_secs(settings.schedule_secs.max(1));

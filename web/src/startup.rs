@@ -203,16 +203,21 @@ impl Application {
     }
 }
 
+/// This process's name in the leases it takes (the mail outbox, the re-encryption job).
+pub(crate) fn node_id() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        passerelle_core::crypto::random_token(6).unwrap_or_default()
+    )
+}
+
 /// Every [`passerelle_core::keys::RELOAD_EVERY`]: load the data keys other nodes made,
 /// retired or destroyed, then take a share of a running re-encryption job (batches until
 /// it is done, waiting, or held by another node).
 fn spawn_key_worker(state: web::Data<AppState>) -> tokio::task::JoinHandle<()> {
     use passerelle_core::service::keys::Step;
-    let node = format!(
-        "node-{}-{}",
-        std::process::id(),
-        passerelle_core::crypto::random_token(6).unwrap_or_default()
-    );
+    let node = format!("node-{}", node_id());
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(passerelle_core::keys::RELOAD_EVERY).await;
